@@ -1,0 +1,5 @@
+//! Reusable view pieces.
+
+pub mod empty_state;
+pub mod layout;
+pub mod status_badge;

@@ -1,0 +1,50 @@
+//! The header badge telling whether WeChat is real or simulated.
+
+use leptos::prelude::*;
+
+use crate::api::system::get_status;
+use crate::i18n::t;
+use crate::model::WechatMode;
+
+/// "沙盒模式" or "正式模式", loaded from the server.
+#[component]
+pub fn ModeBadge() -> impl IntoView {
+    let status = Resource::new(|| (), |_| get_status());
+    let sandbox = t("沙盒模式 · Sandbox mode", "Sandbox mode · 沙盒模式");
+    let live = t("正式模式", "Live");
+    let unknown = t("状态未知", "Status unknown");
+    view! {
+        <Suspense fallback=|| view! { <span class="badge muted">"…"</span> }>
+            {move || {
+                status
+                    .get()
+                    .map(|result| match result {
+                        Ok(s) if s.mode == WechatMode::Sandbox => {
+                            view! {
+                                <span class="badge sandbox" data-testid="mode-badge">
+                                    {sandbox}
+                                </span>
+                            }
+                                .into_any()
+                        }
+                        Ok(_) => {
+                            view! {
+                                <span class="badge live" data-testid="mode-badge">
+                                    {live}
+                                </span>
+                            }
+                                .into_any()
+                        }
+                        Err(_) => {
+                            view! {
+                                <span class="badge error" data-testid="mode-badge">
+                                    {unknown}
+                                </span>
+                            }
+                                .into_any()
+                        }
+                    })
+            }}
+        </Suspense>
+    }
+}

@@ -1,0 +1,130 @@
+//! Simplified Chinese first, English second. The choice lives in a `lang` cookie so the server
+//! renders the same language the browser hydrates with.
+
+use leptos::prelude::*;
+
+/// A language the dashboard speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+impl Lang {
+    /// Parses the cookie value; anything unknown falls back to Chinese.
+    pub fn from_code(code: &str) -> Self {
+        match code.trim() {
+            "en" => Lang::En,
+            _ => Lang::Zh,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn toggled(self) -> Self {
+        match self {
+            Lang::Zh => Lang::En,
+            Lang::En => Lang::Zh,
+        }
+    }
+}
+
+/// Finds the `lang` cookie in a `Cookie` header value.
+pub fn lang_from_cookie_header(header: &str) -> Lang {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == "lang")
+        .map(|(_, value)| Lang::from_code(value))
+        .unwrap_or_default()
+}
+
+/// Puts the current language into context as an `RwSignal<Lang>`.
+pub fn provide_lang() {
+    provide_context(RwSignal::new(initial_lang()));
+}
+
+/// The language signal provided by [`provide_lang`].
+pub fn use_lang() -> RwSignal<Lang> {
+    use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::Zh))
+}
+
+/// A reactive text in both languages.
+pub fn t(zh: &'static str, en: &'static str) -> impl Fn() -> &'static str + Copy + Send + Sync {
+    let lang = use_lang();
+    move || match lang.get() {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
+/// Switches the language and remembers the choice for a year.
+pub fn set_lang(lang: Lang) {
+    use_lang().set(lang);
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        if let Ok(doc) = document().dyn_into::<web_sys::HtmlDocument>() {
+            let cookie = format!(
+                "lang={}; path=/; max-age=31536000; samesite=lax",
+                lang.code()
+            );
+            let _ = doc.set_cookie(&cookie);
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn initial_lang() -> Lang {
+    use_context::<http::request::Parts>()
+        .and_then(|parts| {
+            parts
+                .headers
+                .get(http::header::COOKIE)
+                .and_then(|v| v.to_str().ok())
+                .map(lang_from_cookie_header)
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+fn initial_lang() -> Lang {
+    use wasm_bindgen::JsCast;
+    document()
+        .dyn_into::<web_sys::HtmlDocument>()
+        .ok()
+        .and_then(|doc| doc.cookie().ok())
+        .map(|c| lang_from_cookie_header(&c))
+        .unwrap_or_default()
+}
+
+#[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+fn initial_lang() -> Lang {
+    Lang::Zh
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_header_selects_english_only_when_asked() {
+        assert_eq!(lang_from_cookie_header("a=1; lang=en; b=2"), Lang::En);
+        assert_eq!(lang_from_cookie_header("lang=zh"), Lang::Zh);
+        assert_eq!(lang_from_cookie_header("lang=fr"), Lang::Zh);
+        assert_eq!(lang_from_cookie_header(""), Lang::Zh);
+        assert_eq!(lang_from_cookie_header("xlang=en"), Lang::Zh);
+    }
+
+    #[test]
+    fn toggling_twice_returns_to_the_start() {
+        assert_eq!(Lang::Zh.toggled(), Lang::En);
+        assert_eq!(Lang::Zh.toggled().toggled(), Lang::Zh);
+    }
+}

@@ -1,0 +1,68 @@
+import { test, expect, hydrated } from "./fixtures";
+
+test("overview hydrates and the language switch changes the page", async ({ page, context }) => {
+  await page.goto("/");
+  await expect(page.getByTestId("nav-referrers")).toHaveText("推荐人");
+  await hydrated(page);
+
+  // Status comes from a server function: sandbox mode and a healthy database.
+  await expect(page.getByTestId("mode-badge")).toContainText("沙盒模式");
+  await expect(page.getByTestId("status-db")).toContainText("正常");
+
+  await page.getByTestId("lang-toggle").click();
+  await expect(page.getByTestId("nav-referrers")).toHaveText("Referrers");
+  await expect(page.getByTestId("status-db")).toContainText("OK");
+
+  // The choice is remembered: the server renders English after a reload.
+  const cookies = await context.cookies();
+  expect(cookies.find((c) => c.name === "lang")?.value).toBe("en");
+  await page.reload();
+  await expect(page.getByTestId("nav-referrers")).toHaveText("Referrers");
+  await hydrated(page);
+  await page.getByTestId("lang-toggle").click();
+  await expect(page.getByTestId("nav-referrers")).toHaveText("推荐人");
+  await page.screenshot({ path: "test-results/shell-overview.png", fullPage: true });
+});
+
+test("navigation reaches every section, each with an honest empty state", async ({ page }) => {
+  await page.goto("/");
+  await hydrated(page);
+  const sections = [
+    ["nav-referrers", "/referrers", "referrers-empty"],
+    ["nav-qrcodes", "/qrcodes", "qrcodes-empty"],
+    ["nav-leaderboard", "/leaderboard", "leaderboard-empty"],
+    ["nav-stats", "/stats", "stats-empty"],
+    ["nav-settings", "/settings", "settings-empty"],
+  ];
+  for (const [nav, path, empty] of sections) {
+    await page.getByTestId(nav).click();
+    await expect(page).toHaveURL(new RegExp(`${path}$`));
+    await expect(page.getByTestId(empty)).toBeVisible();
+    await expect(page.getByTestId(nav)).toHaveAttribute("aria-current", "page");
+  }
+});
+
+test("a phone-sized screen gets a menu button", async ({ page }) => {
+  await page.setViewportSize({ width: 375, height: 740 });
+  await page.goto("/");
+  await hydrated(page);
+  await expect(page.getByTestId("nav-stats")).toBeHidden();
+  await page.getByRole("button", { name: "菜单" }).click();
+  await expect(page.getByTestId("nav-stats")).toBeVisible();
+  await page.getByTestId("nav-stats").click();
+  await expect(page.getByTestId("stats-empty")).toBeVisible();
+});
+
+test.describe("unknown paths", () => {
+  // The browser reports the document's own 404 on the console; that one is expected.
+  test.use({ expectedConsoleErrors: [/status of 404/] });
+
+  test("answer 404 with a way back", async ({ page }) => {
+  const response = await page.goto("/no-such-page");
+  expect(response?.status()).toBe(404);
+  await expect(page.getByText("页面不存在")).toBeVisible();
+  await hydrated(page);
+  await page.getByRole("link", { name: "返回概览" }).click();
+  await expect(page.getByTestId("status-card")).toBeVisible();
+  });
+});

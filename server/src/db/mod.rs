@@ -1,0 +1,85 @@
+//! The database: pool, embedded cluster, migrations. The only place with SQL.
+
+pub mod embedded;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use secrecy::ExposeSecret;
+use sqlx::PgPool;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+
+use crate::config::Settings;
+
+/// The migrations in `migrations/`, embedded at compile time.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// A pool plus, when we started it, the embedded cluster behind it.
+pub struct Database {
+    pub pool: PgPool,
+    pub embedded: Option<embedded::Embedded>,
+}
+
+impl Database {
+    /// Connects to `DATABASE_URL`, or starts the embedded cluster when it is unset.
+    pub async fn connect(settings: &Settings) -> anyhow::Result<Self> {
+        match &settings.database_url {
+            Some(url) => {
+                let options: PgConnectOptions = url
+                    .expose_secret()
+                    .parse()
+                    .context("DATABASE_URL is not a valid PostgreSQL URL")?;
+                let pool = pool_options()
+                    .connect_with(options)
+                    .await
+                    .context("cannot connect to DATABASE_URL")?;
+                Ok(Database {
+                    pool,
+                    embedded: None,
+                })
+            }
+            None => {
+                let embedded = embedded::Embedded::start(&settings.data_dir).await?;
+                let pool = pool_options()
+                    .connect_with(embedded.connect_options())
+                    .await
+                    .context("cannot connect to the embedded PostgreSQL")?;
+                Ok(Database {
+                    pool,
+                    embedded: Some(embedded),
+                })
+            }
+        }
+    }
+
+    /// Closes the pool and stops the embedded cluster if we started it.
+    pub async fn shutdown(self) {
+        self.pool.close().await;
+        if let Some(embedded) = self.embedded {
+            embedded.stop().await;
+        }
+    }
+}
+
+fn pool_options() -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(20)
+        .acquire_timeout(Duration::from_secs(3))
+}
+
+/// Applies pending migrations; an error names the failing migration.
+pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
+    MIGRATOR
+        .run(pool)
+        .await
+        .context("database migration failed")
+}
+
+/// Whether the database answers within `timeout`, and its version string.
+pub async fn ping(pool: &PgPool, timeout: Duration) -> Option<String> {
+    let query = sqlx::query_scalar::<_, String>("select version()").fetch_one(pool);
+    match tokio::time::timeout(timeout, query).await {
+        Ok(Ok(version)) => Some(version),
+        _ => None,
+    }
+}

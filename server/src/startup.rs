@@ -1,0 +1,143 @@
+//! Builds the state and the router, and serves it with graceful shutdown.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::service::Service;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{FromRef, MatchedPath, State};
+use axum::http::{Request, StatusCode};
+use axum::response::{IntoResponse, Json};
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+use crate::config::Settings;
+use crate::service::ServerService;
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub pool: PgPool,
+    pub settings: Arc<Settings>,
+    pub leptos_options: LeptosOptions,
+    pub service: Service,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+impl AppState {
+    /// State over an existing pool (the database is already migrated).
+    pub fn new(pool: PgPool, settings: Settings) -> Self {
+        let settings = Arc::new(settings);
+        let leptos_options = LeptosOptions::builder()
+            .output_name(settings.output_name.clone())
+            .site_root(settings.site_root.to_string_lossy().into_owned())
+            .site_pkg_dir("pkg")
+            .site_addr(settings.site_addr)
+            .build();
+        let service: Service = Arc::new(ServerService::new(pool.clone(), settings.clone()));
+        AppState {
+            pool,
+            settings,
+            leptos_options,
+            service,
+        }
+    }
+}
+
+/// The whole HTTP surface, without a socket (tests drive it directly).
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let service = state.service.clone();
+    let context = move || provide_context(service.clone());
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || {
+            shell(options.clone())
+        })
+        .fallback(file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let route = req
+                    .extensions()
+                    .get::<MatchedPath>()
+                    .map(MatchedPath::as_str)
+                    .unwrap_or("-");
+                let request_id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), route, request_id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 when the database answers within a second, 503 otherwise.
+async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
+    match crate::db::ping(&state.pool, Duration::from_secs(1)).await {
+        Some(_) => (StatusCode::OK, Json(serde_json::json!({"status": "ok"}))),
+        None => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(serde_json::json!({"status": "unavailable", "database": "unreachable"})),
+        ),
+    }
+}
+
+/// Serves on a bound listener until `shutdown` resolves; in-flight requests finish first.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}

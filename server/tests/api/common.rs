@@ -1,0 +1,55 @@
+//! The test harness: the real app on a loopback port with its own fresh database.
+
+use std::net::SocketAddr;
+
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tuijian::config::Settings;
+use tuijian::startup::{self, AppState};
+
+/// A running app; dropping it shuts the server down.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    _shutdown: oneshot::Sender<()>,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
+
+/// Settings as a fresh sandbox install would have them, plus `vars`.
+pub fn settings(vars: &[(&str, &str)]) -> Settings {
+    Settings::from_lookup(|name| {
+        vars.iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| (*v).to_owned())
+    })
+    .expect("test settings are valid")
+}
+
+/// Binds port 0 first, then serves the app on it with `pool` (migrations already applied).
+pub async fn spawn_app(pool: PgPool) -> TestApp {
+    spawn_app_with(pool, settings(&[])).await
+}
+
+pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
+    tuijian::telemetry::init();
+    let listener = TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind a loopback port");
+    let addr = listener.local_addr().expect("local addr");
+    let (tx, rx) = oneshot::channel::<()>();
+    let state = AppState::new(pool, settings);
+    tokio::spawn(startup::serve(listener, state, async {
+        let _ = rx.await;
+    }));
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        _shutdown: tx,
+    }
+}

@@ -1,0 +1,146 @@
+//! The walking skeleton: health, the server-rendered dashboard, server functions, the embedded
+//! database.
+
+use sqlx::PgPool;
+
+use crate::common::spawn_app;
+
+#[sqlx::test(migrations = "../migrations")]
+async fn healthz_is_ok_while_the_database_answers(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn healthz_is_503_when_the_database_is_gone(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    pool.close().await;
+    let resp = app
+        .client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 503);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["database"], "unreachable");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn dashboard_is_server_rendered_in_chinese_with_hydration_scripts(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let resp = app.client.get(app.url("/")).send().await.expect("request");
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().contains_key("x-request-id"));
+    let html = resp.text().await.expect("body");
+    assert!(html.contains(r#"<html lang="zh-CN">"#));
+    for label in ["推荐人", "二维码", "排行榜", "统计", "设置"] {
+        assert!(html.contains(label), "navigation lacks {label}");
+    }
+    assert!(html.contains("/pkg/tuijian.js"), "no hydration script");
+    assert!(html.contains("/pkg/tuijian.css"), "no stylesheet");
+    // The status resource is resolved on the server: sandbox mode, database OK.
+    assert!(html.contains("沙盒模式"), "sandbox mode not shown");
+    assert!(html.contains("正常"), "database state not shown");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_lang_cookie_renders_english(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let html = app
+        .client
+        .get(app.url("/referrers"))
+        .header("cookie", "lang=en")
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains(">Referrers<"));
+    assert!(html.contains("No referrers yet"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn status_server_function_reports_sandbox_mode(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let resp = app
+        .client
+        .post(app.url("/sfn/status"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 200);
+    let body: serde_json::Value = resp.json().await.expect("json");
+    assert_eq!(body["mode"], "Sandbox");
+    assert_eq!(body["database_ok"], true);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unknown_pages_are_404(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let resp = app
+        .client
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), 404);
+    assert!(resp.text().await.expect("body").contains("页面不存在"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn migrations_create_the_default_account(pool: PgPool) {
+    let n: i64 = sqlx::query_scalar("select count(*) from account")
+        .fetch_one(&pool)
+        .await
+        .expect("query");
+    assert_eq!(n, 1);
+}
+
+/// The embedded cluster is created once, keeps its data across a stop and start, and its
+/// database is the one the server uses.
+#[tokio::test]
+async fn embedded_database_keeps_data_across_restarts() {
+    use tuijian::db::embedded::Embedded;
+    let dir = std::env::temp_dir().join(format!("tuijian-embedded-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+
+    let first = Embedded::start(&dir).await.expect("first start");
+    let pool = PgPool::connect_with(first.connect_options())
+        .await
+        .expect("connect");
+    sqlx::query("create table kept (v text)")
+        .execute(&pool)
+        .await
+        .expect("create");
+    sqlx::query("insert into kept values ('推荐')")
+        .execute(&pool)
+        .await
+        .expect("insert");
+    pool.close().await;
+    first.stop().await;
+
+    let second = Embedded::start(&dir).await.expect("second start");
+    let pool = PgPool::connect_with(second.connect_options())
+        .await
+        .expect("reconnect");
+    let v: String = sqlx::query_scalar("select v from kept")
+        .fetch_one(&pool)
+        .await
+        .expect("data survived");
+    assert_eq!(v, "推荐");
+    pool.close().await;
+    second.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,232 @@
+//! `cargo xtask run | test | build [--release]`: installs what is missing, builds the server and
+//! the WASM bundle with plain cargo + wasm-bindgen (no cargo-leptos needed), and runs things.
+
+mod setup;
+mod site;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+use pgcluster::{Cluster, Options};
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  run [--release]     install what is missing, build, and serve the dashboard on
+                      http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
+  test                install what is missing, then fmt check, clippy, every Rust test against
+                      a real PostgreSQL, and the Playwright suite in headless Chromium
+  build [--release]   build target/<profile>/tuijian and the site directory target/site";
+
+/// A step that failed, with the message to show.
+pub type Result<T = ()> = std::result::Result<T, String>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let release = args.iter().any(|a| a == "--release");
+    let result = match args.first().map(String::as_str) {
+        Some("run") => run(release),
+        Some("test") => test(),
+        Some("build") => build(release).map(|_| ()),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's directory).
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+/// Prints a step heading.
+pub fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}
+
+/// Runs a command in the workspace root, failing with its name when it fails.
+pub fn sh(cmd: &mut Command) -> Result {
+    let shown = format!("{cmd:?}");
+    eprintln!("    $ {}", shown.replace('"', ""));
+    let status = cmd
+        .current_dir_if_unset(&root())
+        .status()
+        .map_err(|e| format!("cannot run {shown}: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{shown} failed ({status})"))
+    }
+}
+
+trait CurrentDirIfUnset {
+    fn current_dir_if_unset(&mut self, dir: &Path) -> &mut Self;
+}
+
+impl CurrentDirIfUnset for Command {
+    fn current_dir_if_unset(&mut self, dir: &Path) -> &mut Self {
+        if self.get_current_dir().is_none() {
+            self.current_dir(dir);
+        }
+        self
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds everything and returns the server binary's path.
+fn build(release: bool) -> Result<PathBuf> {
+    setup::wasm_toolchain()?;
+    if release {
+        setup::npm_tools()?;
+    }
+    step(if release {
+        "building the server (release)"
+    } else {
+        "building the server"
+    });
+    let mut server = cargo();
+    server.args(["build", "--package", "server"]);
+    if release {
+        server.arg("--release");
+    }
+    sh(&mut server)?;
+    site::build(release)?;
+    let profile = if release { "release" } else { "debug" };
+    let bin = root().join("target").join(profile).join("tuijian");
+    eprintln!(
+        "\n    server binary: {}\n    site directory: {}",
+        bin.display(),
+        root().join("target/site").display()
+    );
+    Ok(bin)
+}
+
+fn run(release: bool) -> Result {
+    setup::postgres_binaries()?;
+    let bin = build(release)?;
+    step("starting tuijian on http://127.0.0.1:3000 (Ctrl-C stops it)");
+    let mut cmd = Command::new(bin);
+    cmd.arg("serve").current_dir(root());
+    if std::env::var_os("LEPTOS_SITE_ROOT").is_none() {
+        cmd.env("LEPTOS_SITE_ROOT", root().join("target/site"));
+    }
+    exec(cmd)
+}
+
+#[cfg(unix)]
+fn exec(mut cmd: Command) -> Result {
+    use std::os::unix::process::CommandExt;
+    // Replace this process so Ctrl-C and SIGTERM reach the server directly.
+    Err(format!("cannot start the server: {}", cmd.exec()))
+}
+
+#[cfg(not(unix))]
+fn exec(mut cmd: Command) -> Result {
+    sh(&mut cmd)
+}
+
+fn test() -> Result {
+    setup::wasm_toolchain()?;
+    setup::postgres_binaries()?;
+    setup::chromium()?;
+    setup::end2end_packages()?;
+
+    step("checking formatting");
+    sh(cargo().args(["fmt", "--all", "--check"]))?;
+    step("clippy (warnings are errors)");
+    // The browser crate is linted for its own target: built together with the server, cargo
+    // would unify app's `ssr` and `hydrate` features.
+    sh(cargo().args([
+        "clippy",
+        "--workspace",
+        "--exclude",
+        "frontend",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+    sh(cargo().args([
+        "clippy",
+        "--package",
+        "frontend",
+        "--target",
+        "wasm32-unknown-unknown",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
+
+    step("starting a PostgreSQL cluster for the tests");
+    let cluster = test_cluster()?;
+    let result = rust_and_browser_tests(&cluster);
+    step("stopping the test PostgreSQL cluster");
+    if let Err(e) = cluster.stop() {
+        eprintln!("    warning: {e}");
+    }
+    result?;
+    eprintln!("\nxtask: all checks passed");
+    Ok(())
+}
+
+fn test_cluster() -> Result<Cluster> {
+    let dir = root().join("target/test-postgres");
+    // Throw-away data: durability off makes the many per-test databases fast to create.
+    let options = Options {
+        settings: [
+            ("fsync", "off"),
+            ("synchronous_commit", "off"),
+            ("full_page_writes", "off"),
+            ("max_connections", "300"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect(),
+    };
+    Cluster::ensure_running(&dir, &options).map_err(|e| e.to_string())
+}
+
+fn rust_and_browser_tests(cluster: &Cluster) -> Result {
+    let url = cluster.url("postgres");
+    step("Rust tests against PostgreSQL (a fresh database per test)");
+    sh(cargo()
+        .args(["test", "--workspace", "--exclude", "frontend"])
+        .env("DATABASE_URL", &url))?;
+
+    let bin = build(false)?;
+    step("Playwright suite in headless Chromium");
+    let database = format!("e2e_{}", std::process::id());
+    sh(Command::new(cluster_tool(cluster, "psql")?)
+        .args(["-v", "ON_ERROR_STOP=1", "-X", "-q", &url, "-c"])
+        .arg(format!("create database {database}")))?;
+    let port = setup::free_port()?;
+    let e2e = root().join("end2end");
+    sh(Command::new("npx")
+        .args(["playwright", "test"])
+        .current_dir(&e2e)
+        .env("E2E_PORT", port.to_string())
+        .env("E2E_SERVER_CMD", format!("{} serve", bin.display()))
+        .env("LEPTOS_SITE_ROOT", root().join("target/site"))
+        .env("DATABASE_URL", cluster.url(&database))
+        .env("RUST_LOG", "warn")
+        .env_remove("WECHAT_APPID"))
+}
+
+fn cluster_tool(_cluster: &Cluster, tool: &str) -> Result<PathBuf> {
+    let bindir = pgcluster::find_bindir().map_err(|e| e.to_string())?;
+    Ok(bindir.join(tool))
+}
