@@ -30,3 +30,183 @@ pub struct AppError {
     pub code: String,
     pub message: String,
 }
+
+/// A person or channel who brings followers.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Referrer {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub tags: Vec<String>,
+    /// The referrer's own WeChat openid, when bound.
+    pub openid: Option<String>,
+    /// `staff` (made by staff) or `member` (a follower who asked for a code).
+    pub kind: String,
+    pub archived: bool,
+    /// RFC 3339.
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// Fields for a new referrer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewReferrer {
+    pub name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub note: Option<String>,
+    #[serde(default)]
+    pub openid: Option<String>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// A partial update: absent fields stay; `null` clears an optional field.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct ReferrerPatch {
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub phone: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub note: Option<Option<String>>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub openid: Option<Option<String>>,
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+}
+
+/// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        value: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match value {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// A parametric QR code of a referrer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct QrCode {
+    pub id: i64,
+    pub referrer_id: i64,
+    /// `permanent` or `temporary`.
+    pub kind: String,
+    /// The scene string WeChat sends back as `qrscene_<scene>`.
+    pub scene: String,
+    pub label: Option<String>,
+    pub ticket: String,
+    /// The URL encoded in the QR image.
+    pub url: String,
+    /// RFC 3339; only for temporary codes.
+    pub expires_at: Option<String>,
+    pub created_at: String,
+}
+
+/// Request to create a QR code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct NewQrCode {
+    /// `permanent` or `temporary`.
+    pub kind: String,
+    /// Temporary codes: 60 to 2,592,000 seconds (30 days); default 2,592,000.
+    #[serde(default)]
+    pub expire_seconds: Option<i64>,
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// A follower brought by a referrer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Referral {
+    pub id: i64,
+    pub openid: String,
+    pub referrer_id: i64,
+    pub referrer_name: String,
+    pub qr_code_id: i64,
+    pub followed_at: String,
+    pub unfollowed_at: Option<String>,
+    pub still_following: bool,
+}
+
+/// One page of a list.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// One row of the leaderboard.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct LeaderboardRow {
+    /// Competition ranking ("1224"): equal values share a rank.
+    pub rank: i64,
+    pub referrer_id: i64,
+    pub name: String,
+    pub kind: String,
+    pub follows: i64,
+    pub unfollows: i64,
+    pub net_follows: i64,
+    pub retained: i64,
+}
+
+/// Figures for a period, overall or for one referrer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Stats {
+    pub scans: i64,
+    pub unique_scanners: i64,
+    pub new_follows: i64,
+    pub unfollows: i64,
+    pub net_follows: i64,
+    /// Followers referred in the period who still follow.
+    pub still_following: i64,
+    /// Referred in the period at least 7 days ago and still following.
+    pub retained_7d: i64,
+    pub retained_30d: i64,
+    pub daily: Vec<DailyPoint>,
+}
+
+/// One day of the daily series (dates in China Standard Time).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct DailyPoint {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    pub scans: i64,
+    pub follows: i64,
+    pub unfollows: i64,
+}
+
+/// A validation problem with one input field.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}

@@ -8,6 +8,8 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use crate::referral::roles::Role;
+use crate::referral::tokens;
 use crate::startup::{self, AppState};
 
 /// Tuijian: WeChat Official Account referral tracking.
@@ -24,6 +26,22 @@ enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage REST API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Mint a bearer token; it is printed once, as the last line of stdout.
+    Create {
+        /// A name to recognise the token by (shown in the audit log).
+        #[arg(long)]
+        name: String,
+        /// admin, manager or staff.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 /// Entry point of the binary.
@@ -41,6 +59,7 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve().await,
             Command::Migrate => migrate().await,
+            Command::Token(TokenCommand::Create { name, role }) => create_token(name, role).await,
         }
     });
     match result {
@@ -69,7 +88,13 @@ async fn serve() -> anyhow::Result<()> {
     };
     let addr = listener.local_addr()?;
     let sandbox = settings.wechat.is_sandbox();
-    let state = AppState::new(database.pool.clone(), settings);
+    let state = match AppState::new(database.pool.clone(), settings).await {
+        Ok(state) => state,
+        Err(e) => {
+            database.shutdown().await;
+            return Err(e);
+        }
+    };
     tracing::info!(
         %addr,
         mode = if sandbox { "sandbox" } else { "live" },
@@ -89,5 +114,29 @@ async fn migrate() -> anyhow::Result<()> {
     database.shutdown().await;
     result?;
     tracing::info!("migrations applied");
+    Ok(())
+}
+
+async fn create_token(name: String, role: String) -> anyhow::Result<()> {
+    let role = Role::parse(&role)
+        .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
+    let name = name.trim().to_owned();
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().count() <= 64,
+        "--name must be 1 to 64 characters"
+    );
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let result = async {
+        db::migrate(&database.pool).await?;
+        let account = db::events::default_account(&database.pool).await?;
+        let token = tokens::mint(&database.pool, account, &name, role).await?;
+        anyhow::Ok(token)
+    }
+    .await;
+    database.shutdown().await;
+    let token = result?;
+    eprintln!("created {role} token {name:?}; it is shown only now:");
+    println!("{token}");
     Ok(())
 }

@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use secrecy::SecretString;
 
@@ -19,8 +20,16 @@ pub struct Settings {
     pub site_root: PathBuf,
     /// `LEPTOS_OUTPUT_NAME` (default `tuijian`): the bundle's file name stem.
     pub output_name: String,
+    /// `TUIJIAN_CALLBACK_DEADLINE_MS` (default 3500): how long a callback may spend storing an
+    /// event before we give up and let WeChat deliver it again (WeChat waits 5 s).
+    pub callback_deadline: Duration,
     pub wechat: WechatSettings,
 }
+
+/// The simulated Official Account's AppID in sandbox mode.
+pub const SANDBOX_APPID: &str = "wxsandbox00000001";
+/// The callback Token used in sandbox mode when `WECHAT_TOKEN` is unset.
+pub const SANDBOX_TOKEN: &str = "tuijian-sandbox";
 
 /// The Official Account's credentials and where its API lives.
 #[derive(Debug, Clone)]
@@ -41,6 +50,11 @@ impl WechatSettings {
     /// Without an AppID there is no real account: the simulator plays WeChat.
     pub fn is_sandbox(&self) -> bool {
         self.appid.is_none()
+    }
+
+    /// The AppID callbacks are encrypted for: the configured one, or the sandbox's.
+    pub fn effective_appid(&self) -> &str {
+        self.appid.as_deref().unwrap_or(SANDBOX_APPID)
     }
 }
 
@@ -80,10 +94,16 @@ impl Settings {
             });
         }
         let secret = |name: &str| get(name).map(SecretString::from);
+        let appid = get("WECHAT_APPID");
+        let token = match (secret("WECHAT_TOKEN"), &appid) {
+            (Some(token), _) => Some(token),
+            (None, None) => Some(SecretString::from(SANDBOX_TOKEN)),
+            (None, Some(_)) => None,
+        };
         let wechat = WechatSettings {
-            appid: get("WECHAT_APPID"),
+            appid,
             appsecret: secret("WECHAT_APPSECRET"),
-            token: secret("WECHAT_TOKEN"),
+            token,
             encoding_aes_key: secret("WECHAT_ENCODING_AES_KEY"),
             api_base,
         };
@@ -101,7 +121,20 @@ impl Settings {
                 reason: "required when WECHAT_APPID is set".into(),
             });
         }
+        let callback_deadline = match get("TUIJIAN_CALLBACK_DEADLINE_MS") {
+            Some(v) => match v.parse::<u64>() {
+                Ok(ms) if (100..=4500).contains(&ms) => Duration::from_millis(ms),
+                _ => {
+                    return Err(ConfigError {
+                        var: "TUIJIAN_CALLBACK_DEADLINE_MS",
+                        reason: "must be a number of milliseconds from 100 to 4500".into(),
+                    });
+                }
+            },
+            None => Duration::from_millis(3500),
+        };
         Ok(Settings {
+            callback_deadline,
             database_url: secret("DATABASE_URL"),
             data_dir: get("TUIJIAN_DATA_DIR")
                 .map(PathBuf::from)
@@ -140,6 +173,11 @@ mod tests {
         assert!(s.database_url.is_none());
         assert_eq!(s.wechat.api_base, "https://api.weixin.qq.com");
         assert_eq!(s.output_name, "tuijian");
+        assert_eq!(s.wechat.effective_appid(), SANDBOX_APPID);
+        assert_eq!(
+            s.wechat.token.as_ref().map(|t| t.expose_secret()),
+            Some(SANDBOX_TOKEN)
+        );
     }
 
     #[test]
@@ -152,6 +190,10 @@ mod tests {
                 "WECHAT_ENCODING_AES_KEY",
             ),
             (vec![("WECHAT_APPID", "wx1")], "WECHAT_TOKEN"),
+            (
+                vec![("TUIJIAN_CALLBACK_DEADLINE_MS", "9000")],
+                "TUIJIAN_CALLBACK_DEADLINE_MS",
+            ),
         ];
         for (vars, var) in cases {
             let e = settings(&vars).expect_err("must be rejected");

@@ -19,6 +19,7 @@ use tokio::net::TcpListener;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
+use crate::callback::{self, CallbackConfig, SharedCallbackConfig};
 use crate::config::Settings;
 use crate::service::ServerService;
 
@@ -29,6 +30,9 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     pub service: Service,
+    pub callback: SharedCallbackConfig,
+    /// The Official Account callbacks are recorded for.
+    pub account_id: i64,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -38,8 +42,11 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// State over an existing pool (the database is already migrated).
-    pub fn new(pool: PgPool, settings: Settings) -> Self {
+    /// State over an existing pool (the database is already migrated). Fails on invalid
+    /// WeChat settings or when the database does not answer.
+    pub async fn new(pool: PgPool, settings: Settings) -> anyhow::Result<Self> {
+        let callback = Arc::new(CallbackConfig::from_settings(&settings)?);
+        let account_id = crate::db::events::default_account(&pool).await?;
         let settings = Arc::new(settings);
         let leptos_options = LeptosOptions::builder()
             .output_name(settings.output_name.clone())
@@ -48,12 +55,14 @@ impl AppState {
             .site_addr(settings.site_addr)
             .build();
         let service: Service = Arc::new(ServerService::new(pool.clone(), settings.clone()));
-        AppState {
+        Ok(AppState {
             pool,
             settings,
             leptos_options,
             service,
-        }
+            callback,
+            account_id,
+        })
     }
 }
 
@@ -65,6 +74,11 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/healthz", get(healthz))
+        .route(
+            "/wechat/callback",
+            get(callback::verify_url).post(callback::receive),
+        )
+        .nest("/api/v1", crate::rest::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })

@@ -16,7 +16,9 @@ commands:
                       http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
   test                install what is missing, then fmt check, clippy, every Rust test against
                       a real PostgreSQL, and the Playwright suite in headless Chromium
-  build [--release]   build target/<profile>/tuijian and the site directory target/site";
+  build [--release]   build target/<profile>/tuijian and the site directory target/site
+  test-db             start the tests' PostgreSQL cluster (if needed) and print its URL, for
+                      running `DATABASE_URL=… cargo test` by hand";
 
 /// A step that failed, with the message to show.
 pub type Result<T = ()> = std::result::Result<T, String>;
@@ -28,6 +30,7 @@ fn main() -> ExitCode {
         Some("run") => run(release),
         Some("test") => test(),
         Some("build") => build(release).map(|_| ()),
+        Some("test-db") => test_cluster().map(|c| println!("{}", c.url("postgres"))),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);

@@ -1,6 +1,12 @@
 //! The database: pool, embedded cluster, migrations. The only place with SQL.
 
+pub mod api_tokens;
+pub mod attribution;
 pub mod embedded;
+pub mod events;
+pub mod outbox;
+pub mod referrers;
+pub mod stats;
 
 use std::time::Duration;
 

@@ -43,7 +43,9 @@ pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState::new(pool, settings);
+    let state = AppState::new(pool, settings)
+        .await
+        .expect("app state builds");
     tokio::spawn(startup::serve(listener, state, async {
         let _ = rx.await;
     }));

@@ -1,4 +1,7 @@
 //! Integration tests: one binary, each test with its own database.
 
+mod attribution;
+mod callback;
 mod common;
+mod rest_referrers;
 mod skeleton;

@@ -1,0 +1,75 @@
+//! The `event` table: idempotent storage of accepted callbacks.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgConnection, PgPool};
+
+/// An event about to be stored.
+#[derive(Debug)]
+pub struct NewEvent<'a> {
+    pub account_id: i64,
+    pub dedup_key: &'a str,
+    pub kind: &'a str,
+    pub openid: &'a str,
+    pub sent_at: DateTime<Utc>,
+    pub event_key: Option<&'a str>,
+    pub payload: &'a str,
+}
+
+/// What happened when we tried to claim an event's de-duplication key.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// First delivery: the row was inserted with this id; do the effects in this transaction.
+    New(i64),
+    /// Seen before: the reply stored the first time (None → "success").
+    Duplicate { reply: Option<String> },
+}
+
+/// Inserts the event unless its key exists. A concurrent first delivery that has not committed
+/// yet makes this wait on the unique index, so a duplicate always sees the committed reply.
+pub async fn claim(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Result<Claim> {
+    let inserted: Option<i64> = sqlx::query_scalar(
+        "insert into event (account_id, dedup_key, kind, openid, sent_at, event_key, payload)
+         values ($1, $2, $3, $4, $5, $6, $7)
+         on conflict (account_id, dedup_key) do nothing
+         returning id",
+    )
+    .bind(event.account_id)
+    .bind(event.dedup_key)
+    .bind(event.kind)
+    .bind(event.openid)
+    .bind(event.sent_at)
+    .bind(event.event_key)
+    .bind(event.payload)
+    .fetch_optional(&mut *conn)
+    .await?;
+    if let Some(id) = inserted {
+        return Ok(Claim::New(id));
+    }
+    let reply: Option<String> = sqlx::query_scalar(
+        "update event set redeliveries = redeliveries + 1
+         where account_id = $1 and dedup_key = $2
+         returning reply",
+    )
+    .bind(event.account_id)
+    .bind(event.dedup_key)
+    .fetch_one(&mut *conn)
+    .await?;
+    Ok(Claim::Duplicate { reply })
+}
+
+/// Stores the passive reply of a newly claimed event.
+pub async fn set_reply(conn: &mut PgConnection, id: i64, reply: &str) -> sqlx::Result<()> {
+    sqlx::query("update event set reply = $2 where id = $1")
+        .bind(id)
+        .bind(reply)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The account the callbacks belong to (one Official Account per installation for now).
+pub async fn default_account(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select id from account order by id limit 1")
+        .fetch_one(pool)
+        .await
+}

@@ -1,0 +1,104 @@
+//! The `outbox` table: slow work recorded in the ingest transaction and done after the reply.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::{PgConnection, PgPool};
+
+/// Adds a job; it becomes due at once.
+pub async fn enqueue(
+    conn: &mut PgConnection,
+    account_id: i64,
+    kind: &str,
+    payload: &Value,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into outbox (account_id, kind, payload) values ($1, $2, $3) returning id",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(payload)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// A job claimed by a worker.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Job {
+    pub id: i64,
+    pub account_id: i64,
+    pub kind: String,
+    pub payload: Value,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due jobs for `lease` seconds: their next attempt moves past the lease,
+/// so a crashed worker's jobs come back by themselves; `skip locked` keeps instances apart.
+pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> sqlx::Result<Vec<Job>> {
+    sqlx::query_as(
+        "update outbox set attempts = attempts + 1,
+                next_attempt_at = now() + make_interval(secs => $2)
+         where id in (
+             select id from outbox
+             where status = 'pending' and next_attempt_at <= now()
+             order by next_attempt_at
+             limit $1
+             for update skip locked)
+         returning id, account_id, kind, payload, attempts",
+    )
+    .bind(limit)
+    .bind(lease_secs as f64)
+    .fetch_all(pool)
+    .await
+}
+
+/// Marks a job done.
+pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
+    sqlx::query("update outbox set status = 'done', finished_at = now() where id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Schedules another attempt after a transient error.
+pub async fn retry_at(
+    pool: &PgPool,
+    id: i64,
+    at: DateTime<Utc>,
+    errcode: Option<i64>,
+    error: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set next_attempt_at = $2, last_errcode = $3, last_error = $4
+         where id = $1",
+    )
+    .bind(id)
+    .bind(at)
+    .bind(errcode.map(|c| c as i32))
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Gives up on a job after a permanent error.
+pub async fn fail(pool: &PgPool, id: i64, errcode: Option<i64>, error: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set status = 'failed', finished_at = now(), last_errcode = $2,
+                last_error = $3
+         where id = $1",
+    )
+    .bind(id)
+    .bind(errcode.map(|c| c as i32))
+    .bind(error)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// How many jobs are waiting.
+pub async fn depth(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from outbox where status = 'pending'")
+        .fetch_one(pool)
+        .await
+}

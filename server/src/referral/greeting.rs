@@ -1,0 +1,116 @@
+//! Greeting templates: `{referrer}` and `{follower}` placeholders, one template per variant,
+//! rendered inside the ingest transaction so the reply never waits on WeChat.
+
+/// Which greeting a follow or scan gets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variant {
+    /// A new follower credited to a referrer.
+    Referred,
+    /// A follow with no referrer (no scene, unknown or expired code, own code).
+    Plain,
+    /// Someone who followed before follows again.
+    Refollow,
+    /// An existing follower scanned a code.
+    Scan,
+}
+
+impl Variant {
+    pub const ALL: [Variant; 4] = [
+        Variant::Referred,
+        Variant::Plain,
+        Variant::Refollow,
+        Variant::Scan,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Variant::Referred => "referred",
+            Variant::Plain => "plain",
+            Variant::Refollow => "refollow",
+            Variant::Scan => "scan",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Variant::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+
+    /// The built-in template used until staff configure one.
+    pub fn default_template(self) -> &'static str {
+        match self {
+            Variant::Referred => "欢迎关注！您是{referrer}推荐的客户。",
+            Variant::Plain => "欢迎关注！",
+            Variant::Refollow => "欢迎回来，{follower}！很高兴再次见到您。",
+            Variant::Scan => "您已关注本公众号，感谢扫码！",
+        }
+    }
+}
+
+/// Shown for `{follower}` while we know no name (WeChat no longer returns nicknames).
+pub const FOLLOWER_FALLBACK: &str = "朋友";
+/// Shown for `{referrer}` when the referrer is unknown.
+pub const REFERRER_FALLBACK: &str = "我们的伙伴";
+
+/// Fills the placeholders; unknown names use the fallbacks.
+pub fn render(template: &str, referrer: Option<&str>, follower: Option<&str>) -> String {
+    let referrer = referrer
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(REFERRER_FALLBACK);
+    let follower = follower
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or(FOLLOWER_FALLBACK);
+    // One pass, so a name containing "{follower}" is not expanded again.
+    let mut out = String::with_capacity(template.len() + 32);
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        if let Some(after) = tail.strip_prefix("{referrer}") {
+            out.push_str(referrer);
+            rest = after;
+        } else if let Some(after) = tail.strip_prefix("{follower}") {
+            out.push_str(follower);
+            rest = after;
+        } else {
+            out.push('{');
+            rest = &tail[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_referred_greeting_names_the_referrer() {
+        let text = render(Variant::Referred.default_template(), Some("张三"), None);
+        assert_eq!(text, "欢迎关注！您是张三推荐的客户。");
+    }
+
+    #[test]
+    fn missing_names_use_fallbacks() {
+        assert_eq!(
+            render("{follower}/{referrer}", None, Some(" ")),
+            "朋友/我们的伙伴"
+        );
+    }
+
+    #[test]
+    fn names_are_not_reinterpreted_as_placeholders() {
+        assert_eq!(
+            render("{referrer}{follower}", Some("{follower}"), Some("x")),
+            "{follower}x"
+        );
+    }
+
+    #[test]
+    fn variants_round_trip_through_their_names() {
+        for v in Variant::ALL {
+            assert_eq!(Variant::parse(v.as_str()), Some(v));
+        }
+        assert_eq!(Variant::parse("nope"), None);
+    }
+}

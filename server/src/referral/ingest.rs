@@ -1,0 +1,234 @@
+//! Ingestion of one accepted callback: stored once under its de-duplication key, with the
+//! attribution, the scan log, the outbox jobs and the rendered reply in the same transaction.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+
+use crate::db::attribution::{self as store, NewReferral, NewScan};
+use crate::db::events::{self, Claim, NewEvent};
+use crate::db::outbox;
+use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
+use crate::referral::greeting::{self, Variant};
+use crate::wechat::message::{self, Header, Inbound};
+
+/// Outbox job kinds.
+pub const JOB_USER_INFO: &str = "user_info";
+pub const JOB_NOTIFY_REFERRER: &str = "notify_referrer";
+
+/// Stores the event (or recognises a re-delivery) and returns the passive reply XML to send,
+/// or `None` for "success". A re-delivery returns the reply stored the first time and changes
+/// nothing else.
+#[tracing::instrument(skip_all, err, fields(kind = inbound.kind()))]
+pub async fn ingest(
+    pool: &PgPool,
+    account_id: i64,
+    inbound: &Inbound,
+    payload: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let header = inbound.header();
+    let key = inbound.dedup_key();
+    let event_key = event_key(inbound);
+    let record = NewEvent {
+        account_id,
+        dedup_key: &key,
+        kind: inbound.kind(),
+        openid: &header.from_user,
+        sent_at: sent_at(header.create_time),
+        event_key: event_key.as_deref(),
+        payload,
+    };
+    let mut tx = pool.begin().await?;
+    let reply = match events::claim(&mut tx, &record).await? {
+        Claim::Duplicate { reply } => {
+            tracing::info!("re-delivered callback answered with the stored reply");
+            reply
+        }
+        Claim::New(event_id) => {
+            let text = apply(&mut tx, account_id, event_id, inbound).await?;
+            let reply = text.map(|t| {
+                message::text_reply(
+                    &header.from_user,
+                    &header.to_user,
+                    Utc::now().timestamp(),
+                    &t,
+                )
+            });
+            if let Some(xml) = &reply {
+                events::set_reply(&mut tx, event_id, xml).await?;
+            }
+            reply
+        }
+    };
+    tx.commit().await?;
+    Ok(reply)
+}
+
+/// The effects of a first delivery; returns the greeting text, if any.
+async fn apply(
+    tx: &mut PgConnection,
+    account_id: i64,
+    event_id: i64,
+    inbound: &Inbound,
+) -> sqlx::Result<Option<String>> {
+    let header = inbound.header();
+    let at = sent_at(header.create_time);
+    match inbound {
+        Inbound::Subscribe { scene, .. } => {
+            let follow = Follow {
+                account_id,
+                event_id,
+                header,
+                at,
+            };
+            follow.apply(tx, scene.as_deref()).await.map(Some)
+        }
+        Inbound::Scan { scene, .. } => {
+            let code = store::code_by_scene(tx, account_id, scene).await?;
+            let flag = if code.is_some() {
+                Flag::ExistingFollower
+            } else {
+                Flag::UnknownScene
+            };
+            let scan = NewScan {
+                account_id,
+                event_id,
+                openid: &header.from_user,
+                scene,
+                qr_code_id: code.as_ref().map(|c| c.id),
+                referrer_id: code.as_ref().map(|c| c.referrer_id),
+                kind: "scan",
+                flag: Some(flag.as_str()),
+                scanned_at: at,
+            };
+            store::insert_scan(tx, &scan).await?;
+            let name = code.map(|c| c.referrer_name);
+            greet(tx, account_id, Variant::Scan, name.as_deref())
+                .await
+                .map(Some)
+        }
+        Inbound::Unsubscribe { .. } => {
+            store::record_unfollow(tx, account_id, &header.from_user, at).await?;
+            Ok(None)
+        }
+        Inbound::Text { .. } | Inbound::Other { .. } => Ok(None),
+    }
+}
+
+/// One `subscribe` event being applied.
+struct Follow<'a> {
+    account_id: i64,
+    event_id: i64,
+    header: &'a Header,
+    at: DateTime<Utc>,
+}
+
+impl Follow<'_> {
+    async fn apply(&self, tx: &mut PgConnection, scene: Option<&str>) -> sqlx::Result<String> {
+        let openid = self.header.from_user.as_str();
+        let follower = store::upsert_follow(tx, self.account_id, openid, self.at).await?;
+        outbox::enqueue(
+            tx,
+            self.account_id,
+            JOB_USER_INFO,
+            &json!({ "openid": openid, "follower_id": follower.id }),
+        )
+        .await?;
+        let returning = !follower.inserted;
+        let existing = if returning {
+            store::referrer_of(tx, self.account_id, follower.id).await?
+        } else {
+            None
+        };
+        let no_credit = if returning {
+            Variant::Refollow
+        } else {
+            Variant::Plain
+        };
+        let Some(scene) = scene else {
+            return greet(tx, self.account_id, no_credit, existing.as_deref()).await;
+        };
+        let code = store::code_by_scene(tx, self.account_id, scene).await?;
+        let facts = code.as_ref().map(|c| CodeFacts {
+            expires_at: c.expires_at,
+            referrer_openid: c.referrer_openid.clone(),
+        });
+        let mut decision = decide_follow(facts.as_ref(), openid, existing.is_some(), self.at);
+        if let (Decision::Credit, Some(c)) = (decision, &code) {
+            let referral = NewReferral {
+                account_id: self.account_id,
+                follower_id: follower.id,
+                referrer_id: c.referrer_id,
+                qr_code_id: c.id,
+                event_id: self.event_id,
+                followed_at: self.at,
+            };
+            match store::insert_referral(tx, &referral).await? {
+                Some(referral_id) => {
+                    outbox::enqueue(
+                        tx,
+                        self.account_id,
+                        JOB_NOTIFY_REFERRER,
+                        &json!({ "referral_id": referral_id }),
+                    )
+                    .await?;
+                }
+                None => decision = Decision::NoCredit(Flag::AlreadyReferred),
+            }
+        }
+        let scan = NewScan {
+            account_id: self.account_id,
+            event_id: self.event_id,
+            openid,
+            scene,
+            qr_code_id: code.as_ref().map(|c| c.id),
+            referrer_id: code.as_ref().map(|c| c.referrer_id),
+            kind: "subscribe",
+            flag: match decision {
+                Decision::Credit => None,
+                Decision::NoCredit(flag) => Some(flag.as_str()),
+            },
+            scanned_at: self.at,
+        };
+        store::insert_scan(tx, &scan).await?;
+        match (decision, code) {
+            (Decision::Credit, Some(c)) => {
+                greet(
+                    tx,
+                    self.account_id,
+                    Variant::Referred,
+                    Some(&c.referrer_name),
+                )
+                .await
+            }
+            // First touch wins: a returning follower hears about their original referrer.
+            _ => greet(tx, self.account_id, no_credit, existing.as_deref()).await,
+        }
+    }
+}
+
+/// Renders the configured (or default) template of `variant`.
+async fn greet(
+    tx: &mut PgConnection,
+    account_id: i64,
+    variant: Variant,
+    referrer: Option<&str>,
+) -> sqlx::Result<String> {
+    let template = store::greeting_template(tx, account_id, variant.as_str()).await?;
+    let template = template.as_deref().unwrap_or(variant.default_template());
+    Ok(greeting::render(template, referrer, None))
+}
+
+fn event_key(inbound: &Inbound) -> Option<String> {
+    match inbound {
+        Inbound::Subscribe { scene, .. } => scene.clone(),
+        Inbound::Scan { scene, .. } => Some(scene.clone()),
+        Inbound::Other { event_key, .. } => event_key.clone(),
+        Inbound::Unsubscribe { .. } | Inbound::Text { .. } => None,
+    }
+}
+
+/// WeChat's CreateTime; out-of-range values (never sent by WeChat) fall back to now.
+fn sent_at(create_time: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp(create_time, 0).unwrap_or_else(Utc::now)
+}

@@ -1,0 +1,11 @@
+//! The referral domain: what an accepted callback means and what we answer.
+
+pub mod attribution;
+pub mod error;
+pub mod greeting;
+pub mod ingest;
+pub mod period;
+pub mod referrers;
+pub mod reports;
+pub mod roles;
+pub mod tokens;

@@ -1,0 +1,99 @@
+//! The REST API under `/api/v1`: JSON, bearer tokens, OpenAPI at `/api/v1/openapi.json`.
+
+pub mod auth;
+pub mod error;
+pub mod referrers;
+pub mod reports;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, Request};
+use axum::http::StatusCode;
+use axum::routing::get;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::rest::error::ApiError;
+use crate::startup::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tuijian API", description = "Referrers, QR codes, referrals and stats."),
+    modifiers(&BearerAuth),
+    servers((url = "/api/v1")),
+    tags(
+        (name = "referrers", description = "People and channels who bring followers"),
+        (name = "reports", description = "Leaderboard, stats and referral exports")
+    )
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The `/api/v1` router (nest it under `/api/v1`).
+pub fn router() -> Router<AppState> {
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            referrers::list_referrers,
+            referrers::create_referrer
+        ))
+        .routes(routes!(
+            referrers::get_referrer,
+            referrers::update_referrer,
+            referrers::archive_referrer
+        ))
+        .routes(routes!(reports::get_leaderboard))
+        .routes(routes!(reports::get_stats))
+        .routes(routes!(reports::get_referrer_stats))
+        .routes(routes!(reports::list_referrals))
+        .routes(routes!(reports::export_referrals))
+        .split_for_parts();
+    router
+        .route(
+            "/openapi.json",
+            get(move || async move { Json(api.clone()) }),
+        )
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
+        })
+}
+
+/// `Json` whose rejections (malformed JSON, wrong content type, wrong shape) use our error
+/// body: 400 for syntax, 415 for the content type, 422 for the shape.
+pub struct ApiJson<T>(pub T);
+
+impl<T, S> FromRequest<S> for ApiJson<T>
+where
+    Json<T>: FromRequest<S, Rejection = JsonRejection>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(value)) => Ok(ApiJson(value)),
+            Err(rejection) => {
+                let status = rejection.status();
+                let code = if status == StatusCode::UNPROCESSABLE_ENTITY {
+                    "validation_failed"
+                } else {
+                    "bad_request"
+                };
+                Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! The attribution rules through real callbacks: first touch, re-follow, SCAN, self-referral,
+//! unknown and expired scenes, unfollow, greetings and outbox jobs.
+
+use reqwest::StatusCode;
+use sqlx::PgPool;
+use tuijian::wechat::signature::sign;
+
+use crate::common::{TestApp, settings, spawn_app_with};
+
+const TOKEN: &str = "attr-token";
+
+async fn app(pool: &PgPool) -> TestApp {
+    spawn_app_with(pool.clone(), settings(&[("WECHAT_TOKEN", TOKEN)])).await
+}
+
+/// A referrer with one code; returns (referrer id, code id).
+pub async fn seed_code(
+    pool: &PgPool,
+    name: &str,
+    scene: &str,
+    openid: Option<&str>,
+    expires_in_secs: Option<i64>,
+) -> (i64, i64) {
+    let referrer: i64 = sqlx::query_scalar(
+        "insert into referrer (account_id, name, openid) values (1, $1, $2) returning id",
+    )
+    .bind(name)
+    .bind(openid)
+    .fetch_one(pool)
+    .await
+    .expect("referrer");
+    let code: i64 = sqlx::query_scalar(
+        "insert into qr_code (account_id, referrer_id, kind, scene, ticket, url, expires_at)
+         values (1, $1, case when $3::bigint is null then 'permanent' else 'temporary' end,
+                 $2, 'T_' || $2, 'http://weixin.qq.com/q/' || $2,
+                 case when $3::bigint is null then null
+                      else now() + make_interval(secs => $3::bigint::double precision) end)
+         returning id",
+    )
+    .bind(referrer)
+    .bind(scene)
+    .bind(expires_in_secs)
+    .fetch_one(pool)
+    .await
+    .expect("code");
+    (referrer, code)
+}
+
+/// Posts one event and returns the reply text (`None` for "success").
+async fn event(app: &TestApp, openid: &str, time: i64, event: &str, key: &str) -> Option<String> {
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>\
+         <FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{time}</CreateTime>\
+         <MsgType><![CDATA[event]]></MsgType><Event><![CDATA[{event}]]></Event>\
+         <EventKey><![CDATA[{key}]]></EventKey></xml>"
+    );
+    let (ts, nonce) = ("1700000000", "1");
+    let resp = app
+        .client
+        .post(app.url(&format!(
+            "/wechat/callback?signature={}&timestamp={ts}&nonce={nonce}",
+            sign(&[TOKEN, ts, nonce])
+        )))
+        .body(xml)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = resp.text().await.expect("body");
+    if body == "success" {
+        return None;
+    }
+    let start = body.find("<Content><![CDATA[").expect("content") + 18;
+    let end = body[start..].find("]]></Content>").expect("end") + start;
+    Some(body[start..end].to_owned())
+}
+
+async fn referrals_of(pool: &PgPool, referrer: i64) -> Vec<String> {
+    sqlx::query_scalar(
+        "select f.openid from referral r join follower f on f.id = r.follower_id
+         where r.referrer_id = $1 order by r.id",
+    )
+    .bind(referrer)
+    .fetch_all(pool)
+    .await
+    .expect("referrals")
+}
+
+async fn flags(pool: &PgPool, openid: &str) -> Vec<Option<String>> {
+    sqlx::query_scalar("select flag from scan where openid = $1 order by id")
+        .bind(openid)
+        .fetch_all(pool)
+        .await
+        .expect("scans")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn follow_through_a_code_credits_its_referrer_and_greets_by_name(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "ref_zhang", None, None).await;
+    let reply = event(&app, "o_new", 1700000001, "subscribe", "qrscene_ref_zhang").await;
+    assert_eq!(reply.as_deref(), Some("欢迎关注！您是张三推荐的客户。"));
+    assert_eq!(referrals_of(&pool, zhang).await, ["o_new"]);
+    assert_eq!(flags(&pool, "o_new").await, [None]);
+    let jobs: Vec<String> = sqlx::query_scalar("select kind from outbox order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("jobs");
+    assert_eq!(jobs, ["user_info", "notify_referrer"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn first_touch_wins_and_survives_unfollow_and_refollow(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "ref_a", None, None).await;
+    let (li, _) = seed_code(&pool, "李四", "ref_b", None, None).await;
+    event(&app, "o_f", 1700000001, "subscribe", "qrscene_ref_a").await;
+    assert_eq!(
+        event(&app, "o_f", 1700000002, "unsubscribe", "").await,
+        None
+    );
+    let (subscribed, unfollowed): (bool, bool) =
+        sqlx::query_as("select subscribed, unfollowed_at is not null from follower")
+            .fetch_one(&pool)
+            .await
+            .expect("follower");
+    assert_eq!((subscribed, unfollowed), (false, true));
+    let reply = event(&app, "o_f", 1700000003, "subscribe", "qrscene_ref_b").await;
+    assert_eq!(reply.as_deref(), Some("欢迎回来，朋友！很高兴再次见到您。"));
+    assert_eq!(referrals_of(&pool, zhang).await, ["o_f"]);
+    assert!(referrals_of(&pool, li).await.is_empty());
+    assert_eq!(
+        flags(&pool, "o_f").await,
+        [None, Some("already_referred".into())]
+    );
+    let subscribed: bool = sqlx::query_scalar("select subscribed from follower")
+        .fetch_one(&pool)
+        .await
+        .expect("follower");
+    assert!(subscribed);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn scan_by_an_existing_follower_is_logged_without_credit(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "ref_s", None, None).await;
+    let reply = event(&app, "o_old", 1700000001, "SCAN", "ref_s").await;
+    assert_eq!(reply.as_deref(), Some("您已关注本公众号，感谢扫码！"));
+    assert!(referrals_of(&pool, zhang).await.is_empty());
+    assert_eq!(
+        flags(&pool, "o_old").await,
+        [Some("existing_follower".into())]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_referrer_scanning_their_own_code_gets_no_credit(pool: PgPool) {
+    let app = app(&pool).await;
+    let (me, _) = seed_code(&pool, "自己", "ref_self", Some("o_self"), None).await;
+    let reply = event(&app, "o_self", 1700000001, "subscribe", "qrscene_ref_self").await;
+    assert_eq!(reply.as_deref(), Some("欢迎关注！"));
+    assert!(referrals_of(&pool, me).await.is_empty());
+    assert_eq!(flags(&pool, "o_self").await, [Some("self_referral".into())]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unknown_and_expired_scenes_record_the_follower_without_a_referrer(pool: PgPool) {
+    let app = app(&pool).await;
+    let (old, _) = seed_code(&pool, "过期", "ref_old", None, Some(-60)).await;
+    assert_eq!(
+        event(&app, "o_u", 1700000001, "subscribe", "qrscene_nope")
+            .await
+            .as_deref(),
+        Some("欢迎关注！")
+    );
+    // The follow happened now, after the temporary code expired.
+    let now = chrono::Utc::now().timestamp();
+    event(&app, "o_e", now, "subscribe", "qrscene_ref_old").await;
+    assert!(referrals_of(&pool, old).await.is_empty());
+    assert_eq!(flags(&pool, "o_u").await, [Some("unknown_scene".into())]);
+    assert_eq!(flags(&pool, "o_e").await, [Some("expired_scene".into())]);
+    let followers: i64 = sqlx::query_scalar("select count(*) from follower")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(followers, 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn plain_follow_gets_the_plain_greeting_and_no_scan(pool: PgPool) {
+    let app = app(&pool).await;
+    assert_eq!(
+        event(&app, "o_p", 1700000001, "subscribe", "")
+            .await
+            .as_deref(),
+        Some("欢迎关注！")
+    );
+    assert!(flags(&pool, "o_p").await.is_empty());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn configured_templates_replace_the_defaults(pool: PgPool) {
+    let app = app(&pool).await;
+    seed_code(&pool, "王五", "ref_t", None, None).await;
+    sqlx::query(
+        "insert into greeting (account_id, variant, template)
+         values (1, 'referred', '{follower}您好，{referrer}邀请您来的！')",
+    )
+    .execute(&pool)
+    .await
+    .expect("template");
+    let reply = event(&app, "o_t", 1700000001, "subscribe", "qrscene_ref_t").await;
+    assert_eq!(reply.as_deref(), Some("朋友您好，王五邀请您来的！"));
+}
