@@ -9,7 +9,7 @@ use crate::common::{TestApp, settings, spawn_app_with};
 
 const TOKEN: &str = "attr-token";
 
-async fn app(pool: &PgPool) -> TestApp {
+pub async fn app(pool: &PgPool) -> TestApp {
     spawn_app_with(pool.clone(), settings(&[("WECHAT_TOKEN", TOKEN)])).await
 }
 
@@ -47,7 +47,13 @@ pub async fn seed_code(
 }
 
 /// Posts one event and returns the reply text (`None` for "success").
-async fn event(app: &TestApp, openid: &str, time: i64, event: &str, key: &str) -> Option<String> {
+pub async fn event(
+    app: &TestApp,
+    openid: &str,
+    time: i64,
+    event: &str,
+    key: &str,
+) -> Option<String> {
     let xml = format!(
         "<xml><ToUserName><![CDATA[gh_test]]></ToUserName>\
          <FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{time}</CreateTime>\

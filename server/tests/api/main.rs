@@ -4,4 +4,5 @@ mod attribution;
 mod callback;
 mod common;
 mod rest_referrers;
+mod rest_reports;
 mod skeleton;

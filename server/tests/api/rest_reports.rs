@@ -1,0 +1,225 @@
+//! Leaderboard, stats, referral lists and CSV export through the REST API.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::PgPool;
+use tuijian::referral::roles::Role;
+use tuijian::referral::tokens;
+
+use crate::attribution::{app, event, seed_code};
+use crate::common::TestApp;
+
+async fn get(app: &TestApp, token: &str, path: &str) -> (StatusCode, Value) {
+    let resp = app
+        .client
+        .get(app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// 张三 brings 3 (one later unfollows), 李四 brings 2, 王五 brings 2; one SCAN and one
+/// unknown scene on the side. Events are "now", so every period includes them.
+async fn seed(pool: &PgPool, app: &TestApp) -> (i64, i64, i64) {
+    let (zhang, _) = seed_code(pool, "张三", "z", None, None).await;
+    let (li, _) = seed_code(pool, "李四", "l", None, None).await;
+    let (wang, _) = seed_code(pool, "王五", "w", None, None).await;
+    let now = chrono::Utc::now().timestamp();
+    let follows = [
+        ("o1", "z"),
+        ("o2", "z"),
+        ("o3", "z"),
+        ("o4", "l"),
+        ("o5", "l"),
+        ("o6", "w"),
+        ("o7", "w"),
+    ];
+    for (i, (openid, scene)) in follows.iter().enumerate() {
+        event(
+            app,
+            openid,
+            now - 100 + i as i64,
+            "subscribe",
+            &format!("qrscene_{scene}"),
+        )
+        .await;
+    }
+    event(app, "o1", now - 10, "unsubscribe", "").await;
+    event(app, "o4", now - 9, "SCAN", "z").await;
+    event(app, "o9", now - 8, "subscribe", "qrscene_nope").await;
+    (zhang, li, wang)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn leaderboard_ranks_with_ties_by_each_metric(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, li, wang) = seed(&pool, &app).await;
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let ranks = |body: &Value| -> Vec<(i64, i64, i64)> {
+        body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|r| {
+                (
+                    r["rank"].as_i64().expect("rank"),
+                    r["referrer_id"].as_i64().expect("id"),
+                    r["follows"].as_i64().expect("follows"),
+                )
+            })
+            .collect()
+    };
+    let (status, body) = get(&app, &token, "/leaderboard?period=day").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(ranks(&body), [(1, zhang, 3), (2, li, 2), (2, wang, 2)]);
+    // Net: 张三 3 - 1 unfollow = 2, a three-way tie, listed by id.
+    let (_, body) = get(&app, &token, "/leaderboard?period=week&metric=net").await;
+    let rows = body["items"].as_array().expect("items");
+    let net: Vec<(i64, i64)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r["rank"].as_i64().expect("rank"),
+                r["net_follows"].as_i64().expect("net"),
+            )
+        })
+        .collect();
+    assert_eq!(net, [(1, 2), (1, 2), (1, 2)]);
+    assert_eq!(rows[0]["referrer_id"], zhang);
+    assert_eq!(rows[0]["unfollows"], 1);
+    let (_, body) = get(&app, &token, "/leaderboard?period=month&metric=retained").await;
+    assert_eq!(body["items"][0]["retained"], 2);
+    let (_, body) = get(&app, &token, "/leaderboard?kind=member").await;
+    assert_eq!(body["items"], Value::Array(vec![]));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn leaderboard_refuses_bad_filters_and_low_roles(pool: PgPool) {
+    let app = app(&pool).await;
+    let manager = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let staff = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    for path in [
+        "/leaderboard?period=year",
+        "/leaderboard?metric=money",
+        "/leaderboard?period=custom&from=2026-02-01&to=2026-01-01",
+        "/leaderboard?period=custom&from=yesterday&to=2026-01-01",
+        "/leaderboard?kind=robot",
+    ] {
+        let (status, body) = get(&app, &manager, path).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "validation_failed");
+    }
+    for path in ["/leaderboard", "/stats", "/referrals.csv"] {
+        let (status, body) = get(&app, &staff, path).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{path}");
+        assert_eq!(body["error"]["code"], "forbidden");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn stats_give_the_funnel_and_a_daily_series(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _, _) = seed(&pool, &app).await;
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let (status, s) = get(&app, &token, "/stats?period=day").await;
+    assert_eq!(status, StatusCode::OK, "{s}");
+    // 7 follows through codes + 1 unknown scene + 1 SCAN = 9 scans by 8 people.
+    assert_eq!(s["scans"], 9);
+    assert_eq!(s["unique_scanners"], 8);
+    assert_eq!(s["new_follows"], 7);
+    assert_eq!(s["unfollows"], 1);
+    assert_eq!(s["net_follows"], 6);
+    assert_eq!(s["still_following"], 6);
+    let daily = s["daily"].as_array().expect("daily");
+    assert_eq!(daily.len(), 1);
+    assert_eq!(daily[0]["follows"], 7);
+    let (_, z) = get(
+        &app,
+        &token,
+        &format!("/referrers/{zhang}/stats?period=all"),
+    )
+    .await;
+    assert_eq!(
+        (z["scans"].as_i64(), z["new_follows"].as_i64()),
+        (Some(4), Some(3))
+    );
+    assert_eq!(z["unfollows"], 1);
+    let (_, custom) = get(
+        &app,
+        &token,
+        "/stats?period=custom&from=2020-01-01&to=2020-01-31",
+    )
+    .await;
+    assert_eq!(custom["new_follows"], 0);
+    assert_eq!(custom["daily"].as_array().expect("daily").len(), 31);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_referrers_referrals_are_listed_newest_first(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _, _) = seed(&pool, &app).await;
+    let staff = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let (status, page) = get(&app, &staff, &format!("/referrers/{zhang}/referrals")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["total"], 3);
+    let items = page["items"].as_array().expect("items");
+    let openids: Vec<&str> = items
+        .iter()
+        .map(|r| r["openid"].as_str().expect("o"))
+        .collect();
+    assert_eq!(openids, ["o3", "o2", "o1"]);
+    assert_eq!(items[2]["still_following"], false);
+    assert!(items[2]["unfollowed_at"].is_string());
+    let (status, _) = get(&app, &staff, "/referrers/9999/referrals").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn referrals_export_as_csv(pool: PgPool) {
+    let app = app(&pool).await;
+    seed(&pool, &app).await;
+    sqlx::query("update referrer set name = '=cmd|x' where name = '王五'")
+        .execute(&pool)
+        .await
+        .expect("rename");
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let resp = app
+        .client
+        .get(app.url("/api/v1/referrals.csv?period=all"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .expect("ct")
+            .starts_with("text/csv")
+    );
+    let body = resp.text().await.expect("body");
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let headers = reader.headers().expect("headers").clone();
+    assert_eq!(&headers[3], "openid");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    assert_eq!(rows.len(), 7);
+    assert_eq!(&rows[0][2], "张三");
+    assert_eq!(&rows[0][3], "o1");
+    assert_eq!(&rows[0][7], "no");
+    assert!(rows.iter().any(|r| &r[2] == "'=cmd|x"), "formula defused");
+}
