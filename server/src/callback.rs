@@ -58,6 +58,16 @@ impl CallbackConfig {
         })
     }
 
+    /// The callback Token (for the sandbox simulator, which signs like WeChat).
+    pub(crate) fn token(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    /// The safe-mode cipher, when an EncodingAESKey is configured.
+    pub(crate) fn crypt(&self) -> Option<&MsgCrypt> {
+        self.crypt.as_ref()
+    }
+
     /// Whether callbacks are expected encrypted (an EncodingAESKey is configured).
     pub fn safe_mode(&self) -> bool {
         self.crypt.is_some()
@@ -145,7 +155,10 @@ pub async fn receive(
         message::parse_inbound(&xml).map_err(|e| CallbackError::BadRequest(e.to_string()))?;
     let ingest = referral::ingest::ingest(&state.pool, state.account_id, &inbound, &xml);
     let reply = match tokio::time::timeout(config.deadline, ingest).await {
-        Ok(Ok(reply)) => reply,
+        Ok(Ok(reply)) => {
+            state.jobs_wake.notify_one();
+            reply
+        }
         Ok(Err(e)) => return Err(CallbackError::Unavailable(format!("database error: {e}"))),
         Err(_) => {
             return Err(CallbackError::Unavailable(format!(

@@ -10,6 +10,7 @@ use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::referral::roles::Role;
 use crate::referral::tokens;
+use crate::sandbox::simulate::SimReply;
 use crate::startup::{self, AppState};
 
 /// Tuijian: WeChat Official Account referral tracking.
@@ -29,6 +30,42 @@ enum Command {
     /// Manage REST API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Play a WeChat user against a server running in sandbox mode.
+    Simulate {
+        #[command(subcommand)]
+        action: SimulateCommand,
+        /// The sandbox server (default: http://$LEPTOS_SITE_ADDR).
+        #[arg(long, global = true)]
+        server: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SimulateCommand {
+    /// The user scans QR code ID (follows if new, SCAN if already following).
+    Scan {
+        #[arg(long)]
+        qrcode: i64,
+        #[arg(long)]
+        user: String,
+    },
+    /// The user follows without a code (search).
+    Follow {
+        #[arg(long)]
+        user: String,
+    },
+    /// The user unfollows.
+    Unfollow {
+        #[arg(long)]
+        user: String,
+    },
+    /// The user sends a text message.
+    Text {
+        #[arg(long)]
+        user: String,
+        #[arg(long)]
+        text: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -60,6 +97,7 @@ pub fn main() -> ExitCode {
             Command::Serve => serve().await,
             Command::Migrate => migrate().await,
             Command::Token(TokenCommand::Create { name, role }) => create_token(name, role).await,
+            Command::Simulate { action, server } => simulate(action, server).await,
         }
     });
     match result {
@@ -88,7 +126,7 @@ async fn serve() -> anyhow::Result<()> {
     };
     let addr = listener.local_addr()?;
     let sandbox = settings.wechat.is_sandbox();
-    let state = match AppState::new(database.pool.clone(), settings).await {
+    let state = match AppState::new(database.pool.clone(), settings, addr).await {
         Ok(state) => state,
         Err(e) => {
             database.shutdown().await;
@@ -138,5 +176,48 @@ async fn create_token(name: String, role: String) -> anyhow::Result<()> {
     let token = result?;
     eprintln!("created {role} token {name:?}; it is shown only now:");
     println!("{token}");
+    Ok(())
+}
+
+async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Result<()> {
+    let server = match server {
+        Some(s) => s.trim_end_matches('/').to_owned(),
+        None => format!("http://{}", Settings::from_env()?.site_addr),
+    };
+    let (path, body) = match action {
+        SimulateCommand::Scan { qrcode, user } => (
+            "scan",
+            serde_json::json!({"qrcode_id": qrcode, "user": user}),
+        ),
+        SimulateCommand::Follow { user } => ("follow", serde_json::json!({"user": user})),
+        SimulateCommand::Unfollow { user } => ("unfollow", serde_json::json!({"user": user})),
+        SimulateCommand::Text { user, text } => {
+            ("text", serde_json::json!({"user": user, "content": text}))
+        }
+    };
+    let url = format!("{server}/sandbox/simulate/{path}");
+    let resp = reqwest::Client::new()
+        .post(&url)
+        .json(&body)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach {server}; is `tuijian serve` running?"))?;
+    let status = resp.status();
+    let answer: serde_json::Value = resp.json().await.unwrap_or_default();
+    if status == reqwest::StatusCode::NOT_FOUND && answer.is_null() {
+        anyhow::bail!("{server} is not in sandbox mode (no /sandbox routes)");
+    }
+    if !status.is_success() {
+        let message = answer["error"]["message"]
+            .as_str()
+            .unwrap_or("unknown error");
+        anyhow::bail!("simulation failed ({status}): {message}");
+    }
+    let sim: SimReply = serde_json::from_value(answer).context("unexpected answer")?;
+    println!("{} → {} (HTTP {})", sim.openid, sim.sent, sim.status);
+    match sim.reply {
+        Some(text) => println!("公众号回复 / reply: {text}"),
+        None => println!("(no reply: success)"),
+    }
     Ok(())
 }

@@ -44,6 +44,8 @@ pub struct WechatSettings {
     pub encoding_aes_key: Option<SecretString>,
     /// `WECHAT_API_BASE` (default `https://api.weixin.qq.com`).
     pub api_base: String,
+    /// `WECHAT_TOKEN_ENDPOINT=classic` uses `cgi-bin/token` instead of `stable_token`.
+    pub classic_token: bool,
 }
 
 impl WechatSettings {
@@ -106,6 +108,16 @@ impl Settings {
             token,
             encoding_aes_key: secret("WECHAT_ENCODING_AES_KEY"),
             api_base,
+            classic_token: match get("WECHAT_TOKEN_ENDPOINT").as_deref() {
+                None | Some("stable") => false,
+                Some("classic") => true,
+                Some(_) => {
+                    return Err(ConfigError {
+                        var: "WECHAT_TOKEN_ENDPOINT",
+                        reason: "must be stable or classic".into(),
+                    });
+                }
+            },
         };
         if let Some(key) = get("WECHAT_ENCODING_AES_KEY")
             && key.len() != 43
@@ -118,6 +130,12 @@ impl Settings {
         if wechat.appid.is_some() && wechat.token.is_none() {
             return Err(ConfigError {
                 var: "WECHAT_TOKEN",
+                reason: "required when WECHAT_APPID is set".into(),
+            });
+        }
+        if wechat.appid.is_some() && wechat.appsecret.is_none() {
+            return Err(ConfigError {
+                var: "WECHAT_APPSECRET",
                 reason: "required when WECHAT_APPID is set".into(),
             });
         }
@@ -190,6 +208,14 @@ mod tests {
                 "WECHAT_ENCODING_AES_KEY",
             ),
             (vec![("WECHAT_APPID", "wx1")], "WECHAT_TOKEN"),
+            (
+                vec![("WECHAT_APPID", "wx1"), ("WECHAT_TOKEN", "t")],
+                "WECHAT_APPSECRET",
+            ),
+            (
+                vec![("WECHAT_TOKEN_ENDPOINT", "fast")],
+                "WECHAT_TOKEN_ENDPOINT",
+            ),
             (
                 vec![("TUIJIAN_CALLBACK_DEADLINE_MS", "9000")],
                 "TUIJIAN_CALLBACK_DEADLINE_MS",

@@ -1,9 +1,11 @@
 //! Builds the state and the router, and serves it with graceful shutdown.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use app::service::Service;
 use app::{App, shell};
 use axum::Router;
@@ -14,14 +16,21 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
+use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, watch};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::callback::{self, CallbackConfig, SharedCallbackConfig};
 use crate::config::Settings;
+use crate::db::token::PgTokenStore;
+use crate::jobs::Worker;
+use crate::sandbox::faults::Faults;
 use crate::service::ServerService;
+use crate::wechat::api::WechatApi;
+use crate::wechat::client::Client;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -33,6 +42,16 @@ pub struct AppState {
     pub callback: SharedCallbackConfig,
     /// The Official Account callbacks are recorded for.
     pub account_id: i64,
+    /// The WeChat API (the simulator's, in sandbox mode) with the shared token store.
+    pub wechat: Arc<WechatApi>,
+    /// Where this server is reachable from itself, e.g. `http://127.0.0.1:3000`.
+    pub self_url: String,
+    /// The sandbox's fault knobs (unused in live mode).
+    pub sandbox_faults: Arc<Faults>,
+    /// An HTTP client for the sandbox's simulated users.
+    pub http: reqwest::Client,
+    /// Wakes the outbox worker when new jobs were committed.
+    pub jobs_wake: Arc<Notify>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -42,11 +61,13 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 impl AppState {
-    /// State over an existing pool (the database is already migrated). Fails on invalid
-    /// WeChat settings or when the database does not answer.
-    pub async fn new(pool: PgPool, settings: Settings) -> anyhow::Result<Self> {
+    /// State over an existing pool (the database is already migrated), for a server listening
+    /// on `addr`. Fails on invalid WeChat settings or when the database does not answer.
+    pub async fn new(pool: PgPool, settings: Settings, addr: SocketAddr) -> anyhow::Result<Self> {
         let callback = Arc::new(CallbackConfig::from_settings(&settings)?);
         let account_id = crate::db::events::default_account(&pool).await?;
+        let self_url = self_url(addr);
+        let wechat = Arc::new(wechat_api(&settings, &pool, account_id, &self_url)?);
         let settings = Arc::new(settings);
         let leptos_options = LeptosOptions::builder()
             .output_name(settings.output_name.clone())
@@ -62,8 +83,60 @@ impl AppState {
             service,
             callback,
             account_id,
+            wechat,
+            self_url,
+            sandbox_faults: Arc::new(Faults::default()),
+            jobs_wake: Arc::new(Notify::new()),
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(10))
+                .build()?,
         })
     }
+}
+
+/// The URL this server reaches itself at (a wildcard listen address means loopback).
+fn self_url(addr: SocketAddr) -> String {
+    let host = if addr.ip().is_unspecified() {
+        SocketAddr::from(([127, 0, 0, 1], addr.port()))
+    } else {
+        addr
+    };
+    format!("http://{host}")
+}
+
+/// The API client: WeChat's with the configured credentials, or the built-in simulator's.
+fn wechat_api(
+    settings: &Settings,
+    pool: &PgPool,
+    account_id: i64,
+    self_url: &str,
+) -> anyhow::Result<WechatApi> {
+    let store = Arc::new(PgTokenStore::new(pool.clone(), account_id));
+    let wechat = &settings.wechat;
+    let (base, appid, secret) = if wechat.is_sandbox() {
+        (
+            format!("{self_url}/sandbox/wx"),
+            crate::config::SANDBOX_APPID.to_owned(),
+            SecretString::from(crate::sandbox::SANDBOX_SECRET),
+        )
+    } else {
+        (
+            wechat.api_base.clone(),
+            wechat.effective_appid().to_owned(),
+            wechat
+                .appsecret
+                .clone()
+                .context("WECHAT_APPSECRET is required when WECHAT_APPID is set")?,
+        )
+    };
+    let client = Client::new(&base)?;
+    Ok(WechatApi::new(
+        client,
+        store,
+        appid,
+        secret,
+        wechat.classic_token,
+    ))
 }
 
 /// The whole HTTP surface, without a socket (tests drive it directly).
@@ -72,13 +145,20 @@ pub fn router(state: AppState) -> Router {
     let service = state.service.clone();
     let context = move || provide_context(service.clone());
     let options = state.leptos_options.clone();
-    Router::new()
+    let sandbox = state.settings.wechat.is_sandbox();
+    let router = Router::new()
         .route("/healthz", get(healthz))
         .route(
             "/wechat/callback",
             get(callback::verify_url).post(callback::receive),
         )
-        .nest("/api/v1", crate::rest::router())
+        .nest("/api/v1", crate::rest::router());
+    let router = if sandbox {
+        router.nest("/sandbox", crate::sandbox::router())
+    } else {
+        router
+    };
+    router
         .leptos_routes_with_context(&state, routes, context.clone(), move || {
             shell(options.clone())
         })
@@ -116,15 +196,26 @@ async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     }
 }
 
-/// Serves on a bound listener until `shutdown` resolves; in-flight requests finish first.
+/// Serves on a bound listener, with the outbox worker, until `shutdown` resolves; in-flight
+/// requests and the job being run finish first.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
+    let (stop_worker, worker_stopped) = watch::channel(false);
+    let worker = Worker {
+        pool: state.pool.clone(),
+        api: state.wechat.clone(),
+        wake: state.jobs_wake.clone(),
+    };
+    let worker = tokio::spawn(worker.run(worker_stopped));
+    let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop_worker.send(true);
+    let _ = worker.await;
+    served
 }
 
 /// Resolves on SIGINT (Ctrl-C) or SIGTERM.

@@ -4,9 +4,13 @@ pub mod api_tokens;
 pub mod attribution;
 pub mod embedded;
 pub mod events;
+pub mod jobs;
 pub mod outbox;
+pub mod qrcodes;
 pub mod referrers;
+pub mod sandbox;
 pub mod stats;
+pub mod token;
 
 use std::time::Duration;
 

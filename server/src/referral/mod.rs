@@ -5,6 +5,7 @@ pub mod error;
 pub mod greeting;
 pub mod ingest;
 pub mod period;
+pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
 pub mod roles;

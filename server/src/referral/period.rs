@@ -106,6 +106,11 @@ pub fn day_start(t: DateTime<Utc>) -> DateTime<Utc> {
     start_of(local_date(t))
 }
 
+/// A time as Beijing wall-clock text, e.g. `2026-11-24 18:30`.
+pub fn local_time(t: DateTime<Utc>) -> String {
+    t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

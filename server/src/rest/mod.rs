@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
 
@@ -26,6 +27,7 @@ use crate::startup::AppState;
     servers((url = "/api/v1")),
     tags(
         (name = "referrers", description = "People and channels who bring followers"),
+        (name = "qrcodes", description = "Parametric follow QR codes"),
         (name = "reports", description = "Leaderboard, stats and referral exports")
     )
 )]
@@ -55,6 +57,11 @@ pub fn router() -> Router<AppState> {
             referrers::update_referrer,
             referrers::archive_referrer
         ))
+        .routes(routes!(qrcodes::create_qrcode, qrcodes::list_qrcodes))
+        .routes(routes!(qrcodes::quota))
+        .routes(routes!(qrcodes::get_qrcode))
+        .routes(routes!(qrcodes::qrcode_png))
+        .routes(routes!(qrcodes::qrcode_svg))
         .routes(routes!(reports::get_leaderboard))
         .routes(routes!(reports::get_stats))
         .routes(routes!(reports::get_referrer_stats))

@@ -11,6 +11,7 @@ use tuijian::startup::{self, AppState};
 /// A running app; dropping it shuts the server down.
 pub struct TestApp {
     pub addr: SocketAddr,
+    pub state: AppState,
     pub client: reqwest::Client,
     _shutdown: oneshot::Sender<()>,
 }
@@ -37,21 +38,44 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
-    tuijian::telemetry::init();
+    // Logs only when asked for (TEST_LOG=1), so failures are easy to read.
+    if std::env::var_os("TEST_LOG").is_some() {
+        tuijian::telemetry::init();
+    }
     let listener = TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind a loopback port");
     let addr = listener.local_addr().expect("local addr");
     let (tx, rx) = oneshot::channel::<()>();
-    let state = AppState::new(pool, settings)
+    let state = AppState::new(pool, settings, addr)
         .await
         .expect("app state builds");
-    tokio::spawn(startup::serve(listener, state, async {
+    tokio::spawn(startup::serve(listener, state.clone(), async {
         let _ = rx.await;
     }));
     TestApp {
         addr,
+        state,
         client: reqwest::Client::new(),
         _shutdown: tx,
+    }
+}
+
+/// Polls `check` until it returns Some or `secs` pass (for work done after a reply).
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = check().await {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met within {secs} s"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

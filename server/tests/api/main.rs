@@ -5,4 +5,5 @@ mod callback;
 mod common;
 mod rest_referrers;
 mod rest_reports;
+mod sandbox;
 mod skeleton;

@@ -1,0 +1,115 @@
+//! The `qr_code` table.
+
+use app::model::QrCode;
+use chrono::{DateTime, Utc};
+use serde_json::json;
+use sqlx::PgPool;
+
+use crate::db::referrers::{audit, rfc3339};
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    referrer_id: i64,
+    kind: String,
+    scene: String,
+    label: Option<String>,
+    ticket: String,
+    url: String,
+    expires_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+}
+
+impl From<Row> for QrCode {
+    fn from(r: Row) -> Self {
+        QrCode {
+            id: r.id,
+            referrer_id: r.referrer_id,
+            kind: r.kind,
+            scene: r.scene,
+            label: r.label,
+            ticket: r.ticket,
+            url: r.url,
+            expires_at: r.expires_at.map(rfc3339),
+            created_at: rfc3339(r.created_at),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, referrer_id, kind, scene, label, ticket, url, expires_at, created_at";
+
+/// A code WeChat has made, about to be stored.
+pub struct NewCode<'a> {
+    pub account_id: i64,
+    pub referrer_id: i64,
+    pub kind: &'a str,
+    pub scene: &'a str,
+    pub label: Option<&'a str>,
+    pub ticket: &'a str,
+    pub url: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result<QrCode> {
+    let mut tx = pool.begin().await?;
+    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "insert into qr_code (account_id, referrer_id, kind, scene, label, ticket, url, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+    )))
+    .bind(c.account_id)
+    .bind(c.referrer_id)
+    .bind(c.kind)
+    .bind(c.scene)
+    .bind(c.label)
+    .bind(c.ticket)
+    .bind(c.url)
+    .bind(c.expires_at)
+    .fetch_one(&mut *tx)
+    .await?;
+    audit(
+        &mut tx,
+        c.account_id,
+        actor,
+        "qrcode.create",
+        row.id,
+        json!({"referrer_id": c.referrer_id, "kind": c.kind, "scene": c.scene}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row.into())
+}
+
+pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<Option<QrCode>> {
+    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from qr_code where account_id = $1 and id = $2"
+    )))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(Into::into))
+}
+
+pub async fn of_referrer(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+) -> sqlx::Result<Vec<QrCode>> {
+    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "select {COLUMNS} from qr_code where account_id = $1 and referrer_id = $2
+         order by created_at desc, id desc"
+    )))
+    .bind(account_id)
+    .bind(referrer_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(Into::into).collect())
+}
+
+/// Permanent codes made so far (WeChat allows 100,000 per account).
+pub async fn permanent_count(pool: &PgPool, account_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from qr_code where account_id = $1 and kind = 'permanent'")
+        .bind(account_id)
+        .fetch_one(pool)
+        .await
+}

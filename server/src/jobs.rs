@@ -1,0 +1,312 @@
+//! The background worker over the outbox: the slow work that follows a reply (the follower's
+//! `user/info`, telling the referrer). Jobs are claimed with `for update skip locked` and a
+//! lease, so several instances share the work and a crashed worker's jobs come back.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{Duration as ChronoDuration, Utc};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tokio::sync::{Notify, watch};
+
+use crate::db::jobs::{self as store, NotifyContext};
+use crate::db::outbox::{self, Job};
+use crate::referral::ingest::{JOB_NOTIFY_REFERRER, JOB_USER_INFO};
+use crate::wechat::api::WechatApi;
+use crate::wechat::client::{ApiError, TemplateMessage};
+
+/// Attempts before a transiently failing job is given up.
+pub const MAX_ATTEMPTS: i32 = 8;
+/// How long a claimed job is reserved for its worker.
+const LEASE_SECS: i64 = 60;
+/// Idle polling interval (new work also wakes the worker at once).
+const IDLE: Duration = Duration::from_millis(500);
+
+/// What a job run came to.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Done,
+    Retry { errcode: Option<i64>, error: String },
+    Failed { errcode: Option<i64>, error: String },
+}
+
+/// Backoff after the n-th attempt: 5 s, 10 s, 20 s … capped at one hour.
+pub fn backoff(attempts: i32) -> ChronoDuration {
+    let exp = attempts.clamp(1, 10) - 1;
+    ChronoDuration::seconds((5i64 << exp).min(3600))
+}
+
+fn classify(e: &ApiError) -> Outcome {
+    if e.is_transient() {
+        Outcome::Retry {
+            errcode: e.errcode(),
+            error: e.to_string(),
+        }
+    } else {
+        Outcome::Failed {
+            errcode: e.errcode(),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// The worker's dependencies.
+#[derive(Clone)]
+pub struct Worker {
+    pub pool: PgPool,
+    pub api: Arc<WechatApi>,
+    pub wake: Arc<Notify>,
+}
+
+impl Worker {
+    /// Runs until `shutdown` turns true.
+    pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!("outbox worker started");
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            let worked = match self.run_due().await {
+                Ok(n) => n > 0,
+                Err(e) => {
+                    tracing::warn!(error = %e, "outbox worker cannot reach the database");
+                    false
+                }
+            };
+            if worked {
+                continue;
+            }
+            tokio::select! {
+                _ = shutdown.changed() => {},
+                () = self.wake.notified() => {},
+                () = tokio::time::sleep(IDLE) => {},
+            }
+        }
+        tracing::info!("outbox worker stopped");
+    }
+
+    /// Claims and runs the jobs due now; returns how many ran.
+    pub async fn run_due(&self) -> sqlx::Result<usize> {
+        let jobs = outbox::claim_due(&self.pool, 10, LEASE_SECS).await?;
+        let n = jobs.len();
+        for job in jobs {
+            let outcome = self.run_job(&job).await;
+            self.settle(&job, outcome).await?;
+        }
+        Ok(n)
+    }
+
+    async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
+        match outcome {
+            Outcome::Done => outbox::complete(&self.pool, job.id).await,
+            Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {
+                let at = Utc::now() + backoff(job.attempts);
+                tracing::info!(job = job.id, kind = %job.kind, ?errcode, "job will be retried");
+                outbox::retry_at(&self.pool, job.id, at, errcode, &error).await
+            }
+            Outcome::Retry { errcode, error } | Outcome::Failed { errcode, error } => {
+                tracing::warn!(job = job.id, kind = %job.kind, ?errcode, "job failed for good");
+                outbox::fail(&self.pool, job.id, errcode, &error).await
+            }
+        }
+    }
+
+    async fn run_job(&self, job: &Job) -> Outcome {
+        match job.kind.as_str() {
+            JOB_USER_INFO => self.user_info(&job.payload).await,
+            JOB_NOTIFY_REFERRER => self.notify(&job.payload).await,
+            other => Outcome::Failed {
+                errcode: None,
+                error: format!("unknown job kind {other}"),
+            },
+        }
+    }
+
+    async fn user_info(&self, payload: &Value) -> Outcome {
+        let (Some(openid), Some(follower_id)) =
+            (payload["openid"].as_str(), payload["follower_id"].as_i64())
+        else {
+            return bad_payload();
+        };
+        match self.api.user_info(openid, false).await {
+            Ok(info) => db_outcome(
+                store::save_user_info(
+                    &self.pool,
+                    follower_id,
+                    info.unionid.as_deref(),
+                    info.subscribe_scene.as_deref(),
+                    info.qr_scene_str.as_deref(),
+                )
+                .await,
+            ),
+            Err(e) => classify(&e),
+        }
+    }
+
+    async fn notify(&self, payload: &Value) -> Outcome {
+        let Some(referral_id) = payload["referral_id"].as_i64() else {
+            return bad_payload();
+        };
+        let ctx = match store::notify_context(&self.pool, referral_id).await {
+            Ok(Some(ctx)) => ctx,
+            Ok(None) => return bad_payload(),
+            Err(e) => return db_outcome(Err(e)),
+        };
+        let Some(to) = ctx.referrer_openid.clone() else {
+            // Nobody to tell: the referrer has no bound WeChat identity.
+            return db_outcome(self.record(&ctx, "none", "skipped", None, None).await);
+        };
+        let (channel, sent) = match ctx.template_id.as_deref().filter(|t| !t.is_empty()) {
+            Some(template) => ("template", self.send_template(&ctx, &to, template).await),
+            None => ("custom", self.api.send_text(&to, &notice_text(&ctx)).await),
+        };
+        let outcome = match &sent {
+            Ok(()) => Outcome::Done,
+            Err(e) => classify(e),
+        };
+        let (status, errcode, errmsg) = match &sent {
+            Ok(()) => ("sent", None, None),
+            Err(e) => ("failed", e.errcode(), Some(e.to_string())),
+        };
+        if let Err(e) = self
+            .record(&ctx, channel, status, errcode, errmsg.as_deref())
+            .await
+        {
+            return db_outcome(Err(e));
+        }
+        outcome
+    }
+
+    async fn send_template(
+        &self,
+        ctx: &NotifyContext,
+        to: &str,
+        template: &str,
+    ) -> Result<(), ApiError> {
+        let followed = crate::referral::period::local_time(ctx.followed_at);
+        let message = TemplateMessage {
+            touser: to.to_owned(),
+            template_id: template.to_owned(),
+            url: None,
+            client_msg_id: Some(format!("referral-{}", ctx.referral_id)),
+            data: json!({
+                "keyword1": {"value": mask_openid(&ctx.follower_openid)},
+                "keyword2": {"value": followed},
+                "keyword3": {"value": ctx.total_referrals.to_string()},
+            }),
+        };
+        self.api.send_template(&message).await.map(|_| ())
+    }
+
+    async fn record(
+        &self,
+        ctx: &NotifyContext,
+        channel: &str,
+        status: &str,
+        errcode: Option<i64>,
+        errmsg: Option<&str>,
+    ) -> sqlx::Result<()> {
+        store::record_notification(
+            &self.pool,
+            ctx.account_id,
+            ctx.referral_id,
+            ctx.referrer_id,
+            channel,
+            status,
+            errcode,
+            errmsg,
+        )
+        .await
+    }
+}
+
+/// The customer-service text a referrer gets.
+pub fn notice_text(ctx: &NotifyContext) -> String {
+    format!(
+        "{}，您推荐的新客户已关注！\n关注时间：{}\n您已累计推荐 {} 位客户。",
+        ctx.referrer_name,
+        crate::referral::period::local_time(ctx.followed_at),
+        ctx.total_referrals
+    )
+}
+
+/// Shows the start and end of an openid only.
+pub fn mask_openid(openid: &str) -> String {
+    let chars: Vec<char> = openid.chars().collect();
+    if chars.len() <= 8 {
+        return "****".into();
+    }
+    let head: String = chars[..4].iter().collect();
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{head}****{tail}")
+}
+
+fn bad_payload() -> Outcome {
+    Outcome::Failed {
+        errcode: None,
+        error: "job payload is not what this version expects".into(),
+    }
+}
+
+fn db_outcome(result: sqlx::Result<()>) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Done,
+        Err(e) => Outcome::Retry {
+            errcode: None,
+            error: format!("database: {e}"),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_capped() {
+        assert_eq!(backoff(1), ChronoDuration::seconds(5));
+        assert_eq!(backoff(2), ChronoDuration::seconds(10));
+        assert_eq!(backoff(8), ChronoDuration::seconds(640));
+        assert_eq!(backoff(50), ChronoDuration::seconds(3600));
+    }
+
+    #[test]
+    fn window_and_follow_errors_are_permanent_busy_is_not() {
+        let api = |c| ApiError::Api {
+            errcode: c,
+            errmsg: String::new(),
+        };
+        assert!(matches!(
+            classify(&api(45015)),
+            Outcome::Failed {
+                errcode: Some(45015),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(&api(43004)),
+            Outcome::Failed {
+                errcode: Some(43004),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(&api(-1)),
+            Outcome::Retry {
+                errcode: Some(-1),
+                ..
+            }
+        ));
+        assert!(matches!(
+            classify(&ApiError::Transport("timeout".into())),
+            Outcome::Retry { errcode: None, .. }
+        ));
+    }
+
+    #[test]
+    fn openids_are_masked() {
+        assert_eq!(mask_openid("oSBX_alice_long"), "oSBX****long");
+        assert_eq!(mask_openid("short"), "****");
+    }
+}

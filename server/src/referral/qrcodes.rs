@@ -1,0 +1,210 @@
+//! QR codes for referrers: permanent (QR_LIMIT_STR_SCENE, a stable scene string per code) and
+//! temporary (QR_STR_SCENE, 60 s to 30 days), made by WeChat and stored with ticket and url.
+
+use app::model::{NewQrCode, QrCode};
+use chrono::{Duration, Utc};
+use rand::Rng;
+use sqlx::PgPool;
+
+use crate::db::qrcodes::{self as store, NewCode};
+use crate::referral::error::ServiceError;
+use crate::referral::referrers;
+use crate::wechat::api::WechatApi;
+use crate::wechat::client::{ApiError, MAX_EXPIRE_SECONDS, QrRequest, Scene};
+
+/// WeChat's limit of permanent codes per account.
+pub const PERMANENT_QUOTA: i64 = 100_000;
+/// Shortest temporary code we make.
+pub const MIN_EXPIRE_SECONDS: i64 = 60;
+pub const MAX_LABEL_CHARS: usize = 40;
+
+/// The permanent quota: used and limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+pub struct Quota {
+    pub permanent_used: i64,
+    pub permanent_limit: i64,
+}
+
+/// A new, unique scene string: `r<referrer>_<random>` (ASCII, well under 64 characters).
+fn new_scene(referrer_id: i64) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    let suffix: String = (0..8)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect();
+    format!("r{referrer_id}_{suffix}")
+}
+
+fn upstream(e: ApiError) -> ServiceError {
+    match e.errcode() {
+        Some(45029) => quota_exceeded(),
+        _ => ServiceError::Upstream(e.to_string()),
+    }
+}
+
+fn quota_exceeded() -> ServiceError {
+    ServiceError::Conflict {
+        code: "permanent_quota_exceeded",
+        message: format!(
+            "the account has used all {PERMANENT_QUOTA} permanent QR codes; create a temporary code instead"
+        ),
+    }
+}
+
+/// Checks the request; returns (permanent?, expire seconds, label).
+pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>), ServiceError> {
+    let label = input
+        .label
+        .as_deref()
+        .map(|l| l.chars().filter(|c| !c.is_control()).collect::<String>())
+        .map(|l| l.trim().to_owned())
+        .filter(|l| !l.is_empty());
+    if label
+        .as_ref()
+        .is_some_and(|l| l.chars().count() > MAX_LABEL_CHARS)
+    {
+        return Err(ServiceError::field(
+            "label",
+            "标签最多 40 个字符 / Label is at most 40 characters",
+        ));
+    }
+    match input.kind.as_str() {
+        "permanent" => {
+            if input.expire_seconds.is_some() {
+                return Err(ServiceError::field(
+                    "expire_seconds",
+                    "永久二维码没有有效期 / Permanent codes do not expire",
+                ));
+            }
+            Ok((true, None, label))
+        }
+        "temporary" => {
+            let secs = input.expire_seconds.unwrap_or(MAX_EXPIRE_SECONDS);
+            if !(MIN_EXPIRE_SECONDS..=MAX_EXPIRE_SECONDS).contains(&secs) {
+                return Err(ServiceError::field(
+                    "expire_seconds",
+                    "有效期须在 60 秒到 30 天之间 / Expiry must be 60 s to 30 days",
+                ));
+            }
+            Ok((false, Some(secs), label))
+        }
+        _ => Err(ServiceError::field(
+            "kind",
+            "类型须为 permanent 或 temporary / kind must be permanent or temporary",
+        )),
+    }
+}
+
+/// Makes a code for a referrer through WeChat and stores it.
+pub async fn create(
+    pool: &PgPool,
+    api: &WechatApi,
+    account_id: i64,
+    actor: &str,
+    referrer_id: i64,
+    input: &NewQrCode,
+) -> Result<QrCode, ServiceError> {
+    let (permanent, expire_seconds, label) = validate(input)?;
+    let referrer = referrers::get(pool, account_id, referrer_id).await?;
+    if referrer.archived {
+        return Err(ServiceError::Conflict {
+            code: "referrer_archived",
+            message: "archived referrers get no new codes".into(),
+        });
+    }
+    if permanent && store::permanent_count(pool, account_id).await? >= PERMANENT_QUOTA {
+        return Err(quota_exceeded());
+    }
+    let scene = new_scene(referrer_id);
+    let request = match expire_seconds {
+        None => QrRequest::Permanent {
+            scene: Scene::Str(scene.clone()),
+        },
+        Some(secs) => QrRequest::Temporary {
+            scene: Scene::Str(scene.clone()),
+            expire_seconds: secs,
+        },
+    };
+    let ticket = api.create_qrcode(&request).await.map_err(upstream)?;
+    let expires_at = expire_seconds.map(|requested| {
+        Utc::now() + Duration::seconds(ticket.expire_seconds.unwrap_or(requested))
+    });
+    let code = NewCode {
+        account_id,
+        referrer_id,
+        kind: if permanent { "permanent" } else { "temporary" },
+        scene: &scene,
+        label: label.as_deref(),
+        ticket: &ticket.ticket,
+        url: &ticket.url,
+        expires_at,
+    };
+    Ok(store::insert(pool, &code, actor).await?)
+}
+
+pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> Result<QrCode, ServiceError> {
+    store::get(pool, account_id, id)
+        .await?
+        .ok_or(ServiceError::NotFound("QR code"))
+}
+
+pub async fn of_referrer(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+) -> Result<Vec<QrCode>, ServiceError> {
+    referrers::get(pool, account_id, referrer_id).await?;
+    Ok(store::of_referrer(pool, account_id, referrer_id).await?)
+}
+
+pub async fn quota(pool: &PgPool, account_id: i64) -> Result<Quota, ServiceError> {
+    Ok(Quota {
+        permanent_used: store::permanent_count(pool, account_id).await?,
+        permanent_limit: PERMANENT_QUOTA,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(kind: &str, secs: Option<i64>) -> NewQrCode {
+        NewQrCode {
+            kind: kind.into(),
+            expire_seconds: secs,
+            label: None,
+        }
+    }
+
+    #[test]
+    fn expiry_rules() {
+        assert_eq!(validate(&req("permanent", None)).expect("ok").1, None);
+        assert_eq!(
+            validate(&req("temporary", None)).expect("ok").1,
+            Some(2_592_000)
+        );
+        assert_eq!(
+            validate(&req("temporary", Some(60))).expect("ok").1,
+            Some(60)
+        );
+        for bad in [
+            req("temporary", Some(59)),
+            req("temporary", Some(2_592_001)),
+            req("permanent", Some(60)),
+            req("forever", None),
+        ] {
+            assert!(
+                matches!(validate(&bad), Err(ServiceError::Validation(_))),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn scenes_are_unique_ascii_and_short() {
+        let a = new_scene(123_456_789);
+        let b = new_scene(123_456_789);
+        assert_ne!(a, b);
+        assert!(a.is_ascii() && a.len() <= 64 && a.starts_with("r123456789_"));
+    }
+}

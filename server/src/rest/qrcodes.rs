@@ -1,0 +1,153 @@
+//! `/api/v1/referrers/{id}/qrcodes`, `/api/v1/qrcodes/{id}` and their images.
+
+use app::model::{NewQrCode, QrCode};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use crate::referral::qrcodes::{self, Quota};
+use crate::referral::roles::Role;
+use crate::rest::ApiJson;
+use crate::rest::auth::Caller;
+use crate::rest::error::{ApiError, ErrorBody};
+use crate::startup::AppState;
+
+#[utoipa::path(post, path = "/referrers/{id}/qrcodes", tag = "qrcodes",
+    params(("id" = i64, Path)), request_body = NewQrCode,
+    responses((status = 201, body = QrCode), (status = 404, body = ErrorBody),
+              (status = 409, body = ErrorBody, description = "archived referrer or quota used up"),
+              (status = 422, body = ErrorBody), (status = 502, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn create_qrcode(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    ApiJson(input): ApiJson<NewQrCode>,
+) -> Result<(StatusCode, Json<QrCode>), ApiError> {
+    caller.require(Role::Staff)?;
+    let code = qrcodes::create(
+        &state.pool,
+        &state.wechat,
+        caller.account_id,
+        &caller.actor,
+        id,
+        &input,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(code)))
+}
+
+#[utoipa::path(get, path = "/referrers/{id}/qrcodes", tag = "qrcodes",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<QrCode>), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn list_qrcodes(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Vec<QrCode>>, ApiError> {
+    caller.require(Role::Staff)?;
+    Ok(Json(
+        qrcodes::of_referrer(&state.pool, caller.account_id, id).await?,
+    ))
+}
+
+#[utoipa::path(get, path = "/qrcodes/{id}", tag = "qrcodes",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = QrCode), (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn get_qrcode(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<QrCode>, ApiError> {
+    caller.require(Role::Staff)?;
+    Ok(Json(
+        qrcodes::get(&state.pool, caller.account_id, id).await?,
+    ))
+}
+
+/// Image size.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ImageParams {
+    /// Width in pixels (PNG only; 128–2048, default 512).
+    size: Option<u32>,
+}
+
+#[utoipa::path(get, path = "/qrcodes/{id}/image.png", tag = "qrcodes",
+    params(("id" = i64, Path), ImageParams),
+    responses((status = 200, content_type = "image/png", body = Vec<u8>),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn qrcode_png(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(p): Query<ImageParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Staff)?;
+    let size = p.size.unwrap_or(512);
+    if !(128..=2048).contains(&size) {
+        return Err(ApiError::bad_request("size must be 128 to 2048"));
+    }
+    let code = qrcodes::get(&state.pool, caller.account_id, id).await?;
+    let png = crate::qr::png(&code.url, size).map_err(internal)?;
+    Ok(image_response(
+        "image/png",
+        png,
+        &format!("qrcode-{id}.png"),
+    ))
+}
+
+#[utoipa::path(get, path = "/qrcodes/{id}/image.svg", tag = "qrcodes",
+    params(("id" = i64, Path)),
+    responses((status = 200, content_type = "image/svg+xml", body = String),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn qrcode_svg(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Staff)?;
+    let code = qrcodes::get(&state.pool, caller.account_id, id).await?;
+    let svg = crate::qr::svg(&code.url).map_err(internal)?;
+    Ok(image_response(
+        "image/svg+xml",
+        svg.into_bytes(),
+        &format!("qrcode-{id}.svg"),
+    ))
+}
+
+#[utoipa::path(get, path = "/qrcodes/quota", tag = "qrcodes",
+    responses((status = 200, body = Quota)),
+    security(("bearer" = [])))]
+pub async fn quota(State(state): State<AppState>, caller: Caller) -> Result<Json<Quota>, ApiError> {
+    caller.require(Role::Staff)?;
+    Ok(Json(qrcodes::quota(&state.pool, caller.account_id).await?))
+}
+
+fn image_response(content_type: &'static str, body: Vec<u8>, filename: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_owned()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("inline; filename=\"{filename}\""),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+fn internal(e: crate::qr::QrError) -> ApiError {
+    tracing::error!(error = %e, "QR rendering failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "the image could not be rendered",
+    )
+}

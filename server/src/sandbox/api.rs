@@ -1,0 +1,483 @@
+//! The simulated WeChat API: WeChat's request and response shapes, limits and error codes
+//! (HTTP 200 with `errcode`), backed by the sandbox tables.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chrono::Utc;
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::config::SANDBOX_APPID;
+use crate::db::sandbox::{self as store, TokenState};
+use crate::sandbox::SANDBOX_SECRET;
+use crate::startup::AppState;
+
+/// Permanent QR codes per account.
+pub const PERMANENT_QUOTA: i64 = 100_000;
+/// Token lifetime, as WeChat's.
+const TOKEN_TTL: i64 = 7200;
+
+fn err(errcode: i64, errmsg: &str) -> Response {
+    Json(json!({"errcode": errcode, "errmsg": format!("{errmsg} rid: sandbox")})).into_response()
+}
+
+fn ok(mut body: Value) -> Response {
+    if let Some(map) = body.as_object_mut() {
+        map.entry("errcode").or_insert(json!(0));
+        map.entry("errmsg").or_insert(json!("ok"));
+    }
+    Json(body).into_response()
+}
+
+fn unavailable() -> Response {
+    err(-1, "system error")
+}
+
+fn random_token(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    rand::rng().fill_bytes(&mut buf);
+    STANDARD.encode(buf)
+}
+
+/// Applies fault knobs; `Some(response)` when the call must fail.
+async fn faults(state: &AppState, endpoint: &str) -> Option<Response> {
+    let (latency, errcode) = state.sandbox_faults.take(endpoint);
+    if let Some(delay) = latency {
+        tokio::time::sleep(delay).await;
+    }
+    errcode.map(|code| err(code, "injected by sandbox fault"))
+}
+
+#[derive(Deserialize)]
+pub struct TokenQuery {
+    access_token: Option<String>,
+}
+
+/// Checks the access token like WeChat: unknown or revoked → 40001, expired → 42001.
+async fn check_token(state: &AppState, q: &TokenQuery, endpoint: &str) -> Option<Response> {
+    if let Some(fault) = faults(state, endpoint).await {
+        return Some(fault);
+    }
+    let Some(token) = q.access_token.as_deref().filter(|t| !t.is_empty()) else {
+        return Some(err(41001, "access_token missing"));
+    };
+    match store::token_state(&state.pool, token).await {
+        Ok(TokenState::Valid) => None,
+        Ok(TokenState::Expired) => Some(err(42001, "access_token expired")),
+        Ok(TokenState::Invalid) => Some(err(
+            40001,
+            "invalid credential, access_token is invalid or not latest",
+        )),
+        Err(_) => Some(unavailable()),
+    }
+}
+
+fn check_credentials(appid: Option<&str>, secret: Option<&str>) -> Option<Response> {
+    match (appid, secret) {
+        (Some(SANDBOX_APPID), Some(SANDBOX_SECRET)) => None,
+        (Some(SANDBOX_APPID), None) => Some(err(41004, "appsecret missing")),
+        (Some(SANDBOX_APPID), Some(_)) => Some(err(40125, "invalid appsecret")),
+        _ => Some(err(40013, "invalid appid")),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct StableTokenBody {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+    #[serde(default)]
+    force_refresh: bool,
+}
+
+/// `POST /cgi-bin/stable_token`: the same token while it is valid, unless forced.
+pub async fn stable_token(
+    State(state): State<AppState>,
+    Json(body): Json<StableTokenBody>,
+) -> Response {
+    if let Some(f) = faults(&state, "stable_token").await {
+        return f;
+    }
+    if body.grant_type.as_deref() != Some("client_credential") {
+        return err(40002, "invalid grant_type");
+    }
+    if let Some(e) = check_credentials(body.appid.as_deref(), body.secret.as_deref()) {
+        return e;
+    }
+    if !body.force_refresh {
+        match store::current_stable_token(&state.pool).await {
+            Ok(Some((token, left))) => {
+                return Json(json!({"access_token": token, "expires_in": left})).into_response();
+            }
+            Ok(None) => {}
+            Err(_) => return unavailable(),
+        }
+    }
+    issue(&state, "stable").await
+}
+
+#[derive(Deserialize)]
+pub struct ClassicTokenQuery {
+    grant_type: Option<String>,
+    appid: Option<String>,
+    secret: Option<String>,
+}
+
+/// `GET /cgi-bin/token`: a new token each time; the previous stays valid five minutes.
+pub async fn classic_token(
+    State(state): State<AppState>,
+    Query(q): Query<ClassicTokenQuery>,
+) -> Response {
+    if let Some(f) = faults(&state, "token").await {
+        return f;
+    }
+    if q.grant_type.as_deref() != Some("client_credential") {
+        return err(40002, "invalid grant_type");
+    }
+    if let Some(e) = check_credentials(q.appid.as_deref(), q.secret.as_deref()) {
+        return e;
+    }
+    issue(&state, "classic").await
+}
+
+async fn issue(state: &AppState, kind: &str) -> Response {
+    let token = format!("SBX_{}", random_token(48).replace(['+', '/', '='], "_"));
+    match store::issue_token(&state.pool, &token, kind, TOKEN_TTL).await {
+        Ok(()) => Json(json!({"access_token": token, "expires_in": TOKEN_TTL})).into_response(),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /cgi-bin/qrcode/create`, with WeChat's limits and the permanent quota.
+pub async fn create_qrcode(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "qrcode/create").await {
+        return e;
+    }
+    let action = body["action_name"].as_str().unwrap_or_default();
+    let permanent = match action {
+        "QR_SCENE" | "QR_STR_SCENE" => false,
+        "QR_LIMIT_SCENE" | "QR_LIMIT_STR_SCENE" => true,
+        _ => return err(40052, "invalid action name"),
+    };
+    let scene = &body["action_info"]["scene"];
+    let scene_value = if action.contains("STR") {
+        match scene["scene_str"].as_str() {
+            Some(s) if !s.is_empty() && s.chars().count() <= 64 => s.to_owned(),
+            _ => return err(40053, "invalid action info"),
+        }
+    } else {
+        match scene["scene_id"].as_i64() {
+            Some(id) if permanent && (1..=100_000).contains(&id) => id.to_string(),
+            Some(id) if !permanent && id != 0 && i32::try_from(id).is_ok() => id.to_string(),
+            _ => return err(40053, "invalid action info"),
+        }
+    };
+    let expire_seconds = if permanent {
+        None
+    } else {
+        // WeChat's default when absent is 60 s; the maximum is 30 days.
+        let secs = body["expire_seconds"].as_i64().unwrap_or(60);
+        if !(1..=2_592_000).contains(&secs) {
+            return err(40009, "invalid expire_seconds");
+        }
+        Some(secs)
+    };
+    if permanent {
+        match store::permanent_codes(&state.pool).await {
+            Ok(n) if n >= PERMANENT_QUOTA => return err(45029, "qrcode count out of limit"),
+            Ok(_) => {}
+            Err(_) => return unavailable(),
+        }
+    }
+    let ticket = format!("gQ{}", random_token(45));
+    let url = format!(
+        "http://weixin.qq.com/q/{}",
+        random_token(15).replace(['+', '/', '='], "")
+    );
+    if store::insert_qrcode(
+        &state.pool,
+        &ticket,
+        action,
+        &scene_value,
+        &url,
+        expire_seconds,
+    )
+    .await
+    .is_err()
+    {
+        return unavailable();
+    }
+    let mut answer = json!({"ticket": ticket, "url": url});
+    if let Some(secs) = expire_seconds {
+        answer["expire_seconds"] = json!(secs);
+    }
+    Json(answer).into_response()
+}
+
+#[derive(Deserialize)]
+pub struct TicketQuery {
+    ticket: Option<String>,
+}
+
+/// `GET /cgi-bin/showqrcode?ticket=…`: the code's image (SVG here; WeChat sends JPEG), 404 for
+/// an unknown or expired ticket.
+pub async fn show_qrcode(State(state): State<AppState>, Query(q): Query<TicketQuery>) -> Response {
+    let Some(ticket) = q.ticket else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    match store::qrcode_url(&state.pool, &ticket).await {
+        Ok(Some(url)) => match crate::qr::svg(&url) {
+            Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml")], svg).into_response(),
+            Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        },
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
+}
+
+fn user_json(u: &store::SandboxUser) -> Value {
+    if !u.subscribed {
+        return json!({"subscribe": 0, "openid": u.openid});
+    }
+    json!({
+        "subscribe": 1,
+        "openid": u.openid,
+        "subscribe_time": u.subscribe_time.map(|t| t.timestamp()),
+        "unionid": u.unionid,
+        "remark": "",
+        "groupid": 0,
+        "tagid_list": u.tagids,
+        "subscribe_scene": if u.qr_scene_str.is_some() { "ADD_SCENE_QR_CODE" } else { "ADD_SCENE_SEARCH" },
+        "qr_scene": 0,
+        "qr_scene_str": u.qr_scene_str.clone().unwrap_or_default(),
+    })
+}
+
+#[derive(Deserialize)]
+pub struct UserInfoQuery {
+    access_token: Option<String>,
+    openid: Option<String>,
+}
+
+/// `GET /cgi-bin/user/info`: no nickname or avatar (WeChat stopped sending them).
+pub async fn user_info(State(state): State<AppState>, Query(q): Query<UserInfoQuery>) -> Response {
+    let tq = TokenQuery {
+        access_token: q.access_token,
+    };
+    if let Some(e) = check_token(&state, &tq, "user/info").await {
+        return e;
+    }
+    let Some(openid) = q.openid else {
+        return err(40003, "invalid openid");
+    };
+    match store::user(&state.pool, &openid).await {
+        Ok(Some(u)) => ok(user_json(&u)),
+        Ok(None) => err(40003, "invalid openid"),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /cgi-bin/user/info/batchget` (at most 100).
+pub async fn user_info_batch(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "user/info/batchget").await {
+        return e;
+    }
+    let Some(list) = body["user_list"].as_array() else {
+        return err(40003, "invalid openid");
+    };
+    if list.is_empty() || list.len() > 100 {
+        return err(45032, "user_list size out of limit");
+    }
+    let mut infos = Vec::new();
+    for item in list {
+        let openid = item["openid"].as_str().unwrap_or_default();
+        match store::user(&state.pool, openid).await {
+            Ok(Some(u)) => infos.push(user_json(&u)),
+            Ok(None) => return err(40003, "invalid openid"),
+            Err(_) => return unavailable(),
+        }
+    }
+    ok(json!({ "user_info_list": infos }))
+}
+
+#[derive(Deserialize)]
+pub struct UserListQuery {
+    access_token: Option<String>,
+    next_openid: Option<String>,
+}
+
+/// `GET /cgi-bin/user/get`: followers in pages of 10,000.
+pub async fn user_list(State(state): State<AppState>, Query(q): Query<UserListQuery>) -> Response {
+    let tq = TokenQuery {
+        access_token: q.access_token,
+    };
+    if let Some(e) = check_token(&state, &tq, "user/get").await {
+        return e;
+    }
+    let after = q.next_openid.unwrap_or_default();
+    let (Ok(total), Ok(page)) = (
+        store::follower_count(&state.pool).await,
+        store::follower_page(&state.pool, &after, 10_000).await,
+    ) else {
+        return unavailable();
+    };
+    let next = if page.len() == 10_000 {
+        page.last().cloned().unwrap_or_default()
+    } else {
+        String::new()
+    };
+    Json(json!({
+        "total": total,
+        "count": page.len(),
+        "data": {"openid": page},
+        "next_openid": next,
+    }))
+    .into_response()
+}
+
+/// `POST /cgi-bin/message/custom/send`: only within the user's 48-hour interaction window.
+pub async fn send_custom(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "message/custom/send").await {
+        return e;
+    }
+    let touser = body["touser"].as_str().unwrap_or_default();
+    let user = match store::user(&state.pool, touser).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return err(40003, "invalid openid"),
+        Err(_) => return unavailable(),
+    };
+    if !user.subscribed {
+        return err(43004, "require subscribe");
+    }
+    let window_open = user
+        .last_interaction_at
+        .is_some_and(|t| Utc::now() - t < chrono::Duration::hours(48));
+    if !window_open {
+        return err(
+            45015,
+            "response out of time limit or subscription is canceled",
+        );
+    }
+    match body["msgtype"].as_str() {
+        Some("text") if body["text"]["content"].is_string() => {}
+        Some("image") if body["image"]["media_id"].is_string() => {}
+        _ => return err(40008, "invalid message type"),
+    }
+    match store::record_message(&state.pool, touser, "custom", &body).await {
+        Ok(_) => ok(json!({})),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /cgi-bin/message/template/send`: any follower; returns a msgid.
+pub async fn send_template(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "message/template/send").await {
+        return e;
+    }
+    if body["template_id"].as_str().is_none_or(str::is_empty) {
+        return err(40037, "invalid template_id");
+    }
+    let touser = body["touser"].as_str().unwrap_or_default();
+    match store::user(&state.pool, touser).await {
+        Ok(Some(u)) if u.subscribed => {}
+        Ok(Some(_)) => return err(43004, "require subscribe"),
+        Ok(None) => return err(40003, "invalid openid"),
+        Err(_) => return unavailable(),
+    }
+    match store::record_message(&state.pool, touser, "template", &body).await {
+        Ok(id) => ok(json!({ "msgid": id })),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /cgi-bin/tags/create`.
+pub async fn create_tag(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "tags/create").await {
+        return e;
+    }
+    let name = body["tag"]["name"].as_str().unwrap_or_default();
+    if name.is_empty() || name.chars().count() > 30 {
+        return err(45158, "tag name too long");
+    }
+    match store::create_tag(&state.pool, name).await {
+        Ok(Some(id)) => Json(json!({"tag": {"id": id, "name": name}})).into_response(),
+        Ok(None) => err(45157, "tag name already exists"),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `GET /cgi-bin/tags/get`.
+pub async fn get_tags(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
+    if let Some(e) = check_token(&state, &q, "tags/get").await {
+        return e;
+    }
+    match store::tags(&state.pool).await {
+        Ok(tags) => {
+            let tags: Vec<Value> = tags
+                .into_iter()
+                .map(|(id, name, count)| json!({"id": id, "name": name, "count": count}))
+                .collect();
+            Json(json!({ "tags": tags })).into_response()
+        }
+        Err(_) => unavailable(),
+    }
+}
+
+/// `POST /cgi-bin/tags/members/batchtagging` (at most 50 openids).
+pub async fn batch_tagging(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    if let Some(e) = check_token(&state, &q, "tags/members/batchtagging").await {
+        return e;
+    }
+    let openids: Vec<String> = body["openid_list"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if openids.is_empty() || openids.len() > 50 {
+        return err(40032, "invalid openid_list size");
+    }
+    let Some(tag) = body["tagid"].as_i64() else {
+        return err(45159, "invalid tag id");
+    };
+    match store::tag_exists(&state.pool, tag).await {
+        Ok(true) => {}
+        Ok(false) => return err(45159, "invalid tag id"),
+        Err(_) => return unavailable(),
+    }
+    match store::tag_users(&state.pool, tag, &openids).await {
+        Ok(()) => ok(json!({})),
+        Err(_) => unavailable(),
+    }
+}

@@ -1,0 +1,285 @@
+//! Simulated WeChat users: "U scans code X", "U follows", "U unfollows", "U sends text T".
+//! Each action updates the simulated WeChat's state and posts a correctly signed (and in safe
+//! mode encrypted) callback to our own `/wechat/callback`, then reads the reply as WeChat would.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use chrono::Utc;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::db::sandbox as store;
+use crate::sandbox::SANDBOX_ORIGINAL_ID;
+use crate::startup::AppState;
+use crate::wechat::message::{self, parse_encrypted_reply};
+use crate::wechat::signature::sign;
+
+/// What the simulated user saw.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SimReply {
+    pub openid: String,
+    /// The event or message WeChat sent us: `subscribe`, `SCAN`, `unsubscribe`, `text`.
+    pub sent: String,
+    /// Our server's HTTP status.
+    pub status: u16,
+    /// The passive reply's text, as the chat would show it (None for `success`).
+    pub reply: Option<String>,
+}
+
+/// Why a simulation could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error("user names are 1 to 32 letters, digits, '_' or '-'")]
+    BadUser,
+    #[error("no QR code with id {0}")]
+    UnknownCode(i64),
+    #[error("text must be 1 to 600 characters")]
+    BadText,
+    #[error("the callback could not be delivered: {0}")]
+    Delivery(String),
+    #[error("the reply could not be read: {0}")]
+    BadReply(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+impl IntoResponse for SimError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            SimError::BadUser | SimError::BadText => StatusCode::UNPROCESSABLE_ENTITY,
+            SimError::UnknownCode(_) => StatusCode::NOT_FOUND,
+            SimError::Delivery(_) | SimError::BadReply(_) => StatusCode::BAD_GATEWAY,
+            SimError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        let body = json!({"error": {"code": "simulation_failed", "message": self.to_string()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+/// The openid of a simulated user (stable per name).
+pub fn openid_for(user: &str) -> Result<String, SimError> {
+    let ok = !user.is_empty()
+        && user.len() <= 32
+        && user
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if ok {
+        Ok(format!("oSBX_{user}"))
+    } else {
+        Err(SimError::BadUser)
+    }
+}
+
+fn event_xml(openid: &str, event: &str, key: Option<&str>, ticket: Option<&str>) -> String {
+    let mut xml = format!(
+        "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+         <FromUserName><![CDATA[{openid}]]></FromUserName>\
+         <CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
+         <Event><![CDATA[{event}]]></Event>",
+        Utc::now().timestamp()
+    );
+    if let Some(key) = key {
+        xml.push_str(&format!("<EventKey><![CDATA[{key}]]></EventKey>"));
+    }
+    if let Some(ticket) = ticket {
+        xml.push_str(&format!("<Ticket><![CDATA[{ticket}]]></Ticket>"));
+    }
+    xml.push_str("</xml>");
+    xml
+}
+
+/// Signs (and in safe mode encrypts) `xml`, posts it to our callback, and reads the reply.
+async fn deliver(
+    state: &AppState,
+    openid: &str,
+    sent: &str,
+    xml: &str,
+) -> Result<SimReply, SimError> {
+    let config = &state.callback;
+    let token = config.token();
+    let timestamp = Utc::now().timestamp().to_string();
+    let nonce = rand::rng()
+        .random_range(100_000_000u32..999_999_999)
+        .to_string();
+    let signature = sign(&[token, &timestamp, &nonce]);
+    let mut url = format!(
+        "{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}",
+        state.self_url
+    );
+    let body = match config.crypt() {
+        Some(crypt) => {
+            let encrypt = crypt.encrypt(xml);
+            let msg_signature = sign(&[token, &timestamp, &nonce, &encrypt]);
+            url.push_str(&format!("&encrypt_type=aes&msg_signature={msg_signature}"));
+            format!(
+                "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+                 <Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
+            )
+        }
+        None => xml.to_owned(),
+    };
+    let resp = state
+        .http
+        .post(url)
+        .header("content-type", "text/xml")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| SimError::Delivery(e.without_url().to_string()))?;
+    let status = resp.status().as_u16();
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| SimError::Delivery(e.without_url().to_string()))?;
+    let reply = if status != 200 || text == "success" || text.is_empty() {
+        None
+    } else {
+        let xml = match config.crypt() {
+            Some(crypt) if text.contains("<Encrypt>") => {
+                let env =
+                    parse_encrypted_reply(&text).map_err(|e| SimError::BadReply(e.to_string()))?;
+                if sign(&[token, &env.timestamp, &env.nonce, &env.encrypt]) != env.msg_signature {
+                    return Err(SimError::BadReply("reply signature does not match".into()));
+                }
+                crypt
+                    .decrypt(&env.encrypt)
+                    .map_err(|e| SimError::BadReply(e.to_string()))?
+            }
+            _ => text,
+        };
+        Some(
+            message::reply_text(&xml)
+                .ok_or_else(|| SimError::BadReply("not a text reply".into()))?,
+        )
+    };
+    Ok(SimReply {
+        openid: openid.to_owned(),
+        sent: sent.to_owned(),
+        status,
+        reply,
+    })
+}
+
+/// The user scans one of our QR codes: `subscribe` with `qrscene_` for a new follower, `SCAN`
+/// for an existing one.
+pub async fn scan(state: &AppState, code_id: i64, user: &str) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    let (scene, ticket) = store::our_code(&state.pool, state.account_id, code_id)
+        .await?
+        .ok_or(SimError::UnknownCode(code_id))?;
+    let existing = store::ensure_user(&state.pool, &openid, user).await?;
+    if existing.subscribed {
+        store::record_interaction(&state.pool, &openid).await?;
+        let xml = event_xml(&openid, "SCAN", Some(&scene), Some(&ticket));
+        deliver(state, &openid, "SCAN", &xml).await
+    } else {
+        store::record_follow(&state.pool, &openid, Some(&scene)).await?;
+        let key = format!("qrscene_{scene}");
+        let xml = event_xml(&openid, "subscribe", Some(&key), Some(&ticket));
+        deliver(state, &openid, "subscribe", &xml).await
+    }
+}
+
+/// The user follows by searching for the account (no scene).
+pub async fn follow(state: &AppState, user: &str) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    store::ensure_user(&state.pool, &openid, user).await?;
+    store::record_follow(&state.pool, &openid, None).await?;
+    let xml = event_xml(&openid, "subscribe", Some(""), None);
+    deliver(state, &openid, "subscribe", &xml).await
+}
+
+/// The user unfollows.
+pub async fn unfollow(state: &AppState, user: &str) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    store::ensure_user(&state.pool, &openid, user).await?;
+    store::record_unfollow(&state.pool, &openid).await?;
+    let xml = event_xml(&openid, "unsubscribe", Some(""), None);
+    deliver(state, &openid, "unsubscribe", &xml).await
+}
+
+/// The user sends a text message.
+pub async fn text(state: &AppState, user: &str, content: &str) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    let chars = content.chars().count();
+    if chars == 0 || chars > 600 {
+        return Err(SimError::BadText);
+    }
+    store::ensure_user(&state.pool, &openid, user).await?;
+    store::record_interaction(&state.pool, &openid).await?;
+    let msg_id: u64 = rand::rng().random_range(1_000_000_000_000_000..u64::MAX / 2);
+    let xml = format!(
+        "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+         <FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{}</CreateTime>\
+         <MsgType><![CDATA[text]]></MsgType><Content>{}</Content><MsgId>{msg_id}</MsgId></xml>",
+        Utc::now().timestamp(),
+        format_args!("<![CDATA[{}]]>", content.replace("]]>", "]]]]><![CDATA[>"))
+    );
+    deliver(state, &openid, "text", &xml).await
+}
+
+/// Body of the simulate endpoints.
+#[derive(Debug, Deserialize)]
+pub struct SimRequest {
+    pub user: String,
+    #[serde(default)]
+    pub qrcode_id: Option<i64>,
+    #[serde(default)]
+    pub content: Option<String>,
+}
+
+/// `POST /sandbox/simulate/scan` `{"qrcode_id": 1, "user": "alice"}`
+pub async fn scan_handler(
+    State(state): State<AppState>,
+    Json(req): Json<SimRequest>,
+) -> Result<Json<SimReply>, SimError> {
+    let code = req.qrcode_id.ok_or(SimError::UnknownCode(0))?;
+    Ok(Json(scan(&state, code, &req.user).await?))
+}
+
+/// `POST /sandbox/simulate/follow` `{"user": "alice"}`
+pub async fn follow_handler(
+    State(state): State<AppState>,
+    Json(req): Json<SimRequest>,
+) -> Result<Json<SimReply>, SimError> {
+    Ok(Json(follow(&state, &req.user).await?))
+}
+
+/// `POST /sandbox/simulate/unfollow` `{"user": "alice"}`
+pub async fn unfollow_handler(
+    State(state): State<AppState>,
+    Json(req): Json<SimRequest>,
+) -> Result<Json<SimReply>, SimError> {
+    Ok(Json(unfollow(&state, &req.user).await?))
+}
+
+/// `POST /sandbox/simulate/text` `{"user": "alice", "content": "你好"}`
+pub async fn text_handler(
+    State(state): State<AppState>,
+    Json(req): Json<SimRequest>,
+) -> Result<Json<SimReply>, SimError> {
+    let content = req.content.unwrap_or_default();
+    Ok(Json(text(&state, &req.user, &content).await?))
+}
+
+/// `GET /sandbox/users`: the simulated users.
+pub async fn users_handler(State(state): State<AppState>) -> Result<Response, SimError> {
+    let users = store::users(&state.pool).await?;
+    let list: Vec<_> = users
+        .into_iter()
+        .map(|u| json!({"openid": u.openid, "name": u.name, "subscribed": u.subscribed}))
+        .collect();
+    Ok(Json(json!({ "users": list })).into_response())
+}
+
+/// `GET /sandbox/users/{openid}/messages`: what the account sent this user.
+pub async fn messages_handler(
+    State(state): State<AppState>,
+    Path(openid): Path<String>,
+) -> Result<Response, SimError> {
+    let messages = store::messages_to(&state.pool, &openid).await?;
+    Ok(Json(json!({ "messages": messages })).into_response())
+}

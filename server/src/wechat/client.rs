@@ -1,0 +1,616 @@
+//! The WeChat HTTP API client: one `reqwest::Client` with timeouts, `errcode` checked on every
+//! HTTP 200, a typed error, and no token or secret ever in a log line or error message.
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+/// Token errors: the stored token is invalid, expired or superseded.
+pub const TOKEN_INVALID_CODES: [i64; 3] = [40001, 40014, 42001];
+/// "System busy, try again."
+pub const BUSY: i64 = -1;
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ApiError {
+    /// Connection, timeout or HTTP status problem (URL and token stripped).
+    #[error("transport: {0}")]
+    Transport(String),
+    /// WeChat answered with a non-zero errcode.
+    #[error("errcode {errcode}: {errmsg}")]
+    Api { errcode: i64, errmsg: String },
+    /// The answer was not what the API documents.
+    #[error("decode: {0}")]
+    Decode(String),
+    /// Refused before sending: the request breaks a documented limit.
+    #[error("invalid request: {0}")]
+    Invalid(String),
+}
+
+impl ApiError {
+    pub fn errcode(&self) -> Option<i64> {
+        match self {
+            ApiError::Api { errcode, .. } => Some(*errcode),
+            _ => None,
+        }
+    }
+
+    /// 40001 / 40014 / 42001: replace the token and retry once.
+    pub fn is_token_invalid(&self) -> bool {
+        self.errcode()
+            .is_some_and(|c| TOKEN_INVALID_CODES.contains(&c))
+    }
+
+    /// Worth another try later (busy, rate limits, transport failures).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ApiError::Transport(_) => true,
+            ApiError::Api { errcode, .. } => matches!(*errcode, BUSY | 45011 | 45009),
+            _ => false,
+        }
+    }
+}
+
+/// An access token and how long WeChat says it lives.
+#[derive(Clone)]
+pub struct AccessToken {
+    pub token: SecretString,
+    pub expires_in: i64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .finish()
+    }
+}
+
+/// A QR code scene: a number or a string.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scene {
+    Id(i64),
+    Str(String),
+}
+
+/// What `qrcode/create` should make.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QrRequest {
+    /// QR_SCENE / QR_STR_SCENE, valid for `expire_seconds` (1..=2,592,000; always sent).
+    Temporary { scene: Scene, expire_seconds: i64 },
+    /// QR_LIMIT_SCENE / QR_LIMIT_STR_SCENE (at most 100,000 per account).
+    Permanent { scene: Scene },
+}
+
+/// Longest temporary code: 30 days.
+pub const MAX_EXPIRE_SECONDS: i64 = 2_592_000;
+
+impl QrRequest {
+    /// Checks every documented limit; returns the JSON body to send.
+    pub fn to_body(&self) -> Result<Value, ApiError> {
+        let invalid = |m: &str| Err(ApiError::Invalid(m.to_owned()));
+        let scene_json = |scene: &Scene, permanent: bool| -> Result<Value, ApiError> {
+            match scene {
+                Scene::Id(id) if permanent && !(1..=100_000).contains(id) => {
+                    invalid("permanent scene_id must be 1..=100000")
+                }
+                Scene::Id(id) if !permanent && (*id == 0 || i32::try_from(*id).is_err()) => {
+                    invalid("temporary scene_id must be a non-zero 32-bit integer")
+                }
+                Scene::Id(id) => Ok(json!({ "scene": { "scene_id": id } })),
+                Scene::Str(s) if s.is_empty() || s.chars().count() > 64 => {
+                    invalid("scene_str must be 1..=64 characters")
+                }
+                Scene::Str(s) => Ok(json!({ "scene": { "scene_str": s } })),
+            }
+        };
+        match self {
+            QrRequest::Temporary {
+                scene,
+                expire_seconds,
+            } => {
+                if !(1..=MAX_EXPIRE_SECONDS).contains(expire_seconds) {
+                    return invalid("expire_seconds must be 1..=2592000");
+                }
+                let action = match scene {
+                    Scene::Id(_) => "QR_SCENE",
+                    Scene::Str(_) => "QR_STR_SCENE",
+                };
+                Ok(json!({
+                    "expire_seconds": expire_seconds,
+                    "action_name": action,
+                    "action_info": scene_json(scene, false)?,
+                }))
+            }
+            QrRequest::Permanent { scene } => {
+                let action = match scene {
+                    Scene::Id(_) => "QR_LIMIT_SCENE",
+                    Scene::Str(_) => "QR_LIMIT_STR_SCENE",
+                };
+                Ok(json!({ "action_name": action, "action_info": scene_json(scene, true)? }))
+            }
+        }
+    }
+}
+
+/// `qrcode/create`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct QrTicket {
+    pub ticket: String,
+    #[serde(default)]
+    pub expire_seconds: Option<i64>,
+    pub url: String,
+}
+
+/// `user/info`'s answer (nickname and avatar are no longer sent by WeChat).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+pub struct UserInfo {
+    pub subscribe: i64,
+    pub openid: String,
+    #[serde(default)]
+    pub subscribe_time: Option<i64>,
+    #[serde(default)]
+    pub unionid: Option<String>,
+    #[serde(default)]
+    pub remark: Option<String>,
+    #[serde(default)]
+    pub tagid_list: Vec<i64>,
+    #[serde(default)]
+    pub subscribe_scene: Option<String>,
+    #[serde(default)]
+    pub qr_scene: Option<i64>,
+    #[serde(default)]
+    pub qr_scene_str: Option<String>,
+}
+
+/// `user/get`'s answer.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct UserList {
+    pub total: i64,
+    pub count: i64,
+    #[serde(default)]
+    pub data: Option<OpenIds>,
+    #[serde(default)]
+    pub next_openid: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct OpenIds {
+    pub openid: Vec<String>,
+}
+
+/// A template message (`message/template/send`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TemplateMessage {
+    pub touser: String,
+    pub template_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// A de-duplication key for WeChat.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_msg_id: Option<String>,
+    /// `{"keyword1": {"value": "…"}, …}`
+    pub data: Value,
+}
+
+/// A user tag.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Tag {
+    pub id: i64,
+    pub name: String,
+    #[serde(default)]
+    pub count: Option<i64>,
+}
+
+/// The HTTP client for one API base URL.
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    /// Per-call limit for calls made while a follower waits for a reply.
+    short_timeout: Duration,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.base).finish()
+    }
+}
+
+impl Client {
+    /// `base` is e.g. `https://api.weixin.qq.com` (or the sandbox's `/sandbox/wx`).
+    pub fn new(base: &str) -> Result<Self, ApiError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(3))
+            .timeout(Duration::from_secs(10))
+            .user_agent("tuijian")
+            .build()
+            .map_err(|e| ApiError::Transport(e.without_url().to_string()))?;
+        Ok(Client {
+            http,
+            base: base.trim_end_matches('/').to_owned(),
+            short_timeout: Duration::from_millis(1500),
+        })
+    }
+
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    async fn send<T: DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, ApiError> {
+        let resp = request
+            .send()
+            .await
+            .map_err(|e| ApiError::Transport(e.without_url().to_string()))?;
+        let status = resp.status();
+        if !status.is_success() {
+            return Err(ApiError::Transport(format!("HTTP {status}")));
+        }
+        let value: Value = resp
+            .json()
+            .await
+            .map_err(|e| ApiError::Decode(e.without_url().to_string()))?;
+        if let Some(code) = value.get("errcode").and_then(Value::as_i64)
+            && code != 0
+        {
+            let errmsg = value
+                .get("errmsg")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            return Err(ApiError::Api {
+                errcode: code,
+                errmsg,
+            });
+        }
+        serde_json::from_value(value).map_err(|e| ApiError::Decode(e.to_string()))
+    }
+
+    fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.http
+            .get(format!("{}{path}", self.base))
+            .query(&[("access_token", token)])
+    }
+
+    fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .query(&[("access_token", token)])
+            .json(body)
+    }
+
+    /// `POST /cgi-bin/stable_token` (normal mode returns the same token while it is valid).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn stable_token(
+        &self,
+        appid: &str,
+        secret: &SecretString,
+        force_refresh: bool,
+    ) -> Result<AccessToken, ApiError> {
+        let body = json!({
+            "grant_type": "client_credential",
+            "appid": appid,
+            "secret": secret.expose_secret(),
+            "force_refresh": force_refresh,
+        });
+        let req = self
+            .http
+            .post(format!("{}/cgi-bin/stable_token", self.base))
+            .json(&body);
+        self.token_from(req).await
+    }
+
+    /// `GET /cgi-bin/token` (each call supersedes the previous token after 5 minutes).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn classic_token(
+        &self,
+        appid: &str,
+        secret: &SecretString,
+    ) -> Result<AccessToken, ApiError> {
+        let req = self
+            .http
+            .get(format!("{}/cgi-bin/token", self.base))
+            .query(&[
+                ("grant_type", "client_credential"),
+                ("appid", appid),
+                ("secret", secret.expose_secret()),
+            ]);
+        self.token_from(req).await
+    }
+
+    async fn token_from(&self, req: reqwest::RequestBuilder) -> Result<AccessToken, ApiError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            access_token: String,
+            expires_in: i64,
+        }
+        let raw: Raw = self.send(req).await?;
+        Ok(AccessToken {
+            token: SecretString::from(raw.access_token),
+            expires_in: raw.expires_in,
+        })
+    }
+
+    /// `POST /cgi-bin/qrcode/create`, after checking the documented limits.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn create_qrcode(&self, token: &str, req: &QrRequest) -> Result<QrTicket, ApiError> {
+        let body = req.to_body()?;
+        self.send(self.post("/cgi-bin/qrcode/create", token, &body))
+            .await
+    }
+
+    /// `GET /cgi-bin/user/info`. `short` limits the call for use while a follower waits.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn user_info(
+        &self,
+        token: &str,
+        openid: &str,
+        short: bool,
+    ) -> Result<UserInfo, ApiError> {
+        let mut req = self
+            .get("/cgi-bin/user/info", token)
+            .query(&[("openid", openid), ("lang", "zh_CN")]);
+        if short {
+            req = req.timeout(self.short_timeout);
+        }
+        self.send(req).await
+    }
+
+    /// `POST /cgi-bin/user/info/batchget` (at most 100 openids).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn user_info_batch(
+        &self,
+        token: &str,
+        openids: &[String],
+    ) -> Result<Vec<UserInfo>, ApiError> {
+        if openids.is_empty() || openids.len() > 100 {
+            return Err(ApiError::Invalid("batchget takes 1..=100 openids".into()));
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            user_info_list: Vec<UserInfo>,
+        }
+        let list: Vec<Value> = openids
+            .iter()
+            .map(|o| json!({"openid": o, "lang": "zh_CN"}))
+            .collect();
+        let raw: Raw = self
+            .send(self.post(
+                "/cgi-bin/user/info/batchget",
+                token,
+                &json!({ "user_list": list }),
+            ))
+            .await?;
+        Ok(raw.user_info_list)
+    }
+
+    /// `GET /cgi-bin/user/get` (10,000 openids a page; pass the previous `next_openid`).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn user_list(
+        &self,
+        token: &str,
+        next_openid: Option<&str>,
+    ) -> Result<UserList, ApiError> {
+        let req = self
+            .get("/cgi-bin/user/get", token)
+            .query(&[("next_openid", next_openid.unwrap_or(""))]);
+        self.send(req).await
+    }
+
+    /// `POST /cgi-bin/message/custom/send` with a text message.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn send_text(
+        &self,
+        token: &str,
+        openid: &str,
+        content: &str,
+    ) -> Result<(), ApiError> {
+        let body = json!({"touser": openid, "msgtype": "text", "text": {"content": content}});
+        let _: Value = self
+            .send(self.post("/cgi-bin/message/custom/send", token, &body))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /cgi-bin/message/template/send`; returns the message id.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn send_template(
+        &self,
+        token: &str,
+        message: &TemplateMessage,
+    ) -> Result<i64, ApiError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(default)]
+            msgid: i64,
+        }
+        let body = serde_json::to_value(message).map_err(|e| ApiError::Invalid(e.to_string()))?;
+        let raw: Raw = self
+            .send(self.post("/cgi-bin/message/template/send", token, &body))
+            .await?;
+        Ok(raw.msgid)
+    }
+
+    /// `POST /cgi-bin/tags/create`.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn create_tag(&self, token: &str, name: &str) -> Result<Tag, ApiError> {
+        if name.is_empty() || name.chars().count() > 30 {
+            return Err(ApiError::Invalid("tag names are 1..=30 characters".into()));
+        }
+        #[derive(Deserialize)]
+        struct Raw {
+            tag: Tag,
+        }
+        let raw: Raw = self
+            .send(self.post(
+                "/cgi-bin/tags/create",
+                token,
+                &json!({"tag": {"name": name}}),
+            ))
+            .await?;
+        Ok(raw.tag)
+    }
+
+    /// `GET /cgi-bin/tags/get`.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn get_tags(&self, token: &str) -> Result<Vec<Tag>, ApiError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            tags: Vec<Tag>,
+        }
+        let raw: Raw = self.send(self.get("/cgi-bin/tags/get", token)).await?;
+        Ok(raw.tags)
+    }
+
+    /// `POST /cgi-bin/tags/members/batchtagging` (at most 50 openids).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn tag_users(
+        &self,
+        token: &str,
+        tag_id: i64,
+        openids: &[String],
+    ) -> Result<(), ApiError> {
+        if openids.is_empty() || openids.len() > 50 {
+            return Err(ApiError::Invalid(
+                "batchtagging takes 1..=50 openids".into(),
+            ));
+        }
+        let _: Value = self
+            .send(self.post(
+                "/cgi-bin/tags/members/batchtagging",
+                token,
+                &json!({"openid_list": openids, "tagid": tag_id}),
+            ))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The image URL of a ticket; the ticket is base64 (`+ / =`) and must be URL-encoded.
+pub fn showqrcode_url(mp_base: &str, ticket: &str) -> String {
+    let mut url = reqwest::Url::parse(&format!(
+        "{}/cgi-bin/showqrcode",
+        mp_base.trim_end_matches('/')
+    ))
+    .unwrap_or_else(|_| {
+        reqwest::Url::parse("https://mp.weixin.qq.com/cgi-bin/showqrcode")
+            .expect("constant URL is valid")
+    });
+    url.query_pairs_mut().append_pair("ticket", ticket);
+    url.into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_bodies_match_the_documented_shapes() {
+        let t = QrRequest::Temporary {
+            scene: Scene::Str("test".into()),
+            expire_seconds: 604800,
+        };
+        assert_eq!(
+            t.to_body().expect("valid"),
+            json!({"expire_seconds": 604800, "action_name": "QR_STR_SCENE",
+                   "action_info": {"scene": {"scene_str": "test"}}})
+        );
+        let p = QrRequest::Permanent {
+            scene: Scene::Id(123),
+        };
+        assert_eq!(
+            p.to_body().expect("valid"),
+            json!({"action_name": "QR_LIMIT_SCENE", "action_info": {"scene": {"scene_id": 123}}})
+        );
+    }
+
+    #[test]
+    fn qr_limits_are_enforced_before_sending() {
+        let bad = [
+            QrRequest::Temporary {
+                scene: Scene::Id(1),
+                expire_seconds: 2_592_001,
+            },
+            QrRequest::Temporary {
+                scene: Scene::Id(1),
+                expire_seconds: 0,
+            },
+            QrRequest::Temporary {
+                scene: Scene::Id(0),
+                expire_seconds: 60,
+            },
+            QrRequest::Temporary {
+                scene: Scene::Id(1 << 31),
+                expire_seconds: 60,
+            },
+            QrRequest::Permanent {
+                scene: Scene::Id(0),
+            },
+            QrRequest::Permanent {
+                scene: Scene::Id(100_001),
+            },
+            QrRequest::Permanent {
+                scene: Scene::Str(String::new()),
+            },
+            QrRequest::Permanent {
+                scene: Scene::Str("x".repeat(65)),
+            },
+        ];
+        for req in bad {
+            assert!(
+                matches!(req.to_body(), Err(ApiError::Invalid(_))),
+                "{req:?}"
+            );
+        }
+        let edge = [
+            QrRequest::Temporary {
+                scene: Scene::Id(-5),
+                expire_seconds: 2_592_000,
+            },
+            QrRequest::Permanent {
+                scene: Scene::Id(100_000),
+            },
+            QrRequest::Permanent {
+                scene: Scene::Str("x".repeat(64)),
+            },
+        ];
+        for req in edge {
+            assert!(req.to_body().is_ok(), "{req:?}");
+        }
+    }
+
+    #[test]
+    fn showqrcode_ticket_is_url_encoded() {
+        assert_eq!(
+            showqrcode_url("https://mp.weixin.qq.com", "gQH4+/a=="),
+            "https://mp.weixin.qq.com/cgi-bin/showqrcode?ticket=gQH4%2B%2Fa%3D%3D"
+        );
+    }
+
+    #[test]
+    fn error_classes() {
+        let e = |c| ApiError::Api {
+            errcode: c,
+            errmsg: String::new(),
+        };
+        assert!(e(40001).is_token_invalid() && e(42001).is_token_invalid());
+        assert!(!e(45015).is_token_invalid() && !e(45015).is_transient());
+        assert!(e(-1).is_transient() && ApiError::Transport("x".into()).is_transient());
+    }
+
+    #[test]
+    fn access_tokens_do_not_print() {
+        let t = AccessToken {
+            token: SecretString::from("SECRET123"),
+            expires_in: 7200,
+        };
+        assert!(!format!("{t:?}").contains("SECRET123"));
+    }
+}

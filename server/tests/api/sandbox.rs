@@ -1,0 +1,583 @@
+//! The WeChat client against the sandbox simulator: every call, limits, error codes, the shared
+//! token store under concurrency, fault knobs, and the complete referral round trip.
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use tuijian::db::sandbox as sim_store;
+use tuijian::referral::roles::Role;
+use tuijian::referral::tokens;
+use tuijian::sandbox::faults::Fault;
+use tuijian::sandbox::simulate;
+use tuijian::wechat::client::{ApiError, QrRequest, Scene, TemplateMessage};
+
+use crate::common::{TestApp, eventually, spawn_app};
+
+async fn tokens_issued(pool: &PgPool) -> i64 {
+    sim_store::tokens_issued(pool).await.expect("count")
+}
+
+fn errcode(r: Result<impl std::fmt::Debug, ApiError>) -> Option<i64> {
+    r.expect_err("expected an API error").errcode()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn qr_codes_of_every_kind_are_made_and_limits_hold(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let api = &app.state.wechat;
+    let kinds = [
+        QrRequest::Temporary {
+            scene: Scene::Id(42),
+            expire_seconds: 600,
+        },
+        QrRequest::Temporary {
+            scene: Scene::Str("t".into()),
+            expire_seconds: 2_592_000,
+        },
+        QrRequest::Permanent {
+            scene: Scene::Id(7),
+        },
+        QrRequest::Permanent {
+            scene: Scene::Str("ref_1".into()),
+        },
+    ];
+    for req in &kinds {
+        let t = api.create_qrcode(req).await.expect("created");
+        assert!(t.url.starts_with("http://weixin.qq.com/q/"));
+        let temporary = matches!(req, QrRequest::Temporary { .. });
+        assert_eq!(t.expire_seconds.is_some(), temporary, "{req:?}");
+        let image = app
+            .client
+            .get(tuijian::wechat::client::showqrcode_url(
+                &format!("{}/sandbox/wx", app.url("")),
+                &t.ticket,
+            ))
+            .send()
+            .await
+            .expect("showqrcode");
+        assert_eq!(image.status(), StatusCode::OK);
+    }
+    let unknown = app
+        .client
+        .get(app.url("/sandbox/wx/cgi-bin/showqrcode?ticket=nope"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // Limits are refused before anything is sent.
+    let before = sim_store::permanent_codes(&pool).await.expect("count");
+    let too_long = QrRequest::Permanent {
+        scene: Scene::Str("x".repeat(65)),
+    };
+    assert!(matches!(
+        api.create_qrcode(&too_long).await,
+        Err(ApiError::Invalid(_))
+    ));
+    assert_eq!(
+        sim_store::permanent_codes(&pool).await.expect("count"),
+        before
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_permanent_quota_is_enforced_with_45029(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    sqlx::query(
+        "insert into sandbox_qrcode (ticket, action, scene, url)
+         select 't' || g, 'QR_LIMIT_SCENE', g::text, 'u' from generate_series(1, 100000) g",
+    )
+    .execute(&pool)
+    .await
+    .expect("fill quota");
+    let req = QrRequest::Permanent {
+        scene: Scene::Str("one_more".into()),
+    };
+    assert_eq!(
+        errcode(app.state.wechat.create_qrcode(&req).await),
+        Some(45029)
+    );
+    let temporary = QrRequest::Temporary {
+        scene: Scene::Str("ok".into()),
+        expire_seconds: 60,
+    };
+    assert!(app.state.wechat.create_qrcode(&temporary).await.is_ok());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn user_calls_follow_the_simulated_users(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let api = &app.state.wechat;
+    simulate::follow(&app.state, "alice")
+        .await
+        .expect("alice follows");
+    simulate::follow(&app.state, "bob")
+        .await
+        .expect("bob follows");
+    simulate::unfollow(&app.state, "bob")
+        .await
+        .expect("bob leaves");
+    let alice = api.user_info("oSBX_alice", false).await.expect("info");
+    assert_eq!(alice.subscribe, 1);
+    assert!(alice.unionid.is_some());
+    assert_eq!(alice.subscribe_scene.as_deref(), Some("ADD_SCENE_SEARCH"));
+    assert_eq!(
+        api.user_info("oSBX_bob", false)
+            .await
+            .expect("info")
+            .subscribe,
+        0
+    );
+    assert_eq!(
+        errcode(api.user_info("oSBX_nobody", false).await),
+        Some(40003)
+    );
+    let batch = api
+        .user_info_batch(&["oSBX_alice".into(), "oSBX_bob".into()])
+        .await
+        .expect("batch");
+    assert_eq!(batch.len(), 2);
+    assert!(matches!(
+        api.user_info_batch(&[]).await,
+        Err(ApiError::Invalid(_))
+    ));
+    let list = api.user_list(None).await.expect("list");
+    assert_eq!(list.total, 1);
+    assert_eq!(list.data.expect("data").openid, ["oSBX_alice"]);
+    let tag = api.create_tag("VIP").await.expect("tag");
+    assert_eq!(errcode(api.create_tag("VIP").await), Some(45157));
+    api.tag_users(tag.id, &["oSBX_alice".into()])
+        .await
+        .expect("tagging");
+    let tags = api.get_tags().await.expect("tags");
+    assert_eq!((tags[0].name.as_str(), tags[0].count), ("VIP", Some(1)));
+    assert_eq!(
+        errcode(api.tag_users(999, &["oSBX_alice".into()]).await),
+        Some(45159)
+    );
+    let info = api.user_info("oSBX_alice", false).await.expect("info");
+    assert_eq!(info.tagid_list, [tag.id]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let api = &app.state.wechat;
+    simulate::follow(&app.state, "carol").await.expect("follow");
+    api.send_text("oSBX_carol", "你好")
+        .await
+        .expect("inside the window");
+    sim_store::age_interaction(&pool, "oSBX_carol", 49)
+        .await
+        .expect("age");
+    assert_eq!(
+        errcode(api.send_text("oSBX_carol", "还在吗").await),
+        Some(45015)
+    );
+    let template = TemplateMessage {
+        touser: "oSBX_carol".into(),
+        template_id: "TPL".into(),
+        url: None,
+        client_msg_id: None,
+        data: json!({"keyword1": {"value": "x"}}),
+    };
+    assert!(api.send_template(&template).await.expect("template") > 0);
+    simulate::unfollow(&app.state, "carol")
+        .await
+        .expect("unfollow");
+    assert_eq!(
+        errcode(api.send_text("oSBX_carol", "再见").await),
+        Some(43004)
+    );
+    assert_eq!(errcode(api.send_template(&template).await), Some(43004));
+    let received = sim_store::messages_to(&pool, "oSBX_carol")
+        .await
+        .expect("messages");
+    let kinds: Vec<&str> = received.iter().map(|m| m.kind.as_str()).collect();
+    assert_eq!(kinds, ["custom", "template"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn busy_answers_are_retried_with_backoff_then_given_up(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state, "dave").await.expect("follow");
+    let api = &app.state.wechat;
+    let busy = |count| Fault {
+        endpoint: "user/info".into(),
+        errcode: Some(-1),
+        count: Some(count),
+        latency_ms: None,
+    };
+    app.state.sandbox_faults.add(&busy(2));
+    assert_eq!(
+        api.user_info("oSBX_dave", false)
+            .await
+            .expect("third try")
+            .subscribe,
+        1
+    );
+    app.state.sandbox_faults.add(&busy(10));
+    assert_eq!(errcode(api.user_info("oSBX_dave", false).await), Some(-1));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_revoked_token_is_replaced_once_for_20_concurrent_calls(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state, "erin").await.expect("follow");
+    let api = app.state.wechat.clone();
+    api.user_info("oSBX_erin", false).await.expect("warm up");
+    let before = tokens_issued(&pool).await;
+    sim_store::revoke_tokens(&pool).await.expect("revoke");
+    let calls = (0..20).map(|_| {
+        let api = api.clone();
+        async move { api.user_info("oSBX_erin", false).await }
+    });
+    for result in futures_util::future::join_all(calls).await {
+        assert_eq!(result.expect("retried with the new token").subscribe, 1);
+    }
+    assert_eq!(
+        tokens_issued(&pool).await,
+        before + 1,
+        "exactly one token fetch"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_instances_share_one_token_and_one_refresh(pool: PgPool) {
+    let a = spawn_app(pool.clone()).await;
+    let b = spawn_app(pool.clone()).await;
+    simulate::follow(&a.state, "frank").await.expect("follow");
+    a.state
+        .wechat
+        .user_info("oSBX_frank", false)
+        .await
+        .expect("a warms up");
+    let before = tokens_issued(&pool).await;
+    b.state
+        .wechat
+        .user_info("oSBX_frank", false)
+        .await
+        .expect("b reuses a's token");
+    assert_eq!(
+        tokens_issued(&pool).await,
+        before,
+        "b must not fetch its own token"
+    );
+    sim_store::revoke_tokens(&pool).await.expect("revoke");
+    let calls = (0..20).map(|i| {
+        let api = if i % 2 == 0 {
+            a.state.wechat.clone()
+        } else {
+            b.state.wechat.clone()
+        };
+        async move { api.user_info("oSBX_frank", false).await }
+    });
+    for result in futures_util::future::join_all(calls).await {
+        assert_eq!(result.expect("call succeeds").subscribe, 1);
+    }
+    assert_eq!(
+        tokens_issued(&pool).await,
+        before + 1,
+        "one fetch across both instances"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn fault_knobs_are_settable_over_http(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state, "gina").await.expect("follow");
+    let resp = app
+        .client
+        .post(app.url("/sandbox/faults"))
+        .json(&json!({"faults": [{"endpoint": "user/info", "errcode": 45009, "count": 1}]}))
+        .send()
+        .await
+        .expect("faults");
+    assert_eq!(resp.status(), StatusCode::OK);
+    assert_eq!(
+        errcode(app.state.wechat.user_info("oSBX_gina", false).await),
+        Some(45009)
+    );
+    assert!(app.state.wechat.user_info("oSBX_gina", false).await.is_ok());
+}
+
+async fn rest(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> Value {
+    let mut req = app
+        .client
+        .request(method, app.url(&format!("/api/v1{path}")))
+        .bearer_auth(token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    assert!(resp.status().is_success(), "{path}: {}", resp.status());
+    resp.json().await.expect("json")
+}
+
+/// create referrer → create code → simulated scan → greeting names the referrer → referral
+/// listed → leaderboard counts it → referrer notified → follower looked up.
+#[sqlx::test(migrations = "../migrations")]
+async fn full_sandbox_round_trip(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let token = tokens::mint(&pool, 1, "admin", Role::Admin)
+        .await
+        .expect("token");
+    // The referrer's own WeChat identity follows and has talked to the account recently.
+    simulate::follow(&app.state, "zhangsan")
+        .await
+        .expect("referrer follows");
+    simulate::text(&app.state, "zhangsan", "你好")
+        .await
+        .expect("referrer writes");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "张三", "openid": "oSBX_zhangsan"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "permanent", "label": "门店海报"})),
+    )
+    .await;
+    assert_eq!(code["kind"], "permanent");
+    let code_id = code["id"].as_i64().expect("code id");
+
+    let seen = simulate::scan(&app.state, code_id, "newcomer")
+        .await
+        .expect("scan");
+    assert_eq!((seen.sent.as_str(), seen.status), ("subscribe", 200));
+    assert_eq!(
+        seen.reply.as_deref(),
+        Some("欢迎关注！您是张三推荐的客户。")
+    );
+    let again = simulate::scan(&app.state, code_id, "newcomer")
+        .await
+        .expect("scan again");
+    assert_eq!(again.sent, "SCAN");
+
+    let referrals = rest(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        &format!("/referrers/{id}/referrals"),
+        None,
+    )
+    .await;
+    assert_eq!(referrals["total"], 1);
+    assert_eq!(referrals["items"][0]["openid"], "oSBX_newcomer");
+    let board = rest(
+        &app,
+        &token,
+        reqwest::Method::GET,
+        "/leaderboard?period=day",
+        None,
+    )
+    .await;
+    assert_eq!(board["items"][0]["referrer_id"], id);
+    assert_eq!(board["items"][0]["follows"], 1);
+
+    let notice = eventually(10, || async {
+        let msgs = sim_store::messages_to(&pool, "oSBX_zhangsan")
+            .await
+            .expect("messages");
+        msgs.into_iter().find(|m| m.kind == "custom")
+    })
+    .await;
+    let text = notice.body["text"]["content"].as_str().expect("text");
+    assert!(
+        text.contains("张三") && text.contains("累计推荐 1 位"),
+        "{text}"
+    );
+    let (channel, status): (String, String) = eventually(10, || async {
+        sqlx::query_as("select channel, status from notification")
+            .fetch_optional(&pool)
+            .await
+            .expect("q")
+    })
+    .await;
+    assert_eq!((channel.as_str(), status.as_str()), ("custom", "sent"));
+    let unionid: Option<String> = eventually(10, || async {
+        sqlx::query_scalar::<_, Option<String>>(
+            "select unionid from follower where openid = 'oSBX_newcomer' and info_fetched_at is not null",
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("q")
+    })
+    .await;
+    assert!(unionid.is_some());
+}
+
+/// A referrer whose 48-hour window closed: 45015 is recorded and the job is not retried.
+#[sqlx::test(migrations = "../migrations")]
+async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state, "lisi").await.expect("follow");
+    sim_store::age_interaction(&pool, "oSBX_lisi", 72)
+        .await
+        .expect("age");
+    let token = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "李四", "openid": "oSBX_lisi"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "temporary", "expire_seconds": 3600})),
+    )
+    .await;
+    simulate::scan(&app.state, code["id"].as_i64().expect("id"), "friend")
+        .await
+        .expect("scan");
+    let (status, errcode): (String, Option<i32>) = eventually(10, || async {
+        sqlx::query_as("select status, errcode from notification")
+            .fetch_optional(&pool)
+            .await
+            .expect("q")
+    })
+    .await;
+    assert_eq!((status.as_str(), errcode), ("failed", Some(45015)));
+    let (job_status, attempts, job_errcode): (String, i32, Option<i32>) = eventually(10, || async {
+        sqlx::query_as(
+            "select status, attempts, last_errcode from outbox where kind = 'notify_referrer' and status <> 'pending'",
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("q")
+    })
+    .await;
+    assert_eq!(
+        (job_status.as_str(), attempts, job_errcode),
+        ("failed", 1, Some(45015))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn qr_images_decode_to_the_code_url(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let token = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "王五"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "permanent"})),
+    )
+    .await;
+    let code_id = code["id"].as_i64().expect("id");
+    let png = app
+        .client
+        .get(app.url(&format!("/api/v1/qrcodes/{code_id}/image.png?size=300")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("png");
+    assert_eq!(png.headers()["content-type"], "image/png");
+    let bytes = png.bytes().await.expect("bytes");
+    let image = image::load_from_memory(&bytes).expect("a PNG").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1);
+    let (_, content) = grids[0].decode().expect("decodes");
+    assert_eq!(content, code["url"].as_str().expect("url"));
+    let svg = app
+        .client
+        .get(app.url(&format!("/api/v1/qrcodes/{code_id}/image.svg")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("svg");
+    assert!(svg.text().await.expect("svg").starts_with("<?xml"));
+    let quota = rest(&app, &token, reqwest::Method::GET, "/qrcodes/quota", None).await;
+    assert_eq!(
+        (
+            quota["permanent_used"].as_i64(),
+            quota["permanent_limit"].as_i64()
+        ),
+        (Some(1), Some(100_000))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn archived_referrers_get_no_new_codes_but_old_ones_still_attribute(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let token = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "赵六"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "permanent"})),
+    )
+    .await;
+    rest(
+        &app,
+        &token,
+        reqwest::Method::DELETE,
+        &format!("/referrers/{id}"),
+        None,
+    )
+    .await;
+    let refused = app
+        .client
+        .post(app.url(&format!("/api/v1/referrers/{id}/qrcodes")))
+        .bearer_auth(&token)
+        .json(&json!({"kind": "permanent"}))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let body: Value = refused.json().await.expect("json");
+    assert_eq!(body["error"]["code"], "referrer_archived");
+    let seen = simulate::scan(&app.state, code["id"].as_i64().expect("id"), "late")
+        .await
+        .expect("scan");
+    assert_eq!(
+        seen.reply.as_deref(),
+        Some("欢迎关注！您是赵六推荐的客户。")
+    );
+}
