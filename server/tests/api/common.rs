@@ -79,3 +79,16 @@ where
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }
+
+/// Waits until the outbox worker has no pending job (so tests can inject faults safely).
+pub async fn settle_jobs(pool: &sqlx::PgPool) {
+    eventually(10, || async {
+        let pending: i64 =
+            sqlx::query_scalar("select count(*) from outbox where status = 'pending'")
+                .fetch_one(pool)
+                .await
+                .expect("count jobs");
+        (pending == 0).then_some(())
+    })
+    .await
+}

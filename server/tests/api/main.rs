@@ -1,7 +1,9 @@
 //! Integration tests: one binary, each test with its own database.
 
+mod access;
 mod attribution;
 mod callback;
+mod client_shapes;
 mod common;
 mod rest_referrers;
 mod rest_reports;

@@ -11,7 +11,7 @@ use tuijian::sandbox::faults::Fault;
 use tuijian::sandbox::simulate;
 use tuijian::wechat::client::{ApiError, QrRequest, Scene, TemplateMessage};
 
-use crate::common::{TestApp, eventually, spawn_app};
+use crate::common::{TestApp, eventually, settle_jobs, spawn_app};
 
 async fn tokens_issued(pool: &PgPool) -> i64 {
     sim_store::tokens_issued(pool).await.expect("count")
@@ -200,6 +200,7 @@ async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
 async fn busy_answers_are_retried_with_backoff_then_given_up(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     simulate::follow(&app.state, "dave").await.expect("follow");
+    settle_jobs(&pool).await;
     let api = &app.state.wechat;
     let busy = |count| Fault {
         endpoint: "user/info".into(),
@@ -223,6 +224,7 @@ async fn busy_answers_are_retried_with_backoff_then_given_up(pool: PgPool) {
 async fn a_revoked_token_is_replaced_once_for_20_concurrent_calls(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     simulate::follow(&app.state, "erin").await.expect("follow");
+    settle_jobs(&pool).await;
     let api = app.state.wechat.clone();
     api.user_info("oSBX_erin", false).await.expect("warm up");
     let before = tokens_issued(&pool).await;
@@ -246,6 +248,7 @@ async fn two_instances_share_one_token_and_one_refresh(pool: PgPool) {
     let a = spawn_app(pool.clone()).await;
     let b = spawn_app(pool.clone()).await;
     simulate::follow(&a.state, "frank").await.expect("follow");
+    settle_jobs(&pool).await;
     a.state
         .wechat
         .user_info("oSBX_frank", false)
@@ -285,6 +288,7 @@ async fn two_instances_share_one_token_and_one_refresh(pool: PgPool) {
 async fn fault_knobs_are_settable_over_http(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     simulate::follow(&app.state, "gina").await.expect("follow");
+    settle_jobs(&pool).await;
     let resp = app
         .client
         .post(app.url("/sandbox/faults"))
@@ -580,4 +584,133 @@ async fn archived_referrers_get_no_new_codes_but_old_ones_still_attribute(pool: 
         seen.reply.as_deref(),
         Some("欢迎关注！您是赵六推荐的客户。")
     );
+}
+
+/// The same loop in safe mode: the simulator encrypts, we decrypt, reply encrypted; and the
+/// referrer is told by template message when a template is configured.
+#[sqlx::test(migrations = "../migrations")]
+async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
+    let app = crate::common::spawn_app_with(
+        pool.clone(),
+        crate::common::settings(&[
+            (
+                "WECHAT_ENCODING_AES_KEY",
+                "kWxPEV2UEDyxWpmPdKC3F4dgPDmOvfKX1HGnEUDS1aR",
+            ),
+            ("WECHAT_TOKEN_ENDPOINT", "classic"),
+        ]),
+    )
+    .await;
+    assert!(app.state.callback.safe_mode());
+    sqlx::query("update account set notify_template_id = 'TPL_NEW_FOLLOWER'")
+        .execute(&pool)
+        .await
+        .expect("template");
+    simulate::follow(&app.state, "wangwu")
+        .await
+        .expect("referrer follows");
+    sim_store::age_interaction(&pool, "oSBX_wangwu", 100)
+        .await
+        .expect("window closed");
+    let token = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "王五", "openid": "oSBX_wangwu"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "permanent"})),
+    )
+    .await;
+    let seen = simulate::scan(&app.state, code["id"].as_i64().expect("id"), "safe_friend")
+        .await
+        .expect("scan");
+    assert_eq!(
+        seen.reply.as_deref(),
+        Some("欢迎关注！您是王五推荐的客户。")
+    );
+    let stored: String =
+        sqlx::query_scalar("select payload from event where openid = 'oSBX_safe_friend'")
+            .fetch_one(&pool)
+            .await
+            .expect("event");
+    assert!(
+        stored.contains("oSBX_safe_friend"),
+        "the decrypted message is stored"
+    );
+    let notice = eventually(10, || async {
+        let msgs = sim_store::messages_to(&pool, "oSBX_wangwu")
+            .await
+            .expect("messages");
+        msgs.into_iter().find(|m| m.kind == "template")
+    })
+    .await;
+    assert_eq!(notice.body["template_id"], "TPL_NEW_FOLLOWER");
+    assert_eq!(notice.body["data"]["keyword3"]["value"], "1");
+    let classic: i64 =
+        sqlx::query_scalar("select count(*) from sandbox_token where kind = 'classic'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert!(
+        classic >= 1,
+        "WECHAT_TOKEN_ENDPOINT=classic uses cgi-bin/token"
+    );
+}
+
+/// The CLI's service: the simulate endpoints over HTTP.
+#[sqlx::test(migrations = "../migrations")]
+async fn simulate_endpoints_answer_like_the_cli_expects(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let post = |path: &'static str, body: Value| {
+        let app = &app;
+        async move {
+            app.client
+                .post(app.url(&format!("/sandbox/simulate/{path}")))
+                .json(&body)
+                .send()
+                .await
+                .expect("request")
+        }
+    };
+    let resp = post("follow", json!({"user": "hank"})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let reply: simulate::SimReply = resp.json().await.expect("json");
+    assert_eq!(reply.reply.as_deref(), Some("欢迎关注！"));
+    let text: simulate::SimReply = post("text", json!({"user": "hank", "content": "在吗"}))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!((text.sent.as_str(), text.reply), ("text", None));
+    assert_eq!(
+        post("scan", json!({"user": "hank", "qrcode_id": 999}))
+            .await
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(
+        post("follow", json!({"user": "bad name!"})).await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    let users: Value = app
+        .client
+        .get(app.url("/sandbox/users"))
+        .send()
+        .await
+        .expect("users")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(users["users"][0]["openid"], "oSBX_hank");
 }
