@@ -33,7 +33,7 @@ pub enum Outcome {
 
 /// Backoff after the n-th attempt: 5 s, 10 s, 20 s … capped at one hour.
 pub fn backoff(attempts: i32) -> ChronoDuration {
-    let exp = attempts.clamp(1, 10) - 1;
+    let exp = attempts.clamp(1, 20) - 1;
     ChronoDuration::seconds((5i64 << exp).min(3600))
 }
 
