@@ -19,8 +19,10 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    leaderboard::LeaderboardPage, not_found::NotFoundPage, overview::OverviewPage,
-    qrcodes::QrCodesPage, referrers::ReferrersPage, settings::SettingsPage, stats::StatsPage,
+    leaderboard::LeaderboardPage, login::LoginPage, not_found::NotFoundPage,
+    overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
+    referrer_detail::ReferrerDetailPage, referrers::ReferrersPage, sandbox::SandboxPage,
+    settings::SettingsPage, stats::StatsPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -62,7 +64,11 @@ pub fn App() -> impl IntoView {
             <Layout>
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=OverviewPage />
+                    <Route path=path!("/login") view=LoginPage />
                     <Route path=path!("/referrers") view=ReferrersPage />
+                    <Route path=path!("/referrers/:id") view=ReferrerDetailPage />
+                    <Route path=path!("/referrers/:id/poster/:code") view=PosterPage />
+                    <Route path=path!("/sandbox") view=SandboxPage />
                     <Route path=path!("/qrcodes") view=QrCodesPage />
                     <Route path=path!("/leaderboard") view=LeaderboardPage />
                     <Route path=path!("/stats") view=StatsPage />

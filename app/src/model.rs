@@ -22,13 +22,174 @@ pub struct SystemStatus {
     pub embedded_database: bool,
 }
 
-/// The error a server function returns to the browser: a stable code and a safe message, never
-/// database or internal error text.
+/// The error a server function returns to the browser: a stable code, a safe message (never
+/// database or internal error text) and per-field problems for forms.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{code}: {message}")]
 pub struct AppError {
     pub code: String,
     pub message: String,
+    #[serde(default)]
+    pub fields: Vec<FieldError>,
+}
+
+impl AppError {
+    pub fn new(code: &str, message: impl Into<String>) -> Self {
+        AppError {
+            code: code.to_owned(),
+            message: message.into(),
+            fields: Vec::new(),
+        }
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new("unauthorized", "请先登录 / Please sign in")
+    }
+
+    pub fn forbidden() -> Self {
+        Self::new(
+            "forbidden",
+            "您的角色无权执行此操作 / Your role may not do this",
+        )
+    }
+
+    /// The message for `field`, if the error names it.
+    pub fn field(&self, field: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|f| f.field == field)
+            .map(|f| f.message.clone())
+    }
+}
+
+impl server_fn::error::FromServerFnError for AppError {
+    type Encoder = server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
+        AppError::new("request_failed", value.to_string())
+    }
+}
+
+/// Who someone is to the system. Ordered: each role may do everything the ones below it may.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Role {
+    /// Referrers and QR codes.
+    Staff,
+    /// All data, leaderboards, exports.
+    Manager,
+    /// Everything: settings, users, API tokens.
+    Admin,
+}
+
+impl Role {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "staff" => Some(Role::Staff),
+            "manager" => Some(Role::Manager),
+            "admin" => Some(Role::Admin),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Staff => "staff",
+            Role::Manager => "manager",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Whether this role includes `needed`.
+    pub fn allows(self, needed: Role) -> bool {
+        self >= needed
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The signed-in dashboard user.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentUser {
+    pub id: i64,
+    pub account_id: i64,
+    pub username: String,
+    pub role: Role,
+}
+
+/// Referrer list filters of the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerListQuery {
+    pub q: Option<String>,
+    pub page: i64,
+    /// `newest`, `oldest` or `name`.
+    pub sort: Option<String>,
+    pub archived: bool,
+}
+
+/// Period (and leaderboard) filters of the dashboard.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportQuery {
+    pub period: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub metric: Option<String>,
+    pub kind: Option<String>,
+}
+
+/// A QR code with its image, for display.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrCodeView {
+    pub code: QrCode,
+    /// An inline SVG image of the code.
+    pub svg: String,
+}
+
+/// Everything the referrer detail page shows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReferrerDetail {
+    pub referrer: Referrer,
+    pub codes: Vec<QrCodeView>,
+    pub referrals: Page<Referral>,
+    pub stats: Stats,
+    pub account_name: String,
+}
+
+/// The permanent-code quota.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QrQuota {
+    pub used: i64,
+    pub limit: i64,
+}
+
+/// A code the sandbox panel can scan.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxCode {
+    pub id: i64,
+    pub referrer_name: String,
+    pub label: Option<String>,
+    pub kind: String,
+}
+
+/// What a simulated user does in the sandbox panel.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SimAction {
+    Scan,
+    Follow,
+    Unfollow,
+    Text,
+}
+
+/// What the simulated user saw.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimOutcome {
+    pub openid: String,
+    /// What WeChat sent us: `subscribe`, `SCAN`, `unsubscribe`, `text`.
+    pub sent: String,
+    pub reply: Option<String>,
 }
 
 /// A person or channel who brings followers.

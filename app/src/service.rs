@@ -1,15 +1,81 @@
 //! The service interface the dashboard needs. The server implements it and hands it to Leptos
-//! through context, so server functions and the REST API share every rule.
+//! through context, so server functions and the REST API share every rule (the server's
+//! implementation calls the same service layer as its REST handlers and checks the role).
 
 use std::sync::Arc;
 
-use crate::model::SystemStatus;
+use crate::model::{
+    AppError, CurrentUser, LeaderboardRow, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer,
+    ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, SandboxCode, SimAction,
+    SimOutcome, Stats, SystemStatus,
+};
 
 /// Everything the dashboard's server functions may ask of the server.
 #[async_trait::async_trait]
 pub trait AppService: Send + Sync + 'static {
     /// The running system's mode and health.
     async fn status(&self) -> SystemStatus;
+
+    /// Checks the password (throttled) and opens a session: the user and the cookie value.
+    async fn login(
+        &self,
+        username: &str,
+        password: &str,
+    ) -> Result<(CurrentUser, String), AppError>;
+    async fn logout(&self, session: &str);
+    /// The user behind a session cookie, if it is live.
+    async fn session_user(&self, session: &str) -> Option<CurrentUser>;
+
+    async fn list_referrers(
+        &self,
+        user: &CurrentUser,
+        query: ReferrerListQuery,
+    ) -> Result<Page<Referrer>, AppError>;
+    async fn create_referrer(
+        &self,
+        user: &CurrentUser,
+        input: NewReferrer,
+    ) -> Result<Referrer, AppError>;
+    async fn update_referrer(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        patch: ReferrerPatch,
+    ) -> Result<Referrer, AppError>;
+    async fn archive_referrer(&self, user: &CurrentUser, id: i64) -> Result<Referrer, AppError>;
+    async fn referrer_detail(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        referrals_page: i64,
+    ) -> Result<ReferrerDetail, AppError>;
+
+    async fn create_qrcode(
+        &self,
+        user: &CurrentUser,
+        referrer_id: i64,
+        input: NewQrCode,
+    ) -> Result<QrCode, AppError>;
+    async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError>;
+
+    async fn leaderboard(
+        &self,
+        user: &CurrentUser,
+        query: ReportQuery,
+    ) -> Result<Vec<LeaderboardRow>, AppError>;
+    async fn stats(&self, user: &CurrentUser, query: ReportQuery) -> Result<Stats, AppError>;
+
+    /// Codes a simulated user can scan (sandbox mode only).
+    async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError>;
+    /// Plays a simulated WeChat user (sandbox mode only).
+    async fn simulate(
+        &self,
+        user: &CurrentUser,
+        action: SimAction,
+        who: String,
+        qrcode_id: Option<i64>,
+        content: Option<String>,
+    ) -> Result<SimOutcome, AppError>;
 }
 
 /// The shared handle put into Leptos context.

@@ -26,4 +26,25 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
+/** The users `cargo xtask test` creates for the browser tests. */
+export const PASSWORD = process.env.E2E_PASSWORD ?? "e2e-password-1";
+export type TestUser = "e2e-admin" | "e2e-manager" | "e2e-staff";
+
+/** Signs in through the login form and waits for the overview. */
+export async function login(page: Page, user: TestUser = "e2e-admin") {
+  await page.goto("/login");
+  await hydrated(page);
+  await page.getByTestId("input-username").fill(user);
+  await page.getByTestId("input-password").fill(PASSWORD);
+  await page.getByTestId("login-submit").click();
+  await expect(page).toHaveURL(/\/$/);
+  await hydrated(page);
+  await expect(page.getByTestId("user-name")).toContainText(user);
+}
+
+/** A name no other test uses. */
+export function unique(prefix: string) {
+  return `${prefix}${Date.now().toString(36)}${Math.floor(Math.random() * 1000)}`;
+}
+
 export { expect };

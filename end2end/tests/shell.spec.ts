@@ -1,10 +1,8 @@
-import { test, expect, hydrated } from "./fixtures";
+import { test, expect, hydrated, login } from "./fixtures";
 
 test("overview hydrates and the language switch changes the page", async ({ page, context }) => {
-  await page.goto("/");
+  await login(page);
   await expect(page.getByTestId("nav-referrers")).toHaveText("推荐人");
-  await hydrated(page);
-
   // Status comes from a server function: sandbox mode and a healthy database.
   await expect(page.getByTestId("mode-badge")).toContainText("沙盒模式");
   await expect(page.getByTestId("status-db")).toContainText("正常");
@@ -24,33 +22,33 @@ test("overview hydrates and the language switch changes the page", async ({ page
   await page.screenshot({ path: "test-results/shell-overview.png", fullPage: true });
 });
 
-test("navigation reaches every section, each with an honest empty state", async ({ page }) => {
-  await page.goto("/");
-  await hydrated(page);
+test("navigation reaches every section", async ({ page }) => {
+  await login(page);
   const sections = [
-    ["nav-referrers", "/referrers", "referrers-empty"],
-    ["nav-qrcodes", "/qrcodes", "qrcodes-empty"],
-    ["nav-leaderboard", "/leaderboard", "leaderboard-empty"],
-    ["nav-stats", "/stats", "stats-empty"],
+    ["nav-referrers", "/referrers", "new-referrer-form"],
+    ["nav-qrcodes", "/qrcodes", "quota"],
+    ["nav-leaderboard", "/leaderboard", "metric-select"],
+    ["nav-stats", "/stats", "period-select"],
     ["nav-settings", "/settings", "settings-empty"],
+    ["nav-sandbox", "/sandbox", "sim-chat"],
   ];
-  for (const [nav, path, empty] of sections) {
+  for (const [nav, path, marker] of sections) {
     await page.getByTestId(nav).click();
     await expect(page).toHaveURL(new RegExp(`${path}$`));
-    await expect(page.getByTestId(empty)).toBeVisible();
+    await expect(page.getByTestId(marker)).toBeVisible();
     await expect(page.getByTestId(nav)).toHaveAttribute("aria-current", "page");
   }
 });
 
 test("a phone-sized screen gets a menu button", async ({ page }) => {
   await page.setViewportSize({ width: 375, height: 740 });
-  await page.goto("/");
-  await hydrated(page);
+  await login(page);
   await expect(page.getByTestId("nav-stats")).toBeHidden();
   await page.getByRole("button", { name: "菜单" }).click();
   await expect(page.getByTestId("nav-stats")).toBeVisible();
   await page.getByTestId("nav-stats").click();
-  await expect(page.getByTestId("stats-empty")).toBeVisible();
+  await expect(page.getByTestId("period-select")).toBeVisible();
+  await page.screenshot({ path: "test-results/shell-phone.png", fullPage: true });
 });
 
 test.describe("unknown paths", () => {
@@ -58,11 +56,12 @@ test.describe("unknown paths", () => {
   test.use({ expectedConsoleErrors: [/status of 404/] });
 
   test("answer 404 with a way back", async ({ page }) => {
-  const response = await page.goto("/no-such-page");
-  expect(response?.status()).toBe(404);
-  await expect(page.getByText("页面不存在")).toBeVisible();
-  await hydrated(page);
-  await page.getByRole("link", { name: "返回概览" }).click();
-  await expect(page.getByTestId("status-card")).toBeVisible();
+    await login(page);
+    const response = await page.goto("/no-such-page");
+    expect(response?.status()).toBe(404);
+    await expect(page.getByText("页面不存在")).toBeVisible();
+    await hydrated(page);
+    await page.getByRole("link", { name: "返回概览" }).click();
+    await expect(page.getByTestId("status-card")).toBeVisible();
   });
 });

@@ -8,8 +8,10 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use crate::referral::error::ServiceError;
 use crate::referral::roles::Role;
 use crate::referral::tokens;
+use crate::referral::users;
 use crate::sandbox::simulate::SimReply;
 use crate::startup::{self, AppState};
 
@@ -30,6 +32,9 @@ enum Command {
     /// Manage REST API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Manage dashboard users.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Play a WeChat user against a server running in sandbox mode.
     Simulate {
         #[command(subcommand)]
@@ -37,6 +42,19 @@ enum Command {
         /// The sandbox server (default: http://$LEPTOS_SITE_ADDR).
         #[arg(long, global = true)]
         server: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create a user (or reset its password and role). The password is read from a prompt,
+    /// or from standard input when it is not a terminal.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// admin, manager or staff.
+        #[arg(long)]
+        role: String,
     },
 }
 
@@ -98,6 +116,9 @@ pub fn main() -> ExitCode {
             Command::Migrate => migrate().await,
             Command::Token(TokenCommand::Create { name, role }) => create_token(name, role).await,
             Command::Simulate { action, server } => simulate(action, server).await,
+            Command::User(UserCommand::Create { username, role }) => {
+                create_user(username, role).await
+            }
         }
     });
     match result {
@@ -126,6 +147,9 @@ async fn serve() -> anyhow::Result<()> {
     };
     let addr = listener.local_addr()?;
     let sandbox = settings.wechat.is_sandbox();
+    if sandbox {
+        announce_sandbox_admin(&database.pool).await;
+    }
     let state = match AppState::new(database.pool.clone(), settings, addr).await {
         Ok(state) => state,
         Err(e) => {
@@ -220,4 +244,72 @@ async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Re
         None => println!("(no reply: success)"),
     }
     Ok(())
+}
+
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("password: ");
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn create_user(username: String, role: String) -> anyhow::Result<()> {
+    let role = Role::parse(&role)
+        .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
+    let password = read_password()?;
+    users::validate_new_user(&username, &password).map_err(|e| match e {
+        ServiceError::Validation(f) => anyhow::anyhow!(
+            "{}",
+            f.iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let result = async {
+        db::migrate(&database.pool).await?;
+        let account = db::events::default_account(&database.pool).await?;
+        users::create_user(&database.pool, account, &username, &password, role)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        anyhow::Ok(())
+    }
+    .await;
+    database.shutdown().await;
+    result?;
+    eprintln!("user {username:?} ({role}) is ready");
+    Ok(())
+}
+
+/// In sandbox mode the first start creates `admin` and prints its one-time password.
+async fn announce_sandbox_admin(pool: &sqlx::PgPool) {
+    let account = match db::events::default_account(pool).await {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the account");
+            return;
+        }
+    };
+    match users::ensure_sandbox_admin(pool, account).await {
+        Ok(Some(password)) => {
+            // Printed once on purpose (not logged): the newcomer needs it to sign in.
+            println!(
+                "\n沙盒模式首次启动 / first start in sandbox mode:\n  \
+                 用户名 username: admin\n  一次性密码 one-time password: {password}\n  \
+                 (change it with `tuijian user create --username admin --role admin`)\n"
+            );
+        }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "cannot create the sandbox admin"),
+    }
 }

@@ -28,6 +28,7 @@ use crate::config::Settings;
 use crate::db::token::PgTokenStore;
 use crate::jobs::Worker;
 use crate::sandbox::faults::Faults;
+use crate::sandbox::simulate::SimContext;
 use crate::service::ServerService;
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::Client;
@@ -75,7 +76,23 @@ impl AppState {
             .site_pkg_dir("pkg")
             .site_addr(settings.site_addr)
             .build();
-        let service: Service = Arc::new(ServerService::new(pool.clone(), settings.clone()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let sim = SimContext {
+            pool: pool.clone(),
+            account_id,
+            callback: callback.clone(),
+            self_url: self_url.clone(),
+            http: http.clone(),
+        };
+        let service: Service = Arc::new(ServerService::new(
+            pool.clone(),
+            settings.clone(),
+            account_id,
+            wechat.clone(),
+            sim,
+        ));
         Ok(AppState {
             pool,
             settings,
@@ -165,6 +182,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            require_login,
+        ))
         .layer(
             TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
                 let route = req
@@ -183,6 +204,43 @@ pub fn router(state: AppState) -> Router {
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
+}
+
+/// Dashboard pages need a signed-in user: without a live session they redirect to `/login`.
+/// (Server functions, the API, the callback and static files check for themselves.)
+async fn require_login(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let path = req.uri().path();
+    let open = path == "/login"
+        || path == "/healthz"
+        || path == "/favicon.ico"
+        || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/"]
+            .iter()
+            .any(|p| path.starts_with(p));
+    if open || req.method() != axum::http::Method::GET {
+        return next.run(req).await;
+    }
+    let cookie = req
+        .headers()
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(crate::referral::users::cookie_value)
+        .map(str::to_owned);
+    let signed_in = match cookie {
+        Some(c) => matches!(
+            crate::referral::users::session_user(&state.pool, &c).await,
+            Ok(Some(_))
+        ),
+        None => false,
+    };
+    if signed_in {
+        next.run(req).await
+    } else {
+        axum::response::Redirect::to("/login").into_response()
+    }
 }
 
 /// `GET /healthz`: 200 when the database answers within a second, 503 otherwise.

@@ -216,6 +216,14 @@ fn rust_and_browser_tests(cluster: &Cluster) -> Result {
     sh(Command::new(cluster_tool(cluster, "psql")?)
         .args(["-v", "ON_ERROR_STOP=1", "-X", "-q", &url, "-c"])
         .arg(format!("create database {database}")))?;
+    let e2e_url = cluster.url(&database);
+    for (user, role) in [
+        ("e2e-admin", "admin"),
+        ("e2e-manager", "manager"),
+        ("e2e-staff", "staff"),
+    ] {
+        create_user(&bin, &e2e_url, user, role, E2E_PASSWORD)?;
+    }
     let port = setup::free_port()?;
     let e2e = root().join("end2end");
     sh(Command::new("npx")
@@ -224,9 +232,37 @@ fn rust_and_browser_tests(cluster: &Cluster) -> Result {
         .env("E2E_PORT", port.to_string())
         .env("E2E_SERVER_CMD", format!("{} serve", bin.display()))
         .env("LEPTOS_SITE_ROOT", root().join("target/site"))
-        .env("DATABASE_URL", cluster.url(&database))
+        .env("DATABASE_URL", &e2e_url)
+        .env("E2E_PASSWORD", E2E_PASSWORD)
         .env("RUST_LOG", "warn")
         .env_remove("WECHAT_APPID"))
+}
+
+/// Password of the browser tests' users (a throw-away database).
+const E2E_PASSWORD: &str = "e2e-password-1";
+
+/// `tuijian user create`, with the password on standard input.
+fn create_user(bin: &Path, url: &str, user: &str, role: &str, password: &str) -> Result {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(bin)
+        .args(["user", "create", "--username", user, "--role", role])
+        .env("DATABASE_URL", url)
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run tuijian user create: {e}"))?;
+    if let Some(mut stdin) = child.stdin.take() {
+        writeln!(stdin, "{password}").map_err(|e| format!("cannot pass the password: {e}"))?;
+    }
+    let status = child
+        .wait()
+        .map_err(|e| format!("tuijian user create: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("tuijian user create {user} failed ({status})"))
+    }
 }
 
 fn cluster_tool(_cluster: &Cluster, tool: &str) -> Result<PathBuf> {

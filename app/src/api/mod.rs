@@ -1,3 +1,96 @@
 //! Server functions, one file per area: thin wrappers of auth check → service call.
 
+pub mod auth;
+pub mod referrers;
+pub mod reports;
+pub mod sandbox;
 pub mod system;
+
+/// Server-side helpers shared by the server functions.
+#[cfg(feature = "ssr")]
+pub mod guard {
+    use crate::model::{AppError, CurrentUser, Role};
+    use crate::service::Service;
+
+    /// Name of the session cookie (the server sets it).
+    pub const SESSION_COOKIE: &str = "tj_session";
+
+    /// The service from context.
+    pub fn service() -> Result<Service, AppError> {
+        leptos::prelude::use_context::<Service>()
+            .ok_or_else(|| AppError::new("unavailable", "service unavailable"))
+    }
+
+    fn parts() -> Option<http::request::Parts> {
+        leptos::prelude::use_context::<http::request::Parts>()
+    }
+
+    /// The session cookie of the current request.
+    pub fn session_cookie() -> Option<String> {
+        let parts = parts()?;
+        let header = parts.headers.get(http::header::COOKIE)?.to_str().ok()?;
+        header
+            .split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == SESSION_COOKIE)
+            .map(|(_, v)| v.to_owned())
+    }
+
+    /// Refuses cross-site requests: an `Origin` header must name this host.
+    pub fn same_origin() -> Result<(), AppError> {
+        let Some(parts) = parts() else {
+            return Ok(());
+        };
+        let Some(origin) = parts.headers.get(http::header::ORIGIN) else {
+            return Ok(());
+        };
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or_default();
+        let origin = origin.to_str().unwrap_or_default();
+        let origin_host = origin.split_once("://").map(|(_, h)| h).unwrap_or(origin);
+        if !host.is_empty() && origin_host == host {
+            Ok(())
+        } else {
+            Err(AppError::new("cross_site", "cross-site request refused"))
+        }
+    }
+
+    /// Gives an error answer a fitting HTTP status instead of 500 (expected failures such as
+    /// validation are not server errors).
+    pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
+        if let Err(e) = &result {
+            let status = match e.code.as_str() {
+                "unauthorized" | "invalid_login" => http::StatusCode::UNAUTHORIZED,
+                "forbidden" | "cross_site" | "not_sandbox" => http::StatusCode::FORBIDDEN,
+                "not_found" => http::StatusCode::NOT_FOUND,
+                "validation_failed" | "simulation_failed" => http::StatusCode::UNPROCESSABLE_ENTITY,
+                "throttled" => http::StatusCode::TOO_MANY_REQUESTS,
+                "unavailable" => http::StatusCode::SERVICE_UNAVAILABLE,
+                "wechat_error" => http::StatusCode::BAD_GATEWAY,
+                _ => http::StatusCode::CONFLICT,
+            };
+            if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                resp.set_status(status);
+            }
+        }
+        result
+    }
+
+    /// The signed-in user with at least `role`, and the service.
+    pub async fn require(role: Role) -> Result<(Service, CurrentUser), AppError> {
+        same_origin()?;
+        let service = service()?;
+        let cookie = session_cookie().ok_or_else(AppError::unauthorized)?;
+        let user = service
+            .session_user(&cookie)
+            .await
+            .ok_or_else(AppError::unauthorized)?;
+        if !user.role.allows(role) {
+            return Err(AppError::forbidden());
+        }
+        Ok((service, user))
+    }
+}

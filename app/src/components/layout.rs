@@ -1,28 +1,65 @@
-//! The page frame: header with navigation, mode badge and language switch.
+//! The page frame: header with navigation (by role), mode badge, user menu, language switch.
 
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::auth::{logout, whoami};
+use crate::api::system::get_status;
 use crate::components::status_badge::ModeBadge;
 use crate::i18n::{set_lang, t, use_lang};
+use crate::model::{CurrentUser, Role, WechatMode};
 
-/// One navigation entry: path, Chinese label, English label, test id.
-const NAV: [(&str, &str, &str, &str); 6] = [
-    ("/", "概览", "Overview", "nav-overview"),
-    ("/referrers", "推荐人", "Referrers", "nav-referrers"),
-    ("/qrcodes", "二维码", "QR codes", "nav-qrcodes"),
-    ("/leaderboard", "排行榜", "Leaderboard", "nav-leaderboard"),
-    ("/stats", "统计", "Stats", "nav-stats"),
-    ("/settings", "设置", "Settings", "nav-settings"),
+/// One navigation entry: path, Chinese label, English label, test id, role needed.
+const NAV: [(&str, &str, &str, &str, Role); 7] = [
+    ("/", "概览", "Overview", "nav-overview", Role::Staff),
+    (
+        "/referrers",
+        "推荐人",
+        "Referrers",
+        "nav-referrers",
+        Role::Staff,
+    ),
+    ("/qrcodes", "二维码", "QR codes", "nav-qrcodes", Role::Staff),
+    (
+        "/leaderboard",
+        "排行榜",
+        "Leaderboard",
+        "nav-leaderboard",
+        Role::Manager,
+    ),
+    ("/stats", "统计", "Stats", "nav-stats", Role::Manager),
+    ("/settings", "设置", "Settings", "nav-settings", Role::Admin),
+    ("/sandbox", "沙盒", "Sandbox", "nav-sandbox", Role::Staff),
 ];
+
+/// The signed-in user, shared with pages through context.
+pub type UserResource = Resource<Result<Option<CurrentUser>, crate::model::AppError>>;
 
 /// Header and navigation around the routed page.
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
     let lang = use_lang();
     let menu_open = RwSignal::new(false);
-    let toggle_label = t("English", "中文");
-    let menu_label = t("菜单", "Menu");
+    let user: UserResource = Resource::new(|| (), |_| whoami());
+    provide_context(user);
+    let status = Resource::new(|| (), |_| get_status());
+    let role = move || user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
+    let sandbox = move || {
+        status
+            .get()
+            .and_then(|s| s.ok())
+            .is_some_and(|s| s.mode == WechatMode::Sandbox)
+    };
+    let signed_in = move || role().is_some();
+    let do_logout = Action::new(|_: &()| logout());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = do_logout.value().get() {
+            #[cfg(feature = "hydrate")]
+            {
+                let _ = window().location().set_href("/login");
+            }
+        }
+    });
     view! {
         <header class="topbar">
             <a class="brand" href="/">
@@ -35,32 +72,62 @@ pub fn Layout(children: Children) -> impl IntoView {
                 aria-controls="main-nav"
                 on:click=move |_| menu_open.update(|open| *open = !*open)
             >
-                {menu_label}
+                {t("菜单", "Menu")}
             </button>
             <nav id="main-nav" class="nav" class:open=move || menu_open.get()>
-                {NAV
-                    .into_iter()
-                    .map(|(href, zh, en, testid)| {
-                        let label = t(zh, en);
-                        view! {
-                            <A href=href attr:data-testid=testid on:click=move |_| menu_open.set(false)>
-                                {label}
-                            </A>
-                        }
-                    })
-                    .collect_view()}
+                <Transition>
+                    {move || {
+                        NAV.into_iter()
+                            .filter(move |(href, .., needed)| {
+                                signed_in() && role().is_some_and(|r| r.allows(*needed))
+                                    && (*href != "/sandbox" || sandbox())
+                            })
+                            .map(|(href, zh, en, testid, _)| {
+                                let label = t(zh, en);
+                                view! {
+                                    <A href=href attr:data-testid=testid on:click=move |_| menu_open.set(false)>
+                                        {label}
+                                    </A>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </Transition>
             </nav>
             <div class="topbar-right">
                 <ModeBadge />
+                <Transition>
+                    {move || {
+                        user.get().and_then(|r| r.ok()).flatten().map(|u| {
+                            view! {
+                                <span class="user" data-testid="user-name">
+                                    {u.username.clone()} " · " {role_label(u.role)}
+                                </span>
+                                <button class="link" data-testid="logout" on:click=move |_| { do_logout.dispatch(()); }>
+                                    {t("退出", "Sign out")}
+                                </button>
+                            }
+                        })
+                    }}
+                </Transition>
                 <button
                     class="lang-toggle"
                     data-testid="lang-toggle"
                     on:click=move |_| set_lang(lang.get_untracked().toggled())
                 >
-                    {toggle_label}
+                    {t("English", "中文")}
                 </button>
             </div>
         </header>
         <main class="content">{children()}</main>
+    }
+}
+
+/// A role's name in the current language.
+pub fn role_label(role: Role) -> impl Fn() -> &'static str + Copy {
+    match role {
+        Role::Admin => t("管理员", "Admin"),
+        Role::Manager => t("经理", "Manager"),
+        Role::Staff => t("员工", "Staff"),
     }
 }

@@ -1,5 +1,7 @@
 //! Reusable view pieces.
 
+pub mod chart;
 pub mod empty_state;
+pub mod form;
 pub mod layout;
 pub mod status_badge;

@@ -1,9 +1,13 @@
 //! One file per page.
 
 pub mod leaderboard;
+pub mod login;
 pub mod not_found;
 pub mod overview;
+pub mod poster;
 pub mod qrcodes;
+pub mod referrer_detail;
 pub mod referrers;
+pub mod sandbox;
 pub mod settings;
 pub mod stats;

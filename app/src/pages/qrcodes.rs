@@ -1,19 +1,116 @@
-//! QR codes page.
+//! QR codes overview: the permanent quota and batch creation for many referrers.
 
 use leptos::prelude::*;
 
-use crate::components::empty_state::EmptyState;
+use crate::api::referrers::{create_qrcode, list_referrers, quota};
+use crate::components::form::Loading;
 use crate::i18n::t;
+use crate::model::{NewQrCode, ReferrerListQuery};
 
-/// QR codes. Until its feature lands it says so plainly instead of showing sample data.
+/// The quota, and a batch of codes for selected referrers with a progress bar.
 #[component]
 pub fn QrCodesPage() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let quota = Resource::new(move || version.get(), |_| quota());
+    let referrers = Resource::new(
+        || (),
+        |_| {
+            list_referrers(ReferrerListQuery {
+                page: 1,
+                sort: Some("name".into()),
+                ..ReferrerListQuery::default()
+            })
+        },
+    );
+    let selected = RwSignal::new(Vec::<i64>::new());
+    let kind = RwSignal::new("permanent".to_owned());
+    let done = RwSignal::new(0usize);
+    let total = RwSignal::new(0usize);
+    let failures = RwSignal::new(Vec::<String>::new());
+    let batch = Action::new(move |(ids, kind): &(Vec<i64>, String)| {
+        let (ids, kind) = (ids.clone(), kind.clone());
+        async move {
+            total.set(ids.len());
+            done.set(0);
+            failures.set(Vec::new());
+            for id in ids {
+                let input = NewQrCode {
+                    kind: kind.clone(),
+                    expire_seconds: None,
+                    label: Some("批量 batch".into()),
+                };
+                if let Err(e) = create_qrcode(id, input).await {
+                    failures.update(|f| f.push(format!("#{id}: {}", e.message)));
+                }
+                done.update(|d| *d += 1);
+            }
+            version.update(|v| *v += 1);
+        }
+    });
+    let toggle = move |id: i64, on: bool| {
+        selected.update(|s| {
+            s.retain(|x| *x != id);
+            if on {
+                s.push(id);
+            }
+        })
+    };
     view! {
         <h1>{t("二维码", "QR codes")}</h1>
-        <EmptyState
-            testid="qrcodes-empty"
-            title=Signal::derive(t("还没有二维码", "No QR codes yet"))
-            body=Signal::derive(t("为推荐人生成带参数二维码的功能尚未上线。目前没有任何二维码。", "Generating parametric QR codes for referrers is not available yet. There are no codes."))
-        />
+        <Transition fallback=Loading>
+            {move || quota.get().map(|r| match r {
+                Ok(q) => view! {
+                    <p class="card" data-testid="quota">
+                        {t("永久二维码已用 ", "Permanent codes used: ")}
+                        <strong data-testid="quota-used">{q.used}</strong>
+                        " / " {q.limit}
+                    </p>
+                }.into_any(),
+                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+            })}
+        </Transition>
+        <section class="card">
+            <h2>{t("批量生成", "Batch creation")}</h2>
+            <p class="muted">{t("为选中的推荐人各生成一个二维码（单个生成请到推荐人详情页）。",
+                "Creates one code for each selected referrer (for one code, open the referrer's page).")}</p>
+            <Transition fallback=Loading>
+                {move || referrers.get().map(|r| match r {
+                    Ok(p) if p.items.is_empty() => view! {
+                        <p class="empty" data-testid="batch-empty">{t("还没有推荐人。", "No referrers yet.")}</p>
+                    }.into_any(),
+                    Ok(p) => view! {
+                        <ul class="checklist" data-testid="batch-list">
+                            {p.items.into_iter().filter(|r| !r.archived).map(|r| {
+                                let id = r.id;
+                                view! {
+                                    <li><label>
+                                        <input type="checkbox" data-testid="batch-check"
+                                            on:change=move |ev| toggle(id, event_target_checked(&ev)) />
+                                        {r.name}
+                                    </label></li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                })}
+            </Transition>
+            <div class="actions">
+                <select data-testid="batch-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <option value="permanent">{t("永久", "Permanent")}</option>
+                    <option value="temporary">{t("临时 30 天", "Temporary, 30 days")}</option>
+                </select>
+                <button class="primary" data-testid="batch-create"
+                    disabled=move || selected.get().is_empty() || batch.pending().get()
+                    on:click=move |_| { batch.dispatch((selected.get_untracked(), kind.get_untracked())); }>
+                    {move || format!("{} ({})", t("生成", "Create")(), selected.get().len())}
+                </button>
+            </div>
+            <Show when=move || { total.get() > 0 }>
+                <progress data-testid="batch-progress" max=move || total.get() value=move || done.get()></progress>
+                <p data-testid="batch-status">{move || format!("{} / {}", done.get(), total.get())}</p>
+                {move || failures.get().into_iter().map(|f| view! { <p class="error">{f}</p> }).collect_view()}
+            </Show>
+        </section>
     }
 }

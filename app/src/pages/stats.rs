@@ -1,19 +1,90 @@
-//! Stats page.
+//! Stats: the funnel and a daily chart for a period.
 
 use leptos::prelude::*;
 
-use crate::components::empty_state::EmptyState;
+use crate::api::reports::get_stats;
+use crate::components::chart::DailyChart;
+use crate::components::form::Loading;
 use crate::i18n::t;
+use crate::model::{ReportQuery, Stats};
+use crate::pages::leaderboard::PeriodSelect;
 
-/// Stats. Until its feature lands it says so plainly instead of showing sample data.
+/// Scans → unique scanners → new follows → still following, and the daily series.
 #[component]
 pub fn StatsPage() -> impl IntoView {
+    let period = RwSignal::new("month".to_owned());
+    let stats = Resource::new(
+        move || ReportQuery {
+            period: Some(period.get()),
+            ..ReportQuery::default()
+        },
+        get_stats,
+    );
     view! {
         <h1>{t("统计", "Stats")}</h1>
-        <EmptyState
-            testid="stats-empty"
-            title=Signal::derive(t("暂无统计数据", "No statistics yet"))
-            body=Signal::derive(t("扫码、关注和留存的统计会在记录到第一批推荐后出现。", "Scan, follow and retention figures appear after the first referrals are recorded."))
-        />
+        <div class="toolbar"><PeriodSelect period=period /></div>
+        <Transition fallback=Loading>
+            {move || {
+                stats.get().map(|result| match result {
+                    Ok(s) => view! { <Funnel stats=s /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn Funnel(stats: Stats) -> impl IntoView {
+    let steps = [
+        (t("扫码次数", "Scans"), stats.scans, "funnel-scans"),
+        (
+            t("扫码人数", "Unique scanners"),
+            stats.unique_scanners,
+            "funnel-scanners",
+        ),
+        (
+            t("新关注", "New follows"),
+            stats.new_follows,
+            "funnel-follows",
+        ),
+        (
+            t("仍在关注", "Still following"),
+            stats.still_following,
+            "funnel-following",
+        ),
+    ];
+    let top = steps[0].1.max(1);
+    let empty = stats.scans == 0 && stats.new_follows == 0;
+    view! {
+        <section class="card">
+            <h2>{t("转化漏斗", "Funnel")}</h2>
+            <ol class="funnel" data-testid="funnel">
+                {steps.into_iter().map(|(label, value, testid)| {
+                    let width = format!("width: {}%", (value * 100 / top).clamp(2, 100));
+                    view! {
+                        <li>
+                            <span class="funnel-label">{label}</span>
+                            <span class="funnel-bar" style=width></span>
+                            <span class="funnel-value" data-testid=testid>{value}</span>
+                        </li>
+                    }
+                }).collect_view()}
+            </ol>
+            <p class="muted">
+                {t("取关 ", "Unfollows ")} {stats.unfollows} " · "
+                {t("净增 ", "Net ")} {stats.net_follows} " · "
+                {t("7 日留存 ", "7-day retained ")} {stats.retained_7d} " · "
+                {t("30 日留存 ", "30-day retained ")} {stats.retained_30d}
+            </p>
+        </section>
+        <section class="card">
+            <h2>{t("每日趋势", "Daily")}</h2>
+            {if empty {
+                view! { <p class="empty" data-testid="stats-empty">{t("这个时段还没有数据。", "No data in this period yet.")}</p> }.into_any()
+            } else {
+                view! { <DailyChart points=stats.daily /> }.into_any()
+            }}
+        </section>
     }
 }

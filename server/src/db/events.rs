@@ -73,3 +73,11 @@ pub async fn default_account(pool: &PgPool) -> sqlx::Result<i64> {
         .fetch_one(pool)
         .await
 }
+
+/// The account's display name (for posters).
+pub async fn account_name(pool: &PgPool, account_id: i64) -> sqlx::Result<String> {
+    sqlx::query_scalar("select name from account where id = $1")
+        .bind(account_id)
+        .fetch_one(pool)
+        .await
+}

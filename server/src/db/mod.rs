@@ -11,6 +11,7 @@ pub mod referrers;
 pub mod sandbox;
 pub mod stats;
 pub mod token;
+pub mod users;
 
 use std::time::Duration;
 

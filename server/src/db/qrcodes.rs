@@ -113,3 +113,26 @@ pub async fn permanent_count(pool: &PgPool, account_id: i64) -> sqlx::Result<i64
         .fetch_one(pool)
         .await
 }
+
+/// Every code with its referrer's name, newest first (for the sandbox panel).
+pub async fn all_for_sandbox(
+    pool: &PgPool,
+    account_id: i64,
+) -> sqlx::Result<Vec<app::model::SandboxCode>> {
+    let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
+        "select q.id, r.name, q.label, q.kind from qr_code q join referrer r on r.id = q.referrer_id
+         where q.account_id = $1 order by q.id desc limit 500",
+    )
+    .bind(account_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, referrer_name, label, kind)| app::model::SandboxCode {
+            id,
+            referrer_name,
+            label,
+            kind,
+        })
+        .collect())
+}

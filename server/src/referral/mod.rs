@@ -10,3 +10,4 @@ pub mod referrers;
 pub mod reports;
 pub mod roles;
 pub mod tokens;
+pub mod users;

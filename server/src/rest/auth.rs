@@ -5,7 +5,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use crate::referral::roles::Role;
-use crate::referral::tokens;
+use crate::referral::{tokens, users};
 use crate::rest::error::ApiError;
 use crate::startup::AppState;
 
@@ -33,13 +33,15 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let bearer = parts
             .headers
             .get(AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .ok_or_else(ApiError::unauthorized)?;
+            .map(str::trim);
+        let Some(token) = bearer else {
+            return dashboard_session(parts, state).await;
+        };
         let (row, role) = tokens::authenticate(&state.pool, token)
             .await?
             .ok_or_else(ApiError::unauthorized)?;
@@ -49,4 +51,26 @@ impl FromRequestParts<AppState> for Caller {
             actor: format!("token:{}", row.name),
         })
     }
+}
+
+/// The dashboard's session cookie also opens the API for reading (downloads, CSV); changes
+/// through the API need a bearer token, so a cross-site form can never change anything.
+async fn dashboard_session(parts: &Parts, state: &AppState) -> Result<Caller, ApiError> {
+    if parts.method != axum::http::Method::GET {
+        return Err(ApiError::unauthorized());
+    }
+    let cookie = parts
+        .headers
+        .get(axum::http::header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(users::cookie_value)
+        .ok_or_else(ApiError::unauthorized)?;
+    let user = users::session_user(&state.pool, cookie)
+        .await?
+        .ok_or_else(ApiError::unauthorized)?;
+    Ok(Caller {
+        account_id: user.account_id,
+        role: user.role,
+        actor: format!("user:{}", user.username),
+    })
 }

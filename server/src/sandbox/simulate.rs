@@ -11,9 +11,33 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use crate::callback::SharedCallbackConfig;
 use crate::db::sandbox as store;
 use crate::sandbox::SANDBOX_ORIGINAL_ID;
 use crate::startup::AppState;
+
+/// What a simulated user needs: our database, our callback's configuration and address.
+#[derive(Clone)]
+pub struct SimContext {
+    pub pool: sqlx::PgPool,
+    pub account_id: i64,
+    pub callback: SharedCallbackConfig,
+    pub self_url: String,
+    pub http: reqwest::Client,
+}
+
+impl AppState {
+    /// The simulator's view of this server.
+    pub fn sim(&self) -> SimContext {
+        SimContext {
+            pool: self.pool.clone(),
+            account_id: self.account_id,
+            callback: self.callback.clone(),
+            self_url: self.self_url.clone(),
+            http: self.http.clone(),
+        }
+    }
+}
 use crate::wechat::message::{self, parse_encrypted_reply};
 use crate::wechat::signature::sign;
 
@@ -93,7 +117,7 @@ fn event_xml(openid: &str, event: &str, key: Option<&str>, ticket: Option<&str>)
 
 /// Signs (and in safe mode encrypts) `xml`, posts it to our callback, and reads the reply.
 async fn deliver(
-    state: &AppState,
+    state: &SimContext,
     openid: &str,
     sent: &str,
     xml: &str,
@@ -165,7 +189,7 @@ async fn deliver(
 
 /// The user scans one of our QR codes: `subscribe` with `qrscene_` for a new follower, `SCAN`
 /// for an existing one.
-pub async fn scan(state: &AppState, code_id: i64, user: &str) -> Result<SimReply, SimError> {
+pub async fn scan(state: &SimContext, code_id: i64, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
     let (scene, ticket) = store::our_code(&state.pool, state.account_id, code_id)
         .await?
@@ -184,7 +208,7 @@ pub async fn scan(state: &AppState, code_id: i64, user: &str) -> Result<SimReply
 }
 
 /// The user follows by searching for the account (no scene).
-pub async fn follow(state: &AppState, user: &str) -> Result<SimReply, SimError> {
+pub async fn follow(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
     store::ensure_user(&state.pool, &openid, user).await?;
     store::record_follow(&state.pool, &openid, None).await?;
@@ -193,7 +217,7 @@ pub async fn follow(state: &AppState, user: &str) -> Result<SimReply, SimError> 
 }
 
 /// The user unfollows.
-pub async fn unfollow(state: &AppState, user: &str) -> Result<SimReply, SimError> {
+pub async fn unfollow(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
     store::ensure_user(&state.pool, &openid, user).await?;
     store::record_unfollow(&state.pool, &openid).await?;
@@ -202,7 +226,7 @@ pub async fn unfollow(state: &AppState, user: &str) -> Result<SimReply, SimError
 }
 
 /// The user sends a text message.
-pub async fn text(state: &AppState, user: &str, content: &str) -> Result<SimReply, SimError> {
+pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
     let chars = content.chars().count();
     if chars == 0 || chars > 600 {
@@ -237,7 +261,7 @@ pub async fn scan_handler(
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let code = req.qrcode_id.ok_or(SimError::UnknownCode(0))?;
-    Ok(Json(scan(&state, code, &req.user).await?))
+    Ok(Json(scan(&state.sim(), code, &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/follow` `{"user": "alice"}`
@@ -245,7 +269,7 @@ pub async fn follow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    Ok(Json(follow(&state, &req.user).await?))
+    Ok(Json(follow(&state.sim(), &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/unfollow` `{"user": "alice"}`
@@ -253,7 +277,7 @@ pub async fn unfollow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    Ok(Json(unfollow(&state, &req.user).await?))
+    Ok(Json(unfollow(&state.sim(), &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/text` `{"user": "alice", "content": "你好"}`
@@ -262,7 +286,7 @@ pub async fn text_handler(
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let content = req.content.unwrap_or_default();
-    Ok(Json(text(&state, &req.user, &content).await?))
+    Ok(Json(text(&state.sim(), &req.user, &content).await?))
 }
 
 /// `GET /sandbox/users`: the simulated users.

@@ -2,6 +2,7 @@
 
 mod access;
 mod attribution;
+mod auth;
 mod callback;
 mod client_shapes;
 mod common;

@@ -107,13 +107,13 @@ async fn the_permanent_quota_is_enforced_with_45029(pool: PgPool) {
 async fn user_calls_follow_the_simulated_users(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let api = &app.state.wechat;
-    simulate::follow(&app.state, "alice")
+    simulate::follow(&app.state.sim(), "alice")
         .await
         .expect("alice follows");
-    simulate::follow(&app.state, "bob")
+    simulate::follow(&app.state.sim(), "bob")
         .await
         .expect("bob follows");
-    simulate::unfollow(&app.state, "bob")
+    simulate::unfollow(&app.state.sim(), "bob")
         .await
         .expect("bob leaves");
     let alice = api.user_info("oSBX_alice", false).await.expect("info");
@@ -162,7 +162,9 @@ async fn user_calls_follow_the_simulated_users(pool: PgPool) {
 async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let api = &app.state.wechat;
-    simulate::follow(&app.state, "carol").await.expect("follow");
+    simulate::follow(&app.state.sim(), "carol")
+        .await
+        .expect("follow");
     api.send_text("oSBX_carol", "你好")
         .await
         .expect("inside the window");
@@ -181,7 +183,7 @@ async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
         data: json!({"keyword1": {"value": "x"}}),
     };
     assert!(api.send_template(&template).await.expect("template") > 0);
-    simulate::unfollow(&app.state, "carol")
+    simulate::unfollow(&app.state.sim(), "carol")
         .await
         .expect("unfollow");
     assert_eq!(
@@ -199,7 +201,9 @@ async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn busy_answers_are_retried_with_backoff_then_given_up(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    simulate::follow(&app.state, "dave").await.expect("follow");
+    simulate::follow(&app.state.sim(), "dave")
+        .await
+        .expect("follow");
     settle_jobs(&pool).await;
     let api = &app.state.wechat;
     let busy = |count| Fault {
@@ -223,7 +227,9 @@ async fn busy_answers_are_retried_with_backoff_then_given_up(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn a_revoked_token_is_replaced_once_for_20_concurrent_calls(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    simulate::follow(&app.state, "erin").await.expect("follow");
+    simulate::follow(&app.state.sim(), "erin")
+        .await
+        .expect("follow");
     settle_jobs(&pool).await;
     let api = app.state.wechat.clone();
     api.user_info("oSBX_erin", false).await.expect("warm up");
@@ -247,7 +253,9 @@ async fn a_revoked_token_is_replaced_once_for_20_concurrent_calls(pool: PgPool) 
 async fn two_instances_share_one_token_and_one_refresh(pool: PgPool) {
     let a = spawn_app(pool.clone()).await;
     let b = spawn_app(pool.clone()).await;
-    simulate::follow(&a.state, "frank").await.expect("follow");
+    simulate::follow(&a.state.sim(), "frank")
+        .await
+        .expect("follow");
     settle_jobs(&pool).await;
     a.state
         .wechat
@@ -287,7 +295,9 @@ async fn two_instances_share_one_token_and_one_refresh(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn fault_knobs_are_settable_over_http(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    simulate::follow(&app.state, "gina").await.expect("follow");
+    simulate::follow(&app.state.sim(), "gina")
+        .await
+        .expect("follow");
     settle_jobs(&pool).await;
     let resp = app
         .client
@@ -332,10 +342,10 @@ async fn full_sandbox_round_trip(pool: PgPool) {
         .await
         .expect("token");
     // The referrer's own WeChat identity follows and has talked to the account recently.
-    simulate::follow(&app.state, "zhangsan")
+    simulate::follow(&app.state.sim(), "zhangsan")
         .await
         .expect("referrer follows");
-    simulate::text(&app.state, "zhangsan", "你好")
+    simulate::text(&app.state.sim(), "zhangsan", "你好")
         .await
         .expect("referrer writes");
     let referrer = rest(
@@ -358,7 +368,7 @@ async fn full_sandbox_round_trip(pool: PgPool) {
     assert_eq!(code["kind"], "permanent");
     let code_id = code["id"].as_i64().expect("code id");
 
-    let seen = simulate::scan(&app.state, code_id, "newcomer")
+    let seen = simulate::scan(&app.state.sim(), code_id, "newcomer")
         .await
         .expect("scan");
     assert_eq!((seen.sent.as_str(), seen.status), ("subscribe", 200));
@@ -366,7 +376,7 @@ async fn full_sandbox_round_trip(pool: PgPool) {
         seen.reply.as_deref(),
         Some("欢迎关注！您是张三推荐的客户。")
     );
-    let again = simulate::scan(&app.state, code_id, "newcomer")
+    let again = simulate::scan(&app.state.sim(), code_id, "newcomer")
         .await
         .expect("scan again");
     assert_eq!(again.sent, "SCAN");
@@ -428,7 +438,9 @@ async fn full_sandbox_round_trip(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    simulate::follow(&app.state, "lisi").await.expect("follow");
+    simulate::follow(&app.state.sim(), "lisi")
+        .await
+        .expect("follow");
     sim_store::age_interaction(&pool, "oSBX_lisi", 72)
         .await
         .expect("age");
@@ -452,7 +464,7 @@ async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
         Some(json!({"kind": "temporary", "expire_seconds": 3600})),
     )
     .await;
-    simulate::scan(&app.state, code["id"].as_i64().expect("id"), "friend")
+    simulate::scan(&app.state.sim(), code["id"].as_i64().expect("id"), "friend")
         .await
         .expect("scan");
     let (status, errcode): (String, Option<i32>) = eventually(10, || async {
@@ -577,7 +589,7 @@ async fn archived_referrers_get_no_new_codes_but_old_ones_still_attribute(pool: 
     assert_eq!(refused.status(), StatusCode::CONFLICT);
     let body: Value = refused.json().await.expect("json");
     assert_eq!(body["error"]["code"], "referrer_archived");
-    let seen = simulate::scan(&app.state, code["id"].as_i64().expect("id"), "late")
+    let seen = simulate::scan(&app.state.sim(), code["id"].as_i64().expect("id"), "late")
         .await
         .expect("scan");
     assert_eq!(
@@ -606,7 +618,7 @@ async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
         .execute(&pool)
         .await
         .expect("template");
-    simulate::follow(&app.state, "wangwu")
+    simulate::follow(&app.state.sim(), "wangwu")
         .await
         .expect("referrer follows");
     sim_store::age_interaction(&pool, "oSBX_wangwu", 100)
@@ -632,9 +644,13 @@ async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
         Some(json!({"kind": "permanent"})),
     )
     .await;
-    let seen = simulate::scan(&app.state, code["id"].as_i64().expect("id"), "safe_friend")
-        .await
-        .expect("scan");
+    let seen = simulate::scan(
+        &app.state.sim(),
+        code["id"].as_i64().expect("id"),
+        "safe_friend",
+    )
+    .await
+    .expect("scan");
     assert_eq!(
         seen.reply.as_deref(),
         Some("欢迎关注！您是王五推荐的客户。")

@@ -3,7 +3,40 @@
 
 use sqlx::PgPool;
 
+use tuijian::referral::roles::Role;
+use tuijian::referral::users;
+
 use crate::common::spawn_app;
+
+/// A `Cookie` header value of a fresh session of a new user with `role`.
+pub async fn signed_in(pool: &PgPool, role: Role) -> String {
+    let name = format!("user-{role}");
+    users::create_user(pool, 1, &name, "password-123", role)
+        .await
+        .expect("user");
+    let (_, cookie) = users::login(pool, 1, &name, "password-123")
+        .await
+        .expect("login");
+    format!("tj_session={cookie}")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_redirect_to_login_without_a_session(pool: PgPool) {
+    let app = spawn_app(pool).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    for path in ["/", "/referrers", "/leaderboard", "/referrers/1"] {
+        let resp = client.get(app.url(path)).send().await.expect("request");
+        assert_eq!(resp.status(), 303, "{path}");
+        assert_eq!(resp.headers()["location"], "/login");
+    }
+    let login = client.get(app.url("/login")).send().await.expect("request");
+    assert_eq!(login.status(), 200);
+    let html = login.text().await.expect("body");
+    assert!(html.contains("登录") && html.contains("/pkg/tuijian.js"));
+}
 
 #[sqlx::test(migrations = "../migrations")]
 async fn healthz_is_ok_while_the_database_answers(pool: PgPool) {
@@ -36,8 +69,15 @@ async fn healthz_is_503_when_the_database_is_gone(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn dashboard_is_server_rendered_in_chinese_with_hydration_scripts(pool: PgPool) {
-    let app = spawn_app(pool).await;
-    let resp = app.client.get(app.url("/")).send().await.expect("request");
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Admin).await;
+    let resp = app
+        .client
+        .get(app.url("/"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("request");
     assert_eq!(resp.status(), 200);
     assert!(resp.headers().contains_key("x-request-id"));
     let html = resp.text().await.expect("body");
@@ -54,11 +94,12 @@ async fn dashboard_is_server_rendered_in_chinese_with_hydration_scripts(pool: Pg
 
 #[sqlx::test(migrations = "../migrations")]
 async fn the_lang_cookie_renders_english(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Staff).await;
     let html = app
         .client
         .get(app.url("/referrers"))
-        .header("cookie", "lang=en")
+        .header("cookie", format!("lang=en; {cookie}"))
         .send()
         .await
         .expect("request")
@@ -66,7 +107,7 @@ async fn the_lang_cookie_renders_english(pool: PgPool) {
         .await
         .expect("body");
     assert!(html.contains(">Referrers<"));
-    assert!(html.contains("No referrers yet"));
+    assert!(html.contains("New referrer"));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -88,10 +129,12 @@ async fn status_server_function_reports_sandbox_mode(pool: PgPool) {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn unknown_pages_are_404(pool: PgPool) {
-    let app = spawn_app(pool).await;
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Staff).await;
     let resp = app
         .client
         .get(app.url("/no-such-page"))
+        .header("cookie", &cookie)
         .send()
         .await
         .expect("request");

@@ -1,0 +1,57 @@
+//! Login, logout and the current user.
+
+use leptos::prelude::*;
+
+use crate::model::{AppError, CurrentUser};
+
+/// Signs in and sets the session cookie; then goes to the overview.
+#[server(prefix = "/sfn", endpoint = "login")]
+pub async fn login(username: String, password: String) -> Result<CurrentUser, AppError> {
+    use crate::api::guard;
+    guard::finish(guard::same_origin())?;
+    let service = guard::service()?;
+    let (user, cookie) = guard::finish(service.login(&username, &password).await)?;
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        let value = format!(
+            "{}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+            guard::SESSION_COOKIE,
+            7 * 86_400
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&value) {
+            resp.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(user)
+}
+
+/// Ends the session.
+#[server(prefix = "/sfn", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    use crate::api::guard;
+    guard::same_origin()?;
+    let service = guard::service()?;
+    if let Some(cookie) = guard::session_cookie() {
+        service.logout(&cookie).await;
+    }
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        let value = format!(
+            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
+            guard::SESSION_COOKIE
+        );
+        if let Ok(v) = http::HeaderValue::from_str(&value) {
+            resp.append_header(http::header::SET_COOKIE, v);
+        }
+    }
+    Ok(())
+}
+
+/// The signed-in user, if any.
+#[server(prefix = "/sfn", endpoint = "me")]
+pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
+    use crate::api::guard;
+    let service = guard::service()?;
+    Ok(match guard::session_cookie() {
+        Some(cookie) => service.session_user(&cookie).await,
+        None => None,
+    })
+}

@@ -1,0 +1,85 @@
+//! Referrers and their QR codes.
+
+use leptos::prelude::*;
+
+use crate::model::{
+    AppError, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer, ReferrerDetail,
+    ReferrerListQuery, ReferrerPatch,
+};
+
+#[server(prefix = "/sfn", endpoint = "referrers/list")]
+pub async fn list_referrers(query: ReferrerListQuery) -> Result<Page<Referrer>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.list_referrers(&user, query).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "referrers/create")]
+pub async fn create_referrer(input: NewReferrer) -> Result<Referrer, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.create_referrer(&user, input).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "referrers/update")]
+pub async fn update_referrer(id: i64, patch: ReferrerPatch) -> Result<Referrer, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.update_referrer(&user, id, patch).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "referrers/archive")]
+pub async fn archive_referrer(id: i64) -> Result<Referrer, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.archive_referrer(&user, id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "referrers/detail")]
+pub async fn get_referrer_detail(id: i64, page: i64) -> Result<ReferrerDetail, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.referrer_detail(&user, id, page).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "qrcodes/create")]
+pub async fn create_qrcode(referrer_id: i64, input: NewQrCode) -> Result<QrCode, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.create_qrcode(&user, referrer_id, input).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "qrcodes/quota")]
+pub async fn quota() -> Result<QrQuota, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.quota(&user).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,27 @@
+//! Leaderboard and stats (manager and above).
+
+use leptos::prelude::*;
+
+use crate::model::{AppError, LeaderboardRow, ReportQuery, Stats};
+
+#[server(prefix = "/sfn", endpoint = "reports/leaderboard")]
+pub async fn get_leaderboard(query: ReportQuery) -> Result<Vec<LeaderboardRow>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Manager).await?;
+            service.leaderboard(&user, query).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "reports/stats")]
+pub async fn get_stats(query: ReportQuery) -> Result<Stats, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Manager).await?;
+            service.stats(&user, query).await
+        }
+        .await,
+    )
+}

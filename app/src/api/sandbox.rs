@@ -1,0 +1,34 @@
+//! The sandbox panel: play a WeChat user (sandbox mode only).
+
+use leptos::prelude::*;
+
+use crate::model::{AppError, SandboxCode, SimAction, SimOutcome};
+
+#[server(prefix = "/sfn", endpoint = "sandbox/codes")]
+pub async fn sandbox_codes() -> Result<Vec<SandboxCode>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.sandbox_codes(&user).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "sandbox/simulate")]
+pub async fn simulate(
+    action: SimAction,
+    who: String,
+    qrcode_id: Option<i64>,
+    content: Option<String>,
+) -> Result<SimOutcome, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service
+                .simulate(&user, action, who, qrcode_id, content)
+                .await
+        }
+        .await,
+    )
+}

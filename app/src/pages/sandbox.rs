@@ -1,0 +1,127 @@
+//! The sandbox panel: play a WeChat user and see the reply as a chat bubble.
+
+use leptos::prelude::*;
+
+use crate::api::sandbox::{sandbox_codes, simulate};
+use crate::components::form::Loading;
+use crate::i18n::t;
+use crate::model::{AppError, SimAction, SimOutcome};
+
+/// One line of the simulated chat.
+#[derive(Clone, Debug)]
+struct Bubble {
+    from_user: bool,
+    text: String,
+}
+
+/// Pick a code and a simulated user, then scan / follow / unfollow / send text.
+#[component]
+pub fn SandboxPage() -> impl IntoView {
+    let codes = Resource::new(|| (), |_| sandbox_codes());
+    let who = RwSignal::new("alice".to_owned());
+    let code = RwSignal::new(String::new());
+    let text = RwSignal::new("你好".to_owned());
+    let chat = RwSignal::new(Vec::<Bubble>::new());
+    let run = Action::new(
+        move |(action, code, text): &(SimAction, Option<i64>, Option<String>)| {
+            let (action, code, text) = (*action, *code, text.clone());
+            let user = who.get_untracked();
+            async move { simulate(action, user, code, text).await }
+        },
+    );
+    let error = Signal::derive(move || run.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(outcome)) = run.value().get() {
+            chat.update(|c| push_outcome(c, &outcome));
+        }
+    });
+    let code_id = move || code.get_untracked().parse::<i64>().ok();
+    view! {
+        <h1>{t("沙盒", "Sandbox")}</h1>
+        <p class="lead">
+            {t("在这里扮演微信用户：扫码、关注、取关或发消息，服务器会像收到真实微信回调一样处理。",
+               "Play a WeChat user here: scan, follow, unfollow or send text; the server handles it exactly like a real WeChat callback.")}
+        </p>
+        <div class="columns">
+            <section class="card">
+                <div class="field">
+                    <label for="sim-user">{t("模拟用户", "Simulated user")}</label>
+                    <input id="sim-user" data-testid="sim-user" prop:value=move || who.get()
+                        on:input=move |ev| who.set(event_target_value(&ev)) />
+                </div>
+                <div class="field">
+                    <label for="sim-code">{t("二维码", "QR code")}</label>
+                    <Transition fallback=Loading>
+                        {move || codes.get().map(|r| match r {
+                            Ok(list) if list.is_empty() => view! {
+                                <p class="muted" data-testid="sim-no-codes">
+                                    {t("还没有二维码：先在推荐人页面生成一个。", "No QR codes yet: create one on a referrer's page first.")}
+                                </p>
+                            }.into_any(),
+                            Ok(list) => {
+                                if code.get_untracked().is_empty()
+                                    && let Some(first) = list.first()
+                                {
+                                    code.set(first.id.to_string());
+                                }
+                                view! {
+                                    <select id="sim-code" data-testid="sim-code" on:change=move |ev| code.set(event_target_value(&ev))>
+                                        {list.into_iter().map(|c| {
+                                            let label = format!("#{} {} {}", c.id, c.referrer_name, c.label.unwrap_or_default());
+                                            view! { <option value=c.id.to_string()>{label}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                }.into_any()
+                            }
+                            Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        })}
+                    </Transition>
+                </div>
+                <div class="actions">
+                    <button data-testid="sim-scan" on:click=move |_| { run.dispatch((SimAction::Scan, code_id(), None)); }>{t("扫码", "Scan")}</button>
+                    <button data-testid="sim-follow" on:click=move |_| { run.dispatch((SimAction::Follow, None, None)); }>{t("直接关注", "Follow")}</button>
+                    <button data-testid="sim-unfollow" on:click=move |_| { run.dispatch((SimAction::Unfollow, None, None)); }>{t("取消关注", "Unfollow")}</button>
+                </div>
+                <div class="field">
+                    <label for="sim-text">{t("消息", "Message")}</label>
+                    <input id="sim-text" data-testid="sim-text" prop:value=move || text.get()
+                        on:input=move |ev| text.set(event_target_value(&ev)) />
+                </div>
+                <button data-testid="sim-send" on:click=move |_| { run.dispatch((SimAction::Text, None, Some(text.get_untracked()))); }>{t("发送", "Send")}</button>
+                <Show when=move || error.get().is_some()>
+                    <p class="error" role="alert" data-testid="sim-error">{move || error.get().map(|e: AppError| e.message)}</p>
+                </Show>
+            </section>
+            <section class="phone" data-testid="sim-chat" aria-live="polite">
+                <header>{t("微信 · 公众号", "WeChat · Official Account")}</header>
+                <Show when=move || run.pending().get()>
+                    <p class="muted">{t("发送中…", "Sending…")}</p>
+                </Show>
+                {move || chat.get().into_iter().map(|b| view! {
+                    <p class=if b.from_user { "bubble mine" } else { "bubble theirs" } data-testid=if b.from_user { "bubble-user" } else { "bubble-reply" }>
+                        {b.text}
+                    </p>
+                }).collect_view()}
+            </section>
+        </div>
+    }
+}
+
+fn push_outcome(chat: &mut Vec<Bubble>, outcome: &SimOutcome) {
+    let action = match outcome.sent.as_str() {
+        "subscribe" => "[关注 follow]",
+        "SCAN" => "[扫码 scan]",
+        "unsubscribe" => "[取消关注 unfollow]",
+        _ => "[消息 text]",
+    };
+    chat.push(Bubble {
+        from_user: true,
+        text: format!("{} {action}", outcome.openid),
+    });
+    if let Some(reply) = &outcome.reply {
+        chat.push(Bubble {
+            from_user: false,
+            text: reply.clone(),
+        });
+    }
+}

@@ -1,0 +1,70 @@
+import { test, expect, login, unique } from "./fixtures";
+
+// Refused logins, roles and invalid input answer 4xx, which the browser reports on the console.
+test.use({ expectedConsoleErrors: [/status of 4\d\d/] });
+
+test("create a referrer, then a QR code, download its PNG and open the poster", async ({ page, context }) => {
+  await login(page);
+  await page.getByTestId("nav-referrers").click();
+  await expect(page.getByTestId("new-referrer-form")).toBeVisible();
+
+  // Invalid input: field-level messages, nothing created.
+  await page.getByTestId("input-phone").fill("call me");
+  await page.getByTestId("create-referrer").click();
+  await expect(page.getByTestId("error-name")).toBeVisible();
+  await expect(page.getByTestId("error-phone")).toBeVisible();
+
+  const name = unique("李雷");
+  await page.getByTestId("input-name").fill(name);
+  await page.getByTestId("input-phone").fill("13800138000");
+  await page.getByTestId("input-tags").fill("门店A, 金牌");
+  await page.getByTestId("create-referrer").click();
+  await expect(page.getByTestId("created-ok")).toBeVisible();
+  await page.getByTestId("referrer-search").fill(name);
+  await expect(page.getByTestId("referrer-link")).toHaveText(name);
+  await page.getByTestId("referrer-link").click();
+  await expect(page.getByTestId("referrer-name")).toContainText(name);
+  await expect(page.getByTestId("codes-empty")).toBeVisible();
+
+  await page.getByTestId("input-label").fill("门店海报");
+  await page.getByTestId("create-code").click();
+  await expect(page.getByTestId("code-card")).toHaveCount(1);
+  await expect(page.getByTestId("code-card").locator("svg")).toBeVisible();
+  await page.screenshot({ path: "test-results/referrer-detail.png", fullPage: true });
+
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId("download-png").click(),
+  ]);
+  const path = await download.path();
+  expect(path).toBeTruthy();
+  const fs = await import("node:fs");
+  const bytes = fs.readFileSync(path!);
+  expect(bytes.subarray(1, 4).toString()).toBe("PNG");
+
+  const [poster] = await Promise.all([
+    context.waitForEvent("page"),
+    page.getByTestId("poster-link").click(),
+  ]);
+  await expect(poster.getByTestId("poster")).toContainText(name);
+  await poster.screenshot({ path: "test-results/poster.png", fullPage: true });
+});
+
+test("batch creation shows progress", async ({ page }) => {
+  await login(page);
+  await page.getByTestId("nav-referrers").click();
+  for (const n of [unique("批量甲"), unique("批量乙")]) {
+    await page.getByTestId("input-name").fill(n);
+    await page.getByTestId("create-referrer").click();
+    await expect(page.getByTestId("input-name")).toHaveValue("");
+  }
+  await page.getByTestId("nav-qrcodes").click();
+  const before = Number(await page.getByTestId("quota-used").textContent());
+  const boxes = page.getByTestId("batch-check");
+  await boxes.nth(0).check();
+  await boxes.nth(1).check();
+  await page.getByTestId("batch-create").click();
+  await expect(page.getByTestId("batch-status")).toHaveText("2 / 2");
+  await expect(page.getByTestId("quota-used")).toHaveText(String(before + 2));
+  await page.screenshot({ path: "test-results/batch.png", fullPage: true });
+});

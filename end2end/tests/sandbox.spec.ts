@@ -1,0 +1,41 @@
+import { test, expect, login, unique } from "./fixtures";
+
+test("a simulated scan greets by the referrer's name and reaches the leaderboard, stats and CSV", async ({ page }) => {
+  await login(page);
+  await page.getByTestId("nav-referrers").click();
+  const name = unique("韩梅梅");
+  await page.getByTestId("input-name").fill(name);
+  await page.getByTestId("create-referrer").click();
+  await page.getByTestId("referrer-search").fill(name);
+  await page.getByTestId("referrer-link").click();
+  await page.getByTestId("create-code").click();
+  await expect(page.getByTestId("code-card")).toHaveCount(1);
+
+  await page.getByTestId("nav-sandbox").click();
+  await expect(page.getByTestId("sim-code")).toBeVisible();
+  const option = page.getByTestId("sim-code").locator("option", { hasText: name });
+  await page.getByTestId("sim-code").selectOption({ value: await option.getAttribute("value") ?? "" });
+  await page.getByTestId("sim-user").fill(unique("u"));
+  await page.getByTestId("sim-scan").click();
+  await expect(page.getByTestId("bubble-reply")).toHaveText(`欢迎关注！您是${name}推荐的客户。`);
+  await page.screenshot({ path: "test-results/sandbox-chat.png", fullPage: true });
+
+  await page.getByTestId("nav-leaderboard").click();
+  const row = page.getByTestId("leaderboard-row").filter({ hasText: name });
+  await expect(row).toHaveCount(1);
+  await expect(row.getByTestId("row-follows")).toHaveText("1");
+  await page.screenshot({ path: "test-results/leaderboard.png", fullPage: true });
+
+  const [csv] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId("csv-referrals").click(),
+  ]);
+  const fs = await import("node:fs");
+  const text = fs.readFileSync((await csv.path())!, "utf8");
+  expect(text).toContain(name);
+
+  await page.getByTestId("nav-stats").click();
+  await expect(page.getByTestId("funnel-follows")).not.toHaveText("0");
+  await expect(page.getByTestId("daily-chart")).toBeVisible();
+  await page.screenshot({ path: "test-results/stats.png", fullPage: true });
+});
