@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod components;
+pub mod greeting;
 pub mod i18n;
 pub mod model;
 pub mod pages;

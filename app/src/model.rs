@@ -371,3 +371,63 @@ pub struct FieldError {
     pub field: String,
     pub message: String,
 }
+
+/// One greeting variant in the settings.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GreetingSetting {
+    /// `referred`, `plain`, `refollow` or `scan`.
+    pub variant: String,
+    pub template: String,
+    pub default_template: String,
+    /// Whether staff changed it from the default.
+    pub custom: bool,
+}
+
+/// What the settings page shows of the WeChat configuration: never a secret, only whether it
+/// is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatInfo {
+    pub mode: WechatMode,
+    pub appid: Option<String>,
+    pub appsecret_set: bool,
+    pub token_set: bool,
+    pub aes_key_set: bool,
+    pub api_base: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub id: i64,
+    pub username: String,
+    pub role: Role,
+    pub created_at: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenSummary {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub created_at: String,
+}
+
+/// Everything the settings page shows (admin only).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingsData {
+    pub greetings: Vec<GreetingSetting>,
+    pub notify_template_id: Option<String>,
+    pub wechat: WechatInfo,
+    pub users: Vec<UserSummary>,
+    pub tokens: Vec<TokenSummary>,
+    pub audit: Vec<AuditEntry>,
+}

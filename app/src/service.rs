@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use crate::model::{Role, SettingsData};
+
 use crate::model::{
     AppError, CurrentUser, LeaderboardRow, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer,
     ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, SandboxCode, SimAction,
@@ -64,6 +66,36 @@ pub trait AppService: Send + Sync + 'static {
         query: ReportQuery,
     ) -> Result<Vec<LeaderboardRow>, AppError>;
     async fn stats(&self, user: &CurrentUser, query: ReportQuery) -> Result<Stats, AppError>;
+
+    /// Everything the settings page shows (admin).
+    async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError>;
+    /// Saves a greeting template; an empty one restores the default (admin).
+    async fn save_greeting(
+        &self,
+        user: &CurrentUser,
+        variant: String,
+        template: String,
+    ) -> Result<(), AppError>;
+    /// Sets the template message used to notify referrers; empty → customer-service text.
+    async fn save_notify_template(
+        &self,
+        user: &CurrentUser,
+        template_id: String,
+    ) -> Result<(), AppError>;
+    async fn add_user(
+        &self,
+        user: &CurrentUser,
+        username: String,
+        password: String,
+        role: Role,
+    ) -> Result<(), AppError>;
+    /// Mints an API token and returns it (shown once).
+    async fn mint_token(
+        &self,
+        user: &CurrentUser,
+        name: String,
+        role: Role,
+    ) -> Result<String, AppError>;
 
     /// Codes a simulated user can scan (sandbox mode only).
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError>;

@@ -29,7 +29,7 @@ test("navigation reaches every section", async ({ page }) => {
     ["nav-qrcodes", "/qrcodes", "quota"],
     ["nav-leaderboard", "/leaderboard", "metric-select"],
     ["nav-stats", "/stats", "period-select"],
-    ["nav-settings", "/settings", "settings-empty"],
+    ["nav-settings", "/settings", "wechat-info"],
     ["nav-sandbox", "/sandbox", "sim-chat"],
   ];
   for (const [nav, path, marker] of sections) {

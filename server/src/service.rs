@@ -7,7 +7,7 @@ use std::time::Duration;
 use app::model::{
     AppError, CurrentUser, LeaderboardRow, NewQrCode, NewReferrer, Page, QrCode, QrCodeView,
     QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, Role,
-    SandboxCode, SimAction, SimOutcome, Stats, SystemStatus, WechatMode,
+    SandboxCode, SettingsData, SimAction, SimOutcome, Stats, SystemStatus, WechatMode,
 };
 use app::service::AppService;
 use sqlx::PgPool;
@@ -16,7 +16,7 @@ use crate::config::Settings;
 use crate::db::referrers::{ReferrerQuery, ReferrerSort};
 use crate::referral::error::ServiceError;
 use crate::referral::reports::Filters;
-use crate::referral::{qrcodes, referrers, reports, users};
+use crate::referral::{qrcodes, referrers, reports, settings, users};
 use crate::sandbox::simulate::{self, SimContext, SimError};
 use crate::wechat::api::WechatApi;
 
@@ -275,6 +275,67 @@ impl AppService for ServerService {
     async fn stats(&self, user: &CurrentUser, query: ReportQuery) -> Result<Stats, AppError> {
         need(user, Role::Manager)?;
         reports::stats(&self.pool, user.account_id, None, &filters(query))
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError> {
+        need(user, Role::Admin)?;
+        settings::load(&self.pool, &self.settings, user.account_id)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn save_greeting(
+        &self,
+        user: &CurrentUser,
+        variant: String,
+        template: String,
+    ) -> Result<(), AppError> {
+        need(user, Role::Admin)?;
+        settings::save_greeting(
+            &self.pool,
+            user.account_id,
+            &actor(user),
+            &variant,
+            &template,
+        )
+        .await
+        .map_err(to_app_error)
+    }
+
+    async fn save_notify_template(
+        &self,
+        user: &CurrentUser,
+        template_id: String,
+    ) -> Result<(), AppError> {
+        need(user, Role::Admin)?;
+        settings::save_notify_template(&self.pool, user.account_id, &actor(user), &template_id)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn add_user(
+        &self,
+        user: &CurrentUser,
+        username: String,
+        password: String,
+        role: Role,
+    ) -> Result<(), AppError> {
+        need(user, Role::Admin)?;
+        settings::add_user(&self.pool, user.account_id, &username, &password, role)
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn mint_token(
+        &self,
+        user: &CurrentUser,
+        name: String,
+        role: Role,
+    ) -> Result<String, AppError> {
+        need(user, Role::Admin)?;
+        settings::mint_token(&self.pool, user.account_id, &name, role)
             .await
             .map_err(to_app_error)
     }

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod referrers;
 pub mod reports;
 pub mod sandbox;
+pub mod settings;
 pub mod system;
 
 /// Server-side helpers shared by the server functions.

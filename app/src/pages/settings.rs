@@ -1,19 +1,262 @@
-//! Settings page.
+//! Settings (admin): greeting templates with a live preview, the notification template, the
+//! WeChat configuration (never a secret), users, API tokens and the audit log.
 
 use leptos::prelude::*;
 
-use crate::components::empty_state::EmptyState;
+use crate::api::settings::{
+    add_user, load_settings, mint_token, save_greeting, save_notify_template,
+};
+use crate::components::form::{ErrorBanner, Loading};
+use crate::greeting::render;
 use crate::i18n::t;
+use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
 
-/// Settings. Until its feature lands it says so plainly instead of showing sample data.
+/// The settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
+    let version = RwSignal::new(0u32);
+    let data = Resource::new(move || version.get(), |_| load_settings());
+    let reload = move || version.update(|v| *v += 1);
     view! {
         <h1>{t("设置", "Settings")}</h1>
-        <EmptyState
-            testid="settings-empty"
-            title=Signal::derive(t("设置尚未开放", "Settings are not available yet"))
-            body=Signal::derive(t("欢迎语模板、通知模板、用户与 API 令牌的管理将随控制台功能上线。", "Greeting templates, notification templates, users and API tokens arrive with the dashboard features."))
-        />
+        <Transition fallback=Loading>
+            {move || data.get().map(|r| match r {
+                Ok(d) => view! { <Sections data=d reload=reload /> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert" data-testid="settings-error">{e.message}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Sections(data: SettingsData, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{t("欢迎语", "Greetings")}</h2>
+            <p class="muted">{t("可用占位符：{referrer} 推荐人姓名，{follower} 关注者（微信已不提供昵称，显示“朋友”）。留空恢复默认。",
+                "Placeholders: {referrer} the referrer's name, {follower} the follower (WeChat no longer gives nicknames, so “朋友” is shown). Empty restores the default.")}</p>
+            {data.greetings.into_iter().map(|g| view! { <GreetingEditor greeting=g reload=reload /> }).collect_view()}
+        </section>
+        <NotifyTemplate current=data.notify_template_id.unwrap_or_default() reload=reload />
+        <section class="card" data-testid="wechat-info">
+            <h2>{t("微信公众号", "WeChat account")}</h2>
+            <dl class="status-card">
+                <dt>{t("模式", "Mode")}</dt>
+                <dd>{if data.wechat.mode == WechatMode::Sandbox { t("沙盒", "Sandbox")() } else { t("正式", "Live")() }}</dd>
+                <dt>"AppID"</dt><dd>{data.wechat.appid.unwrap_or_default()}</dd>
+                <dt>"AppSecret"</dt><dd>{is_set(data.wechat.appsecret_set)}</dd>
+                <dt>"Token"</dt><dd>{is_set(data.wechat.token_set)}</dd>
+                <dt>"EncodingAESKey"</dt><dd>{is_set(data.wechat.aes_key_set)}</dd>
+                <dt>"API"</dt><dd class="mono">{data.wechat.api_base}</dd>
+            </dl>
+        </section>
+        <Users users=data.users reload=reload />
+        <Tokens tokens=data.tokens reload=reload />
+        <section class="card">
+            <h2>{t("操作日志", "Audit log")}</h2>
+            <div class="table-wrap">
+                <table class="table" data-testid="audit-log">
+                    <thead><tr><th>{t("时间", "Time")}</th><th>{t("操作者", "Actor")}</th><th>{t("操作", "Action")}</th><th>{t("对象", "Target")}</th></tr></thead>
+                    <tbody>
+                        {data.audit.into_iter().map(|a| view! {
+                            <tr><td>{a.created_at}</td><td>{a.actor}</td><td>{a.action}</td><td>{a.target.unwrap_or_default()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+fn is_set(set: bool) -> impl Fn() -> &'static str + Copy {
+    if set {
+        t("已设置（不显示）", "set (hidden)")
+    } else {
+        t("未设置", "not set")
+    }
+}
+
+fn variant_label(v: &str) -> impl Fn() -> &'static str + Copy + use<> {
+    match v {
+        "referred" => t("经推荐人关注", "Follow via a referrer"),
+        "plain" => t("直接关注", "Plain follow"),
+        "refollow" => t("再次关注", "Re-follow"),
+        _ => t("已关注用户扫码", "Scan by a follower"),
+    }
+}
+
+#[component]
+fn GreetingEditor(
+    greeting: GreetingSetting,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let variant = greeting.variant.clone();
+    let text = RwSignal::new(greeting.template.clone());
+    let save = Action::new(move |(v, t): &(String, String)| {
+        let (v, t) = (v.clone(), t.clone());
+        async move { save_greeting(v, t).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            reload();
+        }
+    });
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let preview = move || render(&text.get(), Some("张三"), None);
+    let id = format!("greeting-{}", greeting.variant);
+    let v1 = variant.clone();
+    let v2 = variant.clone();
+    let label = variant_label(&variant);
+    view! {
+        <div class="field greeting" data-testid=format!("greeting-{variant}")>
+            <label for=id.clone()>{label}</label>
+            <textarea id=id rows="2" data-testid="greeting-input"
+                prop:value=move || text.get()
+                on:input=move |ev| text.set(event_target_value(&ev))></textarea>
+            <p class="bubble theirs preview" data-testid="greeting-preview">{preview}</p>
+            <ErrorBanner error=error />
+            <div class="actions">
+                <button class="primary" data-testid="greeting-save" on:click=move |_| { save.dispatch((v1.clone(), text.get_untracked())); }>{t("保存", "Save")}</button>
+                <button data-testid="greeting-reset" on:click=move |_| { save.dispatch((v2.clone(), String::new())); }>{t("恢复默认", "Restore default")}</button>
+                <Show when=move || matches!(save.value().get(), Some(Ok(())))>
+                    <span class="ok" data-testid="greeting-saved">{t("已保存", "Saved")}</span>
+                </Show>
+            </div>
+        </div>
+    }
+}
+
+#[component]
+fn NotifyTemplate(
+    current: String,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let id = RwSignal::new(current);
+    let save = Action::new(move |v: &String| {
+        let v = v.clone();
+        async move { save_notify_template(v).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            reload();
+        }
+    });
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    view! {
+        <section class="card">
+            <h2>{t("推荐人通知", "Referrer notification")}</h2>
+            <p class="muted">{t("填写模板消息 ID 后用模板消息通知推荐人；留空则用客服消息（仅在推荐人 48 小时内与公众号互动过时可送达）。",
+                "With a template id, referrers are told by template message; empty uses a customer-service message (delivered only within 48 h of the referrer's last interaction).")}</p>
+            <div class="field">
+                <label for="f-notify">{t("模板消息 ID", "Template id")}</label>
+                <input id="f-notify" data-testid="notify-template" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
+            </div>
+            <ErrorBanner error=error />
+            <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch(id.get_untracked()); }>{t("保存", "Save")}</button>
+        </section>
+    }
+}
+
+fn role_from(s: &str) -> Role {
+    Role::parse(s).unwrap_or(Role::Staff)
+}
+
+#[component]
+fn Users(
+    users: Vec<crate::model::UserSummary>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let role = RwSignal::new("staff".to_owned());
+    let add = Action::new(move |(n, p, r): &(String, String, String)| {
+        let (n, p, r) = (n.clone(), p.clone(), role_from(r));
+        async move { add_user(n, p, r).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = add.value().get() {
+            name.set(String::new());
+            password.set(String::new());
+            reload();
+        }
+    });
+    let error = Signal::derive(move || add.value().get().and_then(Result::err));
+    view! {
+        <section class="card">
+            <h2>{t("用户", "Users")}</h2>
+            <ul data-testid="user-list">
+                {users.into_iter().map(|u| view! { <li>{u.username} " · " {u.role.as_str()}</li> }).collect_view()}
+            </ul>
+            <div class="actions">
+                <input aria-label="username" placeholder="username" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <input aria-label="password" type="password" placeholder="password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
+                <select aria-label="role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="staff">{t("员工", "Staff")}</option>
+                    <option value="manager">{t("经理", "Manager")}</option>
+                    <option value="admin">{t("管理员", "Admin")}</option>
+                </select>
+                <button on:click=move |_| { add.dispatch((name.get_untracked(), password.get_untracked(), role.get_untracked())); }>{t("添加用户", "Add user")}</button>
+            </div>
+            <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
+                message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
+                ..e
+            })) />
+        </section>
+    }
+}
+
+#[component]
+fn Tokens(
+    tokens: Vec<crate::model::TokenSummary>,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let name = RwSignal::new(String::new());
+    let role = RwSignal::new("staff".to_owned());
+    let mint = Action::new(move |(n, r): &(String, String)| {
+        let (n, r) = (n.clone(), role_from(r));
+        async move { mint_token(n, r).await }
+    });
+    let minted = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        if let Some(Ok(token)) = mint.value().get() {
+            minted.set(Some(token));
+            name.set(String::new());
+            reload();
+        }
+    });
+    let error = Signal::derive(move || mint.value().get().and_then(Result::err));
+    view! {
+        <section class="card">
+            <h2>{t("API 令牌", "API tokens")}</h2>
+            <div class="table-wrap">
+                <table class="table" data-testid="token-list">
+                    <thead><tr><th>{t("名称", "Name")}</th><th>{t("角色", "Role")}</th><th>{t("最近使用", "Last used")}</th></tr></thead>
+                    <tbody>
+                        {tokens.into_iter().map(|k| view! {
+                            <tr class:archived=k.revoked><td>{k.name}</td><td>{k.role.as_str()}</td><td>{k.last_used_at.unwrap_or_default()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <div class="actions">
+                <input aria-label="token name" data-testid="token-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+                <select aria-label="token role" on:change=move |ev| role.set(event_target_value(&ev))>
+                    <option value="staff">{t("员工", "Staff")}</option>
+                    <option value="manager">{t("经理", "Manager")}</option>
+                    <option value="admin">{t("管理员", "Admin")}</option>
+                </select>
+                <button data-testid="token-mint" on:click=move |_| { mint.dispatch((name.get_untracked(), role.get_untracked())); }>{t("生成令牌", "Create token")}</button>
+            </div>
+            <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
+                message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
+                ..e
+            })) />
+            <Show when=move || minted.get().is_some()>
+                <p class="banner ok" data-testid="token-value">
+                    {t("请立即复制，此令牌只显示一次：", "Copy it now, it is shown only once: ")}
+                    <code>{move || minted.get().unwrap_or_default()}</code>
+                </p>
+            </Show>
+        </section>
     }
 }

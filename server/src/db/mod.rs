@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod qrcodes;
 pub mod referrers;
 pub mod sandbox;
+pub mod settings;
 pub mod stats;
 pub mod token;
 pub mod users;

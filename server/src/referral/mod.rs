@@ -9,5 +9,6 @@ pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
 pub mod roles;
+pub mod settings;
 pub mod tokens;
 pub mod users;

@@ -1,0 +1,60 @@
+//! Settings (admin): greetings, notification template, users, API tokens, audit log.
+
+use leptos::prelude::*;
+
+use crate::model::{AppError, Role, SettingsData};
+
+#[server(prefix = "/sfn", endpoint = "settings/load")]
+pub async fn load_settings() -> Result<SettingsData, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service.settings(&user).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/greeting")]
+pub async fn save_greeting(variant: String, template: String) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service.save_greeting(&user, variant, template).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/notify-template")]
+pub async fn save_notify_template(template_id: String) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service.save_notify_template(&user, template_id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/add-user")]
+pub async fn add_user(username: String, password: String, role: Role) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service.add_user(&user, username, password, role).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/mint-token")]
+pub async fn mint_token(name: String, role: Role) -> Result<String, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service.mint_token(&user, name, role).await
+        }
+        .await,
+    )
+}

@@ -1,0 +1,129 @@
+//! Admin settings: greetings (validated), the notification template, users and API tokens.
+
+use app::model::{GreetingSetting, Role, SettingsData, WechatInfo, WechatMode};
+use sqlx::PgPool;
+
+use crate::config::Settings;
+use crate::db::settings as store;
+use crate::referral::error::ServiceError;
+use crate::referral::greeting::Variant;
+use crate::referral::{tokens, users};
+
+/// Longest greeting template (the reply must stay under 2,048 bytes with names filled in).
+pub const MAX_TEMPLATE_CHARS: usize = 600;
+
+pub async fn load(
+    pool: &PgPool,
+    settings: &Settings,
+    account_id: i64,
+) -> Result<SettingsData, ServiceError> {
+    let custom = store::greetings(pool, account_id).await?;
+    let greetings = Variant::ALL
+        .into_iter()
+        .map(|v| {
+            let stored = custom.iter().find(|(name, _)| name == v.as_str());
+            GreetingSetting {
+                variant: v.as_str().to_owned(),
+                template: stored
+                    .map(|(_, t)| t.clone())
+                    .unwrap_or_else(|| v.default_template().to_owned()),
+                default_template: v.default_template().to_owned(),
+                custom: stored.is_some(),
+            }
+        })
+        .collect();
+    let w = &settings.wechat;
+    Ok(SettingsData {
+        greetings,
+        notify_template_id: store::notify_template(pool, account_id).await?,
+        wechat: WechatInfo {
+            mode: if w.is_sandbox() {
+                WechatMode::Sandbox
+            } else {
+                WechatMode::Live
+            },
+            appid: Some(w.effective_appid().to_owned()),
+            appsecret_set: w.appsecret.is_some(),
+            token_set: w.token.is_some(),
+            aes_key_set: w.encoding_aes_key.is_some(),
+            api_base: w.api_base.clone(),
+        },
+        users: store::users(pool, account_id).await?,
+        tokens: store::tokens(pool, account_id).await?,
+        audit: store::audit_log(pool, account_id, 50).await?,
+    })
+}
+
+/// Saves a greeting; an empty template restores the default.
+pub async fn save_greeting(
+    pool: &PgPool,
+    account_id: i64,
+    actor: &str,
+    variant: &str,
+    template: &str,
+) -> Result<(), ServiceError> {
+    let variant = Variant::parse(variant)
+        .ok_or_else(|| ServiceError::field("variant", "unknown greeting variant"))?;
+    let template: String = template
+        .chars()
+        .filter(|c| *c == '\n' || !c.is_control())
+        .collect();
+    let template = template.trim();
+    if template.chars().count() > MAX_TEMPLATE_CHARS {
+        return Err(ServiceError::field(
+            "template",
+            "欢迎语最多 600 个字符 / At most 600 characters",
+        ));
+    }
+    let value = (!template.is_empty()).then_some(template);
+    Ok(store::save_greeting(pool, account_id, actor, variant.as_str(), value).await?)
+}
+
+pub async fn save_notify_template(
+    pool: &PgPool,
+    account_id: i64,
+    actor: &str,
+    template_id: &str,
+) -> Result<(), ServiceError> {
+    let id = template_id.trim();
+    if id.len() > 64
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
+        return Err(ServiceError::field(
+            "notify_template_id",
+            "模板 ID 只含字母、数字、_ 和 - / letters, digits, _ and - only",
+        ));
+    }
+    let value = (!id.is_empty()).then_some(id);
+    Ok(store::save_notify_template(pool, account_id, actor, value).await?)
+}
+
+pub async fn add_user(
+    pool: &PgPool,
+    account_id: i64,
+    username: &str,
+    password: &str,
+    role: Role,
+) -> Result<(), ServiceError> {
+    users::create_user(pool, account_id, username.trim(), password, role).await?;
+    Ok(())
+}
+
+/// Mints an API token; it is returned once and only its hash is stored.
+pub async fn mint_token(
+    pool: &PgPool,
+    account_id: i64,
+    name: &str,
+    role: Role,
+) -> Result<String, ServiceError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 64 {
+        return Err(ServiceError::field(
+            "token_name",
+            "名称须为 1–64 个字符 / 1 to 64 characters",
+        ));
+    }
+    Ok(tokens::mint(pool, account_id, name, role).await?)
+}
