@@ -17,11 +17,13 @@ pub fn SettingsPage() -> impl IntoView {
     let version = RwSignal::new(0u32);
     let data = Resource::new(move || version.get(), |_| load_settings());
     let reload = move || version.update(|v| *v += 1);
+    // Lives outside the reloaded sections, so a new token stays on screen after the reload.
+    let minted = RwSignal::new(None::<String>);
     view! {
         <h1>{t("设置", "Settings")}</h1>
         <Transition fallback=Loading>
             {move || data.get().map(|r| match r {
-                Ok(d) => view! { <Sections data=d reload=reload /> }.into_any(),
+                Ok(d) => view! { <Sections data=d reload=reload minted=minted /> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert" data-testid="settings-error">{e.message}</p> }.into_any(),
             })}
         </Transition>
@@ -29,7 +31,11 @@ pub fn SettingsPage() -> impl IntoView {
 }
 
 #[component]
-fn Sections(data: SettingsData, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn Sections(
+    data: SettingsData,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+    minted: RwSignal<Option<String>>,
+) -> impl IntoView {
     view! {
         <section class="card">
             <h2>{t("欢迎语", "Greetings")}</h2>
@@ -51,7 +57,7 @@ fn Sections(data: SettingsData, reload: impl Fn() + Copy + Send + Sync + 'static
             </dl>
         </section>
         <Users users=data.users reload=reload />
-        <Tokens tokens=data.tokens reload=reload />
+        <Tokens tokens=data.tokens reload=reload minted=minted />
         <section class="card">
             <h2>{t("操作日志", "Audit log")}</h2>
             <div class="table-wrap">
@@ -209,6 +215,7 @@ fn Users(
 fn Tokens(
     tokens: Vec<crate::model::TokenSummary>,
     reload: impl Fn() + Copy + Send + Sync + 'static,
+    minted: RwSignal<Option<String>>,
 ) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("staff".to_owned());
@@ -216,9 +223,9 @@ fn Tokens(
         let (n, r) = (n.clone(), role_from(r));
         async move { mint_token(n, r).await }
     });
-    let minted = RwSignal::new(None::<String>);
     Effect::new(move |_| {
         if let Some(Ok(token)) = mint.value().get() {
+            mint.value().set(None);
             minted.set(Some(token));
             name.set(String::new());
             reload();
