@@ -34,6 +34,13 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   const text = fs.readFileSync((await csv.path())!, "utf8");
   expect(text).toContain(name);
 
+  const [board] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByTestId("csv-leaderboard").click(),
+  ]);
+  const boardText = fs.readFileSync((await board.path())!, "utf8");
+  expect(boardText).toContain(`,${name},`);
+
   await page.getByTestId("nav-stats").click();
   await expect(page.getByTestId("funnel-follows")).not.toHaveText("0");
   await expect(page.getByTestId("daily-chart")).toBeVisible();

@@ -39,6 +39,14 @@ pub fn LeaderboardPage() -> impl IntoView {
     };
     let board = Resource::new(move || (query(), tick.get()), |(q, _)| get_leaderboard(q));
     let csv = move || format!("/api/v1/referrals.csv?period={}", period.get());
+    let board_csv = move || {
+        format!(
+            "/api/v1/leaderboard.csv?period={}&metric={}&kind={}",
+            period.get(),
+            metric.get(),
+            kind.get()
+        )
+    };
     view! {
         <h1>{t("排行榜", "Leaderboard")}</h1>
         <div class="toolbar">
@@ -59,6 +67,7 @@ pub fn LeaderboardPage() -> impl IntoView {
                     <option value="member">{t("会员", "Members")}</option>
                 </select>
             </label>
+            <a class="button" href=board_csv download data-testid="csv-leaderboard">{t("导出排行榜 CSV", "Export leaderboard CSV")}</a>
             <a class="button" href=csv download data-testid="csv-referrals">{t("导出推荐记录 CSV", "Export referrals CSV")}</a>
             <span class="muted">{t("每 10 秒自动刷新", "Refreshes every 10 s")}</span>
         </div>

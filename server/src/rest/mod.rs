@@ -63,6 +63,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(qrcodes::qrcode_png))
         .routes(routes!(qrcodes::qrcode_svg))
         .routes(routes!(reports::get_leaderboard))
+        .routes(routes!(reports::export_leaderboard))
         .routes(routes!(reports::get_stats))
         .routes(routes!(reports::get_referrer_stats))
         .routes(routes!(reports::list_referrals))

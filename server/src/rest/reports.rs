@@ -198,6 +198,54 @@ pub async fn export_referrals(
         .into_response())
 }
 
+/// CSV of the leaderboard with the same filters as `GET /leaderboard`.
+#[utoipa::path(get, path = "/leaderboard.csv", tag = "reports", params(ReportParams),
+    responses((status = 200, content_type = "text/csv", body = String),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn export_leaderboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(p): Query<ReportParams>,
+) -> Result<Response, ApiError> {
+    caller.require(Role::Manager)?;
+    let rows = reports::leaderboard(&state.pool, caller.account_id, &p.into()).await?;
+    let mut body = String::from("\u{feff}");
+    body.push_str(&csv_line(&[
+        "rank",
+        "referrer_id",
+        "name",
+        "kind",
+        "follows",
+        "unfollows",
+        "net_follows",
+        "retained",
+    ]));
+    for r in rows {
+        body.push_str(&csv_line(&[
+            &r.rank.to_string(),
+            &r.referrer_id.to_string(),
+            &r.name,
+            &r.kind,
+            &r.follows.to_string(),
+            &r.unfollows.to_string(),
+            &r.net_follows.to_string(),
+            &r.retained.to_string(),
+        ]));
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leaderboard.csv\"",
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
+
 /// One CSV record (RFC 4180 quoting by the csv crate), ending in CRLF. Cells that a
 /// spreadsheet would run as a formula are prefixed with a quote.
 pub fn csv_line(fields: &[&str]) -> String {

@@ -9,7 +9,12 @@ use tuijian::referral::tokens;
 use crate::common::spawn_app;
 
 /// Routes that need more than the staff role.
-const MANAGER_ROUTES: [&str; 3] = ["/leaderboard", "/stats", "/referrals.csv"];
+const MANAGER_ROUTES: [&str; 4] = [
+    "/leaderboard",
+    "/leaderboard.csv",
+    "/stats",
+    "/referrals.csv",
+];
 
 #[sqlx::test(migrations = "../migrations")]
 async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {

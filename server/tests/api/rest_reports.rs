@@ -223,3 +223,29 @@ async fn referrals_export_as_csv(pool: PgPool) {
     assert_eq!(&rows[0][7], "no");
     assert!(rows.iter().any(|r| &r[2] == "'=cmd|x"), "formula defused");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leaderboard_exports_as_csv(pool: PgPool) {
+    let app = app(&pool).await;
+    seed(&pool, &app).await;
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let body = app
+        .client
+        .get(app.url("/api/v1/leaderboard.csv?period=day"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    let mut reader = csv::Reader::from_reader(body.trim_start_matches('\u{feff}').as_bytes());
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("row")).collect();
+    let ranks: Vec<(&str, &str, &str)> = rows.iter().map(|r| (&r[0], &r[2], &r[4])).collect();
+    assert_eq!(
+        ranks,
+        [("1", "张三", "3"), ("2", "李四", "2"), ("2", "王五", "2")]
+    );
+}
