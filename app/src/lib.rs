@@ -20,8 +20,8 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    leaderboard::LeaderboardPage, login::LoginPage, not_found::NotFoundPage,
-    overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
+    leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView,
+    not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
     referrer_detail::ReferrerDetailPage, referrers::ReferrersPage, sandbox::SandboxPage,
     settings::SettingsPage, stats::StatsPage,
 };
@@ -66,6 +66,7 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=OverviewPage />
                     <Route path=path!("/login") view=LoginPage />
+                    <Route path=path!("/m/:token") view=MemberPageView />
                     <Route path=path!("/referrers") view=ReferrersPage />
                     <Route path=path!("/referrers/:id") view=ReferrerDetailPage />
                     <Route path=path!("/referrers/:id/poster/:code") view=PosterPage />

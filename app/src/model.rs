@@ -181,6 +181,8 @@ pub enum SimAction {
     Follow,
     Unfollow,
     Text,
+    /// Clicks the account's "my referral code" menu item (a CLICK event).
+    Menu,
 }
 
 /// What the simulated user saw.
@@ -190,6 +192,52 @@ pub struct SimOutcome {
     /// What WeChat sent us: `subscribe`, `SCAN`, `unsubscribe`, `text`.
     pub sent: String,
     pub reply: Option<String>,
+    /// The passive reply's image (a URL the browser can show), for image replies.
+    #[serde(default)]
+    pub image: Option<String>,
+}
+
+/// A message the account sent a simulated user through the API (customer-service or template).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SimMessage {
+    pub id: i64,
+    /// `custom` or `template`.
+    pub kind: String,
+    pub text: Option<String>,
+    /// An image the browser can show.
+    pub image: Option<String>,
+}
+
+/// A member's personal page (`/m/<key>`): their code and the friends it brought.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberPage {
+    /// The name friends see; None until the member chose one.
+    pub name: Option<String>,
+    pub account_name: String,
+    /// Staff stopped this member's code.
+    pub archived: bool,
+    /// The QR code as inline SVG (None when WeChat could not make one just now).
+    pub qr_svg: Option<String>,
+    /// When a temporary code expires (local time); None for a permanent code.
+    pub code_expires_at: Option<String>,
+    /// Friends who followed through the member's codes.
+    pub total: i64,
+    /// Of those, how many still follow.
+    pub still_following: i64,
+    /// The latest referrals, masked.
+    pub latest: Vec<MemberReferral>,
+}
+
+/// One friend on a member's page (masked).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberReferral {
+    pub follower: String,
+    pub followed_at: String,
+    pub still_following: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A person or channel who brings followers.
@@ -205,6 +253,10 @@ pub struct Referrer {
     pub openid: Option<String>,
     /// `staff` (made by staff) or `member` (a follower who asked for a code).
     pub kind: String,
+    /// False while a member has not chosen the name friends see (greetings use a neutral
+    /// fallback until then).
+    #[serde(default = "yes")]
+    pub name_chosen: bool,
     pub archived: bool,
     /// RFC 3339.
     pub created_at: String,
@@ -425,6 +477,10 @@ pub struct AuditEntry {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsData {
     pub greetings: Vec<GreetingSetting>,
+    /// Texts a follower sends to get a personal code.
+    pub member_keywords: Vec<String>,
+    /// The menu CLICK key that does the same.
+    pub member_menu_key: String,
     pub notify_template_id: Option<String>,
     pub wechat: WechatInfo,
     pub users: Vec<UserSummary>,

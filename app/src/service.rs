@@ -7,9 +7,9 @@ use std::sync::Arc;
 use crate::model::{Role, SettingsData};
 
 use crate::model::{
-    AppError, CurrentUser, LeaderboardRow, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer,
-    ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, SandboxCode, SimAction,
-    SimOutcome, Stats, SystemStatus,
+    AppError, CurrentUser, LeaderboardRow, MemberPage, NewQrCode, NewReferrer, Page, QrCode,
+    QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, SandboxCode,
+    SimAction, SimMessage, SimOutcome, Stats, SystemStatus,
 };
 
 /// Everything the dashboard's server functions may ask of the server.
@@ -108,6 +108,29 @@ pub trait AppService: Send + Sync + 'static {
         qrcode_id: Option<i64>,
         content: Option<String>,
     ) -> Result<SimOutcome, AppError>;
+
+    /// Messages the account sent a simulated user (sandbox mode only).
+    async fn sandbox_messages(
+        &self,
+        user: &CurrentUser,
+        who: String,
+    ) -> Result<Vec<SimMessage>, AppError>;
+
+    /// Sets the keywords and menu key followers use to get a personal code (admin).
+    async fn save_member_settings(
+        &self,
+        user: &CurrentUser,
+        keywords: Vec<String>,
+        menu_key: String,
+    ) -> Result<(), AppError>;
+    /// Puts a member's name back to the neutral fallback (staff).
+    async fn reset_member_name(&self, user: &CurrentUser, referrer_id: i64)
+    -> Result<(), AppError>;
+
+    /// A member's personal page; the unguessable key is the only credential.
+    async fn member_page(&self, token: String) -> Result<MemberPage, AppError>;
+    /// The member sets the name friends see; returns the cleaned name.
+    async fn member_set_name(&self, token: String, name: String) -> Result<String, AppError>;
 }
 
 /// The shared handle put into Leptos context.

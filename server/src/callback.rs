@@ -17,6 +17,8 @@ use serde::Deserialize;
 
 use crate::config::{ConfigError, Settings};
 use crate::referral;
+use crate::referral::ingest::Ingested;
+use crate::referral::members;
 use crate::startup::AppState;
 use crate::wechat::crypto::MsgCrypt;
 use crate::wechat::message::{self, Inbound};
@@ -153,11 +155,20 @@ pub async fn receive(
     let xml = decode_body(&config, &query, &body, encrypted)?;
     let inbound =
         message::parse_inbound(&xml).map_err(|e| CallbackError::BadRequest(e.to_string()))?;
+    let started = tokio::time::Instant::now();
     let ingest = referral::ingest::ingest(&state.pool, state.account_id, &inbound, &xml);
     let reply = match tokio::time::timeout(config.deadline, ingest).await {
-        Ok(Ok(reply)) => {
+        Ok(Ok(Ingested::Reply(reply))) => {
             state.jobs_wake.notify_one();
             reply
+        }
+        Ok(Ok(Ingested::MemberCode(request))) => {
+            // The event is stored; the image gets what is left of the budget.
+            let left = config.deadline.saturating_sub(started.elapsed());
+            let budget = left.min(members::IMAGE_BUDGET);
+            let reply = state.members().answer(&request, budget).await;
+            state.jobs_wake.notify_one();
+            Some(reply)
         }
         Ok(Err(e)) => return Err(CallbackError::Unavailable(format!("database error: {e}"))),
         Err(_) => {

@@ -23,6 +23,10 @@ pub struct Settings {
     /// `TUIJIAN_CALLBACK_DEADLINE_MS` (default 3500): how long a callback may spend storing an
     /// event before we give up and let WeChat deliver it again (WeChat waits 5 s).
     pub callback_deadline: Duration,
+    /// `PUBLIC_URL`: where followers reach this server from the internet (links to members'
+    /// personal pages, OAuth redirects), e.g. `https://tuijian.example.com`. Unset → the
+    /// listen address.
+    pub public_url: Option<String>,
     pub wechat: WechatSettings,
 }
 
@@ -151,8 +155,21 @@ impl Settings {
             },
             None => Duration::from_millis(3500),
         };
+        let public_url = match get("PUBLIC_URL") {
+            Some(v) if v.starts_with("http://") || v.starts_with("https://") => {
+                Some(v.trim_end_matches('/').to_owned())
+            }
+            Some(_) => {
+                return Err(ConfigError {
+                    var: "PUBLIC_URL",
+                    reason: "must start with http:// or https://".into(),
+                });
+            }
+            None => None,
+        };
         Ok(Settings {
             callback_deadline,
+            public_url,
             database_url: secret("DATABASE_URL"),
             data_dir: get("TUIJIAN_DATA_DIR")
                 .map(PathBuf::from)

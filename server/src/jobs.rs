@@ -12,7 +12,9 @@ use tokio::sync::{Notify, watch};
 
 use crate::db::jobs::{self as store, NotifyContext};
 use crate::db::outbox::{self, Job};
+use crate::referral::error::ServiceError;
 use crate::referral::ingest::{JOB_NOTIFY_REFERRER, JOB_USER_INFO};
+use crate::referral::members::{FollowUpError, JOB_MEMBER_CODE, MemberContext};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage};
 
@@ -57,6 +59,7 @@ pub struct Worker {
     pub pool: PgPool,
     pub api: Arc<WechatApi>,
     pub wake: Arc<Notify>,
+    pub members: MemberContext,
 }
 
 impl Worker {
@@ -116,9 +119,38 @@ impl Worker {
         match job.kind.as_str() {
             JOB_USER_INFO => self.user_info(&job.payload).await,
             JOB_NOTIFY_REFERRER => self.notify(&job.payload).await,
+            JOB_MEMBER_CODE => self.member_code(job).await,
             other => Outcome::Failed {
                 errcode: None,
                 error: format!("unknown job kind {other}"),
+            },
+        }
+    }
+
+    async fn member_code(&self, job: &Job) -> Outcome {
+        let p = &job.payload;
+        let (Some(event_id), Some(referrer_id), Some(openid)) = (
+            p["event_id"].as_i64(),
+            p["referrer_id"].as_i64(),
+            p["openid"].as_str(),
+        ) else {
+            return bad_payload();
+        };
+        match self
+            .members
+            .follow_up(job.account_id, event_id, referrer_id, openid)
+            .await
+        {
+            Ok(()) => Outcome::Done,
+            Err(FollowUpError::Api(e)) => classify(&e),
+            Err(FollowUpError::Service(ServiceError::Upstream(e))) => Outcome::Retry {
+                errcode: None,
+                error: e,
+            },
+            Err(FollowUpError::Database(e)) => db_outcome(Err(e)),
+            Err(e) => Outcome::Failed {
+                errcode: None,
+                error: e.to_string(),
             },
         }
     }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{
-    AppError, CurrentUser, LeaderboardRow, NewQrCode, NewReferrer, Page, QrCode, QrCodeView,
-    QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, Role,
-    SandboxCode, SettingsData, SimAction, SimOutcome, Stats, SystemStatus, WechatMode,
+    AppError, CurrentUser, LeaderboardRow, MemberPage, NewQrCode, NewReferrer, Page, QrCode,
+    QrCodeView, QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery,
+    Role, SandboxCode, SettingsData, SimAction, SimMessage, SimOutcome, Stats, SystemStatus,
+    WechatMode,
 };
 use app::service::AppService;
 use sqlx::PgPool;
@@ -15,6 +16,7 @@ use sqlx::PgPool;
 use crate::config::Settings;
 use crate::db::referrers::{ReferrerQuery, ReferrerSort};
 use crate::referral::error::ServiceError;
+use crate::referral::members::{self, MemberContext};
 use crate::referral::reports::Filters;
 use crate::referral::{qrcodes, referrers, reports, settings, users};
 use crate::sandbox::simulate::{self, SimContext, SimError};
@@ -369,17 +371,114 @@ impl AppService for ServerService {
             SimAction::Follow => simulate::follow(sim, &who).await,
             SimAction::Unfollow => simulate::unfollow(sim, &who).await,
             SimAction::Text => simulate::text(sim, &who, content.as_deref().unwrap_or("")).await,
+            SimAction::Menu => simulate::menu_click(sim, &who).await,
         }
         .map_err(sim_error)?;
         Ok(SimOutcome {
             openid: reply.openid,
             sent: reply.sent,
             reply: reply.reply,
+            image: reply
+                .image_media_id
+                .map(|id| format!("/sandbox/media/{id}")),
         })
+    }
+
+    async fn sandbox_messages(
+        &self,
+        user: &CurrentUser,
+        who: String,
+    ) -> Result<Vec<SimMessage>, AppError> {
+        need(user, Role::Staff)?;
+        self.sandbox_only()?;
+        let openid = simulate::openid_for(&who).map_err(sim_error)?;
+        let messages = crate::db::sandbox::messages_to(&self.pool, &openid)
+            .await
+            .map_err(|e| to_app_error(e.into()))?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let body = &m.body;
+                let text = body["text"]["content"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        (m.kind == "template").then(|| {
+                            let data = &body["data"];
+                            ["keyword1", "keyword2", "keyword3"]
+                                .iter()
+                                .filter_map(|k| data[*k]["value"].as_str())
+                                .collect::<Vec<_>>()
+                                .join(" · ")
+                        })
+                    });
+                let image = body["image"]["media_id"]
+                    .as_str()
+                    .map(|id| format!("/sandbox/media/{id}"));
+                SimMessage {
+                    id: m.id,
+                    kind: m.kind,
+                    text,
+                    image,
+                }
+            })
+            .collect())
+    }
+
+    async fn save_member_settings(
+        &self,
+        user: &CurrentUser,
+        keywords: Vec<String>,
+        menu_key: String,
+    ) -> Result<(), AppError> {
+        need(user, Role::Admin)?;
+        settings::save_member_settings(
+            &self.pool,
+            user.account_id,
+            &actor(user),
+            &keywords,
+            &menu_key,
+        )
+        .await
+        .map_err(to_app_error)
+    }
+
+    async fn reset_member_name(
+        &self,
+        user: &CurrentUser,
+        referrer_id: i64,
+    ) -> Result<(), AppError> {
+        need(user, Role::Staff)?;
+        members::reset_name(&self.pool, user.account_id, referrer_id, &actor(user))
+            .await
+            .map_err(to_app_error)
+    }
+
+    async fn member_page(&self, token: String) -> Result<MemberPage, AppError> {
+        self.members().page(&token).await.map_err(to_app_error)
+    }
+
+    async fn member_set_name(&self, token: String, name: String) -> Result<String, AppError> {
+        self.members()
+            .set_name(&token, &name)
+            .await
+            .map_err(to_app_error)
     }
 }
 
 impl ServerService {
+    fn members(&self) -> MemberContext {
+        MemberContext {
+            pool: self.pool.clone(),
+            api: self.wechat.clone(),
+            public_url: self
+                .settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| self.sim.self_url.clone()),
+        }
+    }
+
     fn sandbox_only(&self) -> Result<(), AppError> {
         if self.settings.wechat.is_sandbox() {
             Ok(())

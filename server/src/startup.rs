@@ -27,6 +27,7 @@ use crate::callback::{self, CallbackConfig, SharedCallbackConfig};
 use crate::config::Settings;
 use crate::db::token::PgTokenStore;
 use crate::jobs::Worker;
+use crate::referral::members::MemberContext;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::simulate::SimContext;
 use crate::service::ServerService;
@@ -47,6 +48,8 @@ pub struct AppState {
     pub wechat: Arc<WechatApi>,
     /// Where this server is reachable from itself, e.g. `http://127.0.0.1:3000`.
     pub self_url: String,
+    /// Where followers reach this server (`PUBLIC_URL`, else `self_url`).
+    pub public_url: String,
     /// The sandbox's fault knobs (unused in live mode).
     pub sandbox_faults: Arc<Faults>,
     /// An HTTP client for the sandbox's simulated users.
@@ -93,6 +96,10 @@ impl AppState {
             wechat.clone(),
             sim,
         ));
+        let public_url = settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self_url.clone());
         Ok(AppState {
             pool,
             settings,
@@ -101,6 +108,7 @@ impl AppState {
             callback,
             account_id,
             wechat,
+            public_url,
             self_url,
             sandbox_faults: Arc::new(Faults::default()),
             jobs_wake: Arc::new(Notify::new()),
@@ -108,6 +116,17 @@ impl AppState {
                 .timeout(Duration::from_secs(10))
                 .build()?,
         })
+    }
+}
+
+impl AppState {
+    /// The member features' view of this server.
+    pub fn members(&self) -> MemberContext {
+        MemberContext {
+            pool: self.pool.clone(),
+            api: self.wechat.clone(),
+            public_url: self.public_url.clone(),
+        }
     }
 }
 
@@ -217,7 +236,7 @@ async fn require_login(
     let open = path == "/login"
         || path == "/healthz"
         || path == "/favicon.ico"
-        || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/"]
+        || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/", "/m/"]
             .iter()
             .any(|p| path.starts_with(p));
     if open || req.method() != axum::http::Method::GET {
@@ -266,6 +285,7 @@ pub async fn serve(
         pool: state.pool.clone(),
         api: state.wechat.clone(),
         wake: state.jobs_wake.clone(),
+        members: state.members(),
     };
     let worker = tokio::spawn(worker.run(worker_stopped));
     let served = axum::serve(listener, router(state))

@@ -1,6 +1,7 @@
 //! Server functions, one file per area: thin wrappers of auth check → service call.
 
 pub mod auth;
+pub mod member;
 pub mod referrers;
 pub mod reports;
 pub mod sandbox;

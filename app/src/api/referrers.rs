@@ -83,3 +83,14 @@ pub async fn quota() -> Result<QrQuota, AppError> {
         .await,
     )
 }
+
+#[server(prefix = "/sfn", endpoint = "referrers/reset-name")]
+pub async fn reset_member_name(id: i64) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.reset_member_name(&user, id).await
+        }
+        .await,
+    )
+}

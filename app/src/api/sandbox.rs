@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::{AppError, SandboxCode, SimAction, SimOutcome};
+use crate::model::{AppError, SandboxCode, SimAction, SimMessage, SimOutcome};
 
 #[server(prefix = "/sfn", endpoint = "sandbox/codes")]
 pub async fn sandbox_codes() -> Result<Vec<SandboxCode>, AppError> {
@@ -28,6 +28,17 @@ pub async fn simulate(
             service
                 .simulate(&user, action, who, qrcode_id, content)
                 .await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "sandbox/messages")]
+pub async fn sandbox_messages(who: String) -> Result<Vec<SimMessage>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            service.sandbox_messages(&user, who).await
         }
         .await,
     )

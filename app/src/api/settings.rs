@@ -58,3 +58,16 @@ pub async fn mint_token(name: String, role: Role) -> Result<String, AppError> {
         .await,
     )
 }
+
+#[server(prefix = "/sfn", endpoint = "settings/member")]
+pub async fn save_member_settings(keywords: Vec<String>, menu_key: String) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            service
+                .save_member_settings(&user, keywords, menu_key)
+                .await
+        }
+        .await,
+    )
+}

@@ -37,7 +37,14 @@ pub type UserResource = Resource<Result<Option<CurrentUser>, crate::model::AppEr
 
 /// Header and navigation around the routed page.
 #[component]
-pub fn Layout(children: Children) -> impl IntoView {
+pub fn Layout(children: Children) -> AnyView {
+    // Members' personal pages are for followers, not staff: no dashboard frame.
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
+    if path.starts_with("/m/") {
+        return view! { <main class="member-main">{children()}</main> }.into_any();
+    }
     let lang = use_lang();
     let menu_open = RwSignal::new(false);
     let user: UserResource = Resource::new(|| (), |_| whoami());
@@ -121,6 +128,7 @@ pub fn Layout(children: Children) -> impl IntoView {
         </header>
         <main class="content">{children()}</main>
     }
+    .into_any()
 }
 
 /// A role's name in the current language.

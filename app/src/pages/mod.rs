@@ -2,6 +2,7 @@
 
 pub mod leaderboard;
 pub mod login;
+pub mod member;
 pub mod not_found;
 pub mod overview;
 pub mod poster;

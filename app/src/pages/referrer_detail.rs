@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::referrers::{
-    archive_referrer, create_qrcode, get_referrer_detail, update_referrer,
+    archive_referrer, create_qrcode, get_referrer_detail, reset_member_name, update_referrer,
 };
 use crate::components::form::{ErrorBanner, Loading, Pager, TextField};
 use crate::i18n::t;
@@ -62,7 +62,9 @@ fn Detail(
         <h1 data-testid="referrer-name">
             {r.name.clone()}
             {r.archived.then(|| view! { <span class="tag muted">{t("已归档", "archived")}</span> })}
+            {(r.kind == "member").then(|| view! { <span class="tag" data-testid="member-tag">{t("会员", "member")}</span> })}
         </h1>
+        {(r.kind == "member").then(|| view! { <MemberNote id=id name_chosen=r.name_chosen reload=reload /> })}
         <StatsRow stats=detail.stats.clone() />
         <div class="columns">
             <EditForm detail=detail.clone() reload=reload />
@@ -82,6 +84,37 @@ fn Detail(
         <h2>{t("推荐的客户", "Referred followers")}</h2>
         <Referrals rows=detail.referrals.items />
         <Pager page=page total=Signal::derive(move || total) per_page=20 />
+    }
+}
+
+/// For members: whether friends see their chosen name, and a reset to the neutral fallback.
+#[component]
+fn MemberNote(
+    id: i64,
+    name_chosen: bool,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let reset = Action::new(move |_: &()| reset_member_name(id));
+    Effect::new(move |_| {
+        if matches!(reset.value().get(), Some(Ok(()))) {
+            reload();
+        }
+    });
+    view! {
+        <p class="muted" data-testid="member-note">
+            {if name_chosen {
+                t("这位会员自己设置了好友看到的称呼。", "This member chose the name friends see.")
+            } else {
+                t("这位会员还没有设置称呼，好友看到的是中性称呼。", "This member has not chosen a name; friends see a neutral fallback.")
+            }}
+            " "
+            <Show when=move || name_chosen>
+                <button type="button" data-testid="reset-member-name" on:click=move |_| { reset.dispatch(()); }>
+                    {t("重置称呼", "Reset name")}
+                </button>
+            </Show>
+            {move || reset.value().get().and_then(Result::err).map(|e| view! { <span class="error" role="alert">{e.message}</span> })}
+        </p>
     }
 }
 

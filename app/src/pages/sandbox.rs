@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::api::sandbox::{sandbox_codes, simulate};
+use crate::api::sandbox::{sandbox_codes, sandbox_messages, simulate};
 use crate::components::form::Loading;
 use crate::i18n::t;
 use crate::model::{AppError, SimAction, SimOutcome};
@@ -12,6 +12,7 @@ use crate::model::{AppError, SimAction, SimOutcome};
 struct Bubble {
     from_user: bool,
     text: String,
+    image: Option<String>,
 }
 
 /// Pick a code and a simulated user, then scan / follow / unfollow / send text.
@@ -35,6 +36,25 @@ pub fn SandboxPage() -> impl IntoView {
             chat.update(|c| push_outcome(c, &outcome));
         }
     });
+    // Messages sent later through the API (customer-service and template messages): polled,
+    // since they arrive after the passive reply.
+    let tick = RwSignal::new(0u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || tick.update(|t| *t = t.wrapping_add(1)),
+            std::time::Duration::from_secs(2),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    }
+    let inbox = Resource::new(
+        move || (who.get(), run.version().get(), tick.get()),
+        |(who, _, _)| sandbox_messages(who),
+    );
     let code_id = move || code.get_untracked().parse::<i64>().ok();
     view! {
         <h1>{t("沙盒", "Sandbox")}</h1>
@@ -81,6 +101,7 @@ pub fn SandboxPage() -> impl IntoView {
                     <button data-testid="sim-scan" on:click=move |_| { run.dispatch((SimAction::Scan, code_id(), None)); }>{t("扫码", "Scan")}</button>
                     <button data-testid="sim-follow" on:click=move |_| { run.dispatch((SimAction::Follow, None, None)); }>{t("直接关注", "Follow")}</button>
                     <button data-testid="sim-unfollow" on:click=move |_| { run.dispatch((SimAction::Unfollow, None, None)); }>{t("取消关注", "Unfollow")}</button>
+                    <button data-testid="sim-menu" on:click=move |_| { run.dispatch((SimAction::Menu, None, None)); }>{t("点菜单「我的推广码」", "Menu: my code")}</button>
                 </div>
                 <div class="field">
                     <label for="sim-text">{t("消息", "Message")}</label>
@@ -100,8 +121,32 @@ pub fn SandboxPage() -> impl IntoView {
                 {move || chat.get().into_iter().map(|b| view! {
                     <p class=if b.from_user { "bubble mine" } else { "bubble theirs" } data-testid=if b.from_user { "bubble-user" } else { "bubble-reply" }>
                         {b.text}
+                        {b.image.map(|src| view! { <img class="bubble-image" src=src alt="二维码 QR code" data-testid="bubble-image" /> })}
                     </p>
                 }).collect_view()}
+            </section>
+            <section class="card" data-testid="sim-inbox">
+                <h2>{t("收到的客服/模板消息", "Messages received (customer service / template)")}</h2>
+                <Transition fallback=Loading>
+                    {move || inbox.get().map(|r| match r {
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="muted">{t("暂无。", "None yet.")}</p>
+                        }.into_any(),
+                        Ok(list) => view! {
+                            <ul class="inbox">
+                                {list.into_iter().rev().map(|m| view! {
+                                    <li data-testid="inbox-message">
+                                        <span class="badge">{m.kind}</span>
+                                        " "
+                                        <span class="inbox-text">{m.text.unwrap_or_default()}</span>
+                                        {m.image.map(|src| view! { <img class="bubble-image" src=src alt="图片 image" data-testid="inbox-image" /> })}
+                                    </li>
+                                }).collect_view()}
+                            </ul>
+                        }.into_any(),
+                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    })}
+                </Transition>
             </section>
         </div>
     }
@@ -112,16 +157,19 @@ fn push_outcome(chat: &mut Vec<Bubble>, outcome: &SimOutcome) {
         "subscribe" => "[关注 follow]",
         "SCAN" => "[扫码 scan]",
         "unsubscribe" => "[取消关注 unfollow]",
+        "CLICK" => "[菜单 menu]",
         _ => "[消息 text]",
     };
     chat.push(Bubble {
         from_user: true,
         text: format!("{} {action}", outcome.openid),
+        image: None,
     });
-    if let Some(reply) = &outcome.reply {
+    if outcome.reply.is_some() || outcome.image.is_some() {
         chat.push(Bubble {
             from_user: false,
-            text: reply.clone(),
+            text: outcome.reply.clone().unwrap_or_default(),
+            image: outcome.image.clone(),
         });
     }
 }

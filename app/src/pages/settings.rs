@@ -4,9 +4,9 @@
 use leptos::prelude::*;
 
 use crate::api::settings::{
-    add_user, load_settings, mint_token, save_greeting, save_notify_template,
+    add_user, load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
 };
-use crate::components::form::{ErrorBanner, Loading};
+use crate::components::form::{ErrorBanner, Loading, TextField};
 use crate::greeting::render;
 use crate::i18n::t;
 use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
@@ -44,6 +44,7 @@ fn Sections(
             {data.greetings.into_iter().map(|g| view! { <GreetingEditor greeting=g reload=reload /> }).collect_view()}
         </section>
         <NotifyTemplate current=data.notify_template_id.unwrap_or_default() reload=reload />
+        <MemberCodes keywords=data.member_keywords menu_key=data.member_menu_key reload=reload />
         <section class="card" data-testid="wechat-info">
             <h2>{t("微信公众号", "WeChat account")}</h2>
             <dl class="status-card">
@@ -159,6 +160,43 @@ fn NotifyTemplate(
             </div>
             <ErrorBanner error=error />
             <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch(id.get_untracked()); }>{t("保存", "Save")}</button>
+        </section>
+    }
+}
+
+/// How followers ask for their own referral code.
+#[component]
+fn MemberCodes(
+    keywords: Vec<String>,
+    menu_key: String,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let words = RwSignal::new(keywords.join("，"));
+    let key = RwSignal::new(menu_key);
+    let save = Action::new(move |(w, k): &(String, String)| {
+        let keywords: Vec<String> = w
+            .split([',', '，', '、', '\n'])
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let k = k.clone();
+        async move { save_member_settings(keywords, k).await }
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(())) = save.value().get() {
+            reload();
+        }
+    });
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    view! {
+        <section class="card" data-testid="member-settings">
+            <h2>{t("会员推广码", "Member referral codes")}</h2>
+            <p class="muted">{t("关注者发送以下关键词之一，或点击菜单（CLICK 类型，key 如下），即可获得自己的推广码和个人页面；发送「我叫 名字」设置好友看到的称呼。",
+                "A follower who sends one of these keywords, or clicks the menu item (CLICK type, key below), gets a personal code and page; sending 「我叫 name」 sets the name friends see.")}</p>
+            <TextField label=t("关键词（逗号分隔）", "Keywords (comma-separated)") field="member_keywords" value=words error=error />
+            <TextField label=t("菜单 key", "Menu key") field="member_menu_key" value=key error=error />
+            <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
+            <button class="primary" data-testid="member-settings-save" on:click=move |_| { save.dispatch((words.get_untracked(), key.get_untracked())); }>{t("保存", "Save")}</button>
         </section>
     }
 }

@@ -61,7 +61,8 @@ pub struct CodeRow {
     pub id: i64,
     pub referrer_id: i64,
     pub expires_at: Option<DateTime<Utc>>,
-    pub referrer_name: String,
+    /// None while a member has not chosen the name friends see.
+    pub referrer_name: Option<String>,
     pub referrer_openid: Option<String>,
 }
 
@@ -71,7 +72,8 @@ pub async fn code_by_scene(
     scene: &str,
 ) -> sqlx::Result<Option<CodeRow>> {
     sqlx::query_as(
-        "select q.id, q.referrer_id, q.expires_at, r.name as referrer_name,
+        "select q.id, q.referrer_id, q.expires_at,
+                case when r.name_chosen then r.name end as referrer_name,
                 r.openid as referrer_openid
          from qr_code q join referrer r on r.id = q.referrer_id
          where q.account_id = $1 and q.scene = $2",
@@ -82,14 +84,16 @@ pub async fn code_by_scene(
     .await
 }
 
-/// The name of the referrer who brought this follower, if any.
+/// Whether this follower was referred, and the referrer's shown name (None while a member has
+/// not chosen one).
 pub async fn referrer_of(
     conn: &mut PgConnection,
     account_id: i64,
     follower_id: i64,
-) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar(
-        "select r.name from referral f join referrer r on r.id = f.referrer_id
+) -> sqlx::Result<Option<Option<String>>> {
+    sqlx::query_scalar::<_, Option<String>>(
+        "select case when r.name_chosen then r.name end
+         from referral f join referrer r on r.id = f.referrer_id
          where f.account_id = $1 and f.follower_id = $2",
     )
     .bind(account_id)

@@ -5,6 +5,7 @@ pub mod attribution;
 pub mod embedded;
 pub mod events;
 pub mod jobs;
+pub mod members;
 pub mod outbox;
 pub mod qrcodes;
 pub mod referrers;

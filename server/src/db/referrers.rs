@@ -62,6 +62,7 @@ struct ReferrerRow {
     tags: Vec<String>,
     openid: Option<String>,
     kind: String,
+    name_chosen: bool,
     archived_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -77,6 +78,7 @@ impl From<ReferrerRow> for Referrer {
             tags: r.tags,
             openid: r.openid,
             kind: r.kind,
+            name_chosen: r.name_chosen,
             archived: r.archived_at.is_some(),
             created_at: rfc3339(r.created_at),
             updated_at: rfc3339(r.updated_at),
@@ -90,7 +92,7 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
 }
 
 const COLUMNS: &str =
-    "id, name, phone, note, tags, openid, kind, archived_at, created_at, updated_at";
+    "id, name, phone, note, tags, openid, kind, name_chosen, archived_at, created_at, updated_at";
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -154,7 +156,7 @@ pub async fn update(
     let mut tx = pool.begin().await?;
     let row: Result<Option<ReferrerRow>, _> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update referrer set name = $3, phone = $4, note = $5, openid = $6, tags = $7,
-                updated_at = now()
+                name_chosen = name_chosen or name is distinct from $3, updated_at = now()
          where account_id = $1 and id = $2 returning {COLUMNS}"
     )))
     .bind(account_id)

@@ -311,3 +311,32 @@ pub async fn our_code(
         .fetch_optional(pool)
         .await
 }
+
+/// Stores uploaded temporary media; returns its creation time.
+pub async fn insert_media(
+    pool: &PgPool,
+    media_id: &str,
+    kind: &str,
+    content: &[u8],
+) -> sqlx::Result<DateTime<Utc>> {
+    sqlx::query_scalar(
+        "insert into sandbox_media (media_id, kind, content) values ($1, $2, $3)
+         returning created_at",
+    )
+    .bind(media_id)
+    .bind(kind)
+    .bind(content)
+    .fetch_one(pool)
+    .await
+}
+
+/// Temporary media still kept (3 days, as WeChat).
+pub async fn media(pool: &PgPool, media_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(
+        "select content from sandbox_media
+         where media_id = $1 and created_at > now() - interval '3 days'",
+    )
+    .bind(media_id)
+    .fetch_optional(pool)
+    .await
+}

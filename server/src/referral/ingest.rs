@@ -10,22 +10,30 @@ use crate::db::events::{self, Claim, NewEvent};
 use crate::db::outbox;
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
 use crate::referral::greeting::{self, Variant};
+use crate::referral::members::{self, CodeRequest, Handled, Request};
 use crate::wechat::message::{self, Header, Inbound};
 
 /// Outbox job kinds.
 pub const JOB_USER_INFO: &str = "user_info";
 pub const JOB_NOTIFY_REFERRER: &str = "notify_referrer";
 
-/// Stores the event (or recognises a re-delivery) and returns the passive reply XML to send,
-/// or `None` for "success". A re-delivery returns the reply stored the first time and changes
-/// nothing else.
+/// What ingestion decided to answer.
+pub enum Ingested {
+    /// This passive reply XML, or `None` for "success".
+    Reply(Option<String>),
+    /// A member asked for their code: the callback answers it (see [`members`]).
+    MemberCode(CodeRequest),
+}
+
+/// Stores the event (or recognises a re-delivery) and returns what to answer. A re-delivery
+/// returns the reply stored the first time and changes nothing else.
 #[tracing::instrument(skip_all, err, fields(kind = inbound.kind()))]
 pub async fn ingest(
     pool: &PgPool,
     account_id: i64,
     inbound: &Inbound,
     payload: &str,
-) -> Result<Option<String>, sqlx::Error> {
+) -> Result<Ingested, sqlx::Error> {
     let header = inbound.header();
     let key = inbound.dedup_key();
     let event_key = event_key(inbound);
@@ -45,7 +53,18 @@ pub async fn ingest(
             reply
         }
         Claim::New(event_id) => {
-            let text = apply(&mut tx, account_id, event_id, inbound).await?;
+            let text = match member_request(&mut tx, account_id, inbound).await? {
+                Some(request) => {
+                    match members::apply(&mut tx, account_id, event_id, inbound, request).await? {
+                        Handled::Text(text) => Some(text),
+                        Handled::Code(code) => {
+                            tx.commit().await?;
+                            return Ok(Ingested::MemberCode(code));
+                        }
+                    }
+                }
+                None => apply(&mut tx, account_id, event_id, inbound).await?,
+            };
             let reply = text.map(|t| {
                 message::text_reply(
                     &header.from_user,
@@ -61,7 +80,20 @@ pub async fn ingest(
         }
     };
     tx.commit().await?;
-    Ok(reply)
+    Ok(Ingested::Reply(reply))
+}
+
+/// Text messages and menu clicks may be member requests (keyword, menu key, "我叫 …").
+async fn member_request(
+    tx: &mut PgConnection,
+    account_id: i64,
+    inbound: &Inbound,
+) -> sqlx::Result<Option<Request>> {
+    if !matches!(inbound, Inbound::Text { .. } | Inbound::Other { .. }) {
+        return Ok(None);
+    }
+    let settings = crate::db::members::settings(tx, account_id).await?;
+    Ok(members::classify(inbound, &settings))
 }
 
 /// The effects of a first delivery; returns the greeting text, if any.
@@ -102,7 +134,7 @@ async fn apply(
                 scanned_at: at,
             };
             store::insert_scan(tx, &scan).await?;
-            let name = code.map(|c| c.referrer_name);
+            let name = code.and_then(|c| c.referrer_name);
             greet(tx, account_id, Variant::Scan, name.as_deref())
                 .await
                 .map(Some)
@@ -146,7 +178,13 @@ impl Follow<'_> {
             Variant::Plain
         };
         let Some(scene) = scene else {
-            return greet(tx, self.account_id, no_credit, existing.as_deref()).await;
+            return greet(
+                tx,
+                self.account_id,
+                no_credit,
+                existing.flatten().as_deref(),
+            )
+            .await;
         };
         let code = store::code_by_scene(tx, self.account_id, scene).await?;
         let facts = code.as_ref().map(|c| CodeFacts {
@@ -197,12 +235,20 @@ impl Follow<'_> {
                     tx,
                     self.account_id,
                     Variant::Referred,
-                    Some(&c.referrer_name),
+                    c.referrer_name.as_deref(),
                 )
                 .await
             }
             // First touch wins: a returning follower hears about their original referrer.
-            _ => greet(tx, self.account_id, no_credit, existing.as_deref()).await,
+            _ => {
+                greet(
+                    tx,
+                    self.account_id,
+                    no_credit,
+                    existing.flatten().as_deref(),
+                )
+                .await
+            }
         }
     }
 }

@@ -4,6 +4,7 @@ pub mod attribution;
 pub mod error;
 pub mod greeting;
 pub mod ingest;
+pub mod members;
 pub mod period;
 pub mod qrcodes;
 pub mod referrers;

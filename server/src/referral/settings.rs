@@ -33,8 +33,13 @@ pub async fn load(
         })
         .collect();
     let w = &settings.wechat;
+    let mut conn = pool.acquire().await?;
+    let members = crate::db::members::settings(&mut conn, account_id).await?;
+    drop(conn);
     Ok(SettingsData {
         greetings,
+        member_keywords: members.member_keywords,
+        member_menu_key: members.member_menu_key,
         notify_template_id: store::notify_template(pool, account_id).await?,
         wechat: WechatInfo {
             mode: if w.is_sandbox() {
@@ -52,6 +57,61 @@ pub async fn load(
         tokens: store::tokens(pool, account_id).await?,
         audit: store::audit_log(pool, account_id, 50).await?,
     })
+}
+
+/// Saves how followers ask for a personal code: 1 to 10 keywords of 1 to 20 characters, and a
+/// menu key of 1 to 128 ASCII characters (WeChat's limit for CLICK keys).
+pub async fn save_member_settings(
+    pool: &PgPool,
+    account_id: i64,
+    actor: &str,
+    keywords: &[String],
+    menu_key: &str,
+) -> Result<(), ServiceError> {
+    let mut clean: Vec<String> = Vec::new();
+    for k in keywords {
+        let k: String = k.chars().filter(|c| !c.is_control()).collect();
+        let k = k.trim();
+        if k.is_empty() {
+            continue;
+        }
+        if k.chars().count() > 20 {
+            return Err(ServiceError::field(
+                "member_keywords",
+                "关键词最多 20 个字 / Keywords are at most 20 characters",
+            ));
+        }
+        if k.starts_with("我叫") {
+            return Err(ServiceError::field(
+                "member_keywords",
+                "关键词不能以「我叫」开头 / Keywords cannot start with 我叫",
+            ));
+        }
+        if !clean.iter().any(|c| c == k) {
+            clean.push(k.to_owned());
+        }
+    }
+    if clean.is_empty() || clean.len() > 10 {
+        return Err(ServiceError::field(
+            "member_keywords",
+            "请填写 1 到 10 个关键词 / Give 1 to 10 keywords",
+        ));
+    }
+    let menu_key = menu_key.trim();
+    if menu_key.is_empty()
+        || menu_key.len() > 128
+        || !menu_key.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(ServiceError::field(
+            "member_menu_key",
+            "菜单 key 为 1 到 128 个 ASCII 字符 / The menu key is 1 to 128 ASCII characters",
+        ));
+    }
+    let s = crate::db::members::MemberSettings {
+        member_keywords: clean,
+        member_menu_key: menu_key.to_owned(),
+    };
+    Ok(crate::db::members::save_settings(pool, account_id, actor, &s).await?)
 }
 
 /// Saves a greeting; an empty template restores the default.

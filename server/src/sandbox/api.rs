@@ -377,7 +377,14 @@ pub async fn send_custom(
     }
     match body["msgtype"].as_str() {
         Some("text") if body["text"]["content"].is_string() => {}
-        Some("image") if body["image"]["media_id"].is_string() => {}
+        Some("image") => {
+            let media_id = body["image"]["media_id"].as_str().unwrap_or_default();
+            match store::media(&state.pool, media_id).await {
+                Ok(Some(_)) => {}
+                Ok(None) => return err(40007, "invalid media_id"),
+                Err(_) => return unavailable(),
+            }
+        }
         _ => return err(40008, "invalid message type"),
     }
     match store::record_message(&state.pool, touser, "custom", &body).await {
@@ -479,5 +486,81 @@ pub async fn batch_tagging(
     match store::tag_users(&state.pool, tag, &openids).await {
         Ok(()) => ok(json!({})),
         Err(_) => unavailable(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct UploadQuery {
+    access_token: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+}
+
+/// `POST /cgi-bin/media/upload?type=image` (multipart, field `media`): temporary media kept for
+/// 3 days. Images must be PNG or JPEG, at most 10 MB.
+pub async fn upload_media(
+    State(state): State<AppState>,
+    Query(q): Query<UploadQuery>,
+    multipart: Result<axum::extract::Multipart, axum::extract::multipart::MultipartRejection>,
+) -> Response {
+    let token = TokenQuery {
+        access_token: q.access_token,
+    };
+    if let Some(e) = check_token(&state, &token, "media/upload").await {
+        return e;
+    }
+    if q.kind.as_deref() != Some("image") {
+        return err(40004, "invalid media type");
+    }
+    let Ok(mut multipart) = multipart else {
+        return err(41005, "media data missing");
+    };
+    let mut content = None;
+    while let Ok(Some(field)) = multipart.next_field().await {
+        if field.name() == Some("media") {
+            match field.bytes().await {
+                Ok(bytes) => content = Some(bytes),
+                Err(_) => return err(41005, "media data missing"),
+            }
+        }
+    }
+    let Some(content) = content.filter(|c| !c.is_empty()) else {
+        return err(41005, "media data missing");
+    };
+    if content.len() > crate::wechat::client::MAX_IMAGE_BYTES {
+        return err(40006, "invalid meida size");
+    }
+    let is_png = content.starts_with(b"\x89PNG\r\n\x1a\n");
+    let is_jpeg = content.starts_with(&[0xff, 0xd8, 0xff]);
+    if !is_png && !is_jpeg {
+        return err(40005, "invalid file type");
+    }
+    let media_id = random_token(48).replace(['+', '/', '='], "_");
+    match store::insert_media(&state.pool, &media_id, "image", &content).await {
+        Ok(created) => ok(json!({
+            "type": "image",
+            "media_id": media_id,
+            "created_at": created.timestamp(),
+        })),
+        Err(_) => unavailable(),
+    }
+}
+
+/// `GET /sandbox/media/{media_id}`: what a simulated user sees for an image message.
+pub async fn show_media(
+    State(state): State<AppState>,
+    axum::extract::Path(media_id): axum::extract::Path<String>,
+) -> Response {
+    match store::media(&state.pool, &media_id).await {
+        Ok(Some(content)) => {
+            let kind = if content.starts_with(&[0xff, 0xd8, 0xff]) {
+                "image/jpeg"
+            } else {
+                "image/png"
+            };
+            ([(header::CONTENT_TYPE, kind)], content).into_response()
+        }
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
     }
 }

@@ -32,6 +32,8 @@ pub fn router() -> Router<AppState> {
             "/wx/cgi-bin/message/template/send",
             post(api::send_template),
         )
+        .route("/wx/cgi-bin/media/upload", post(api::upload_media))
+        .route("/media/{media_id}", get(api::show_media))
         .route("/wx/cgi-bin/tags/create", post(api::create_tag))
         .route("/wx/cgi-bin/tags/get", get(api::get_tags))
         .route(
@@ -46,6 +48,7 @@ pub fn router() -> Router<AppState> {
         .route("/simulate/follow", post(simulate::follow_handler))
         .route("/simulate/unfollow", post(simulate::unfollow_handler))
         .route("/simulate/text", post(simulate::text_handler))
+        .route("/simulate/menu", post(simulate::menu_handler))
         .route("/users", get(simulate::users_handler))
         .route("/users/{openid}/messages", get(simulate::messages_handler))
 }

@@ -51,6 +51,9 @@ pub struct SimReply {
     pub status: u16,
     /// The passive reply's text, as the chat would show it (None for `success`).
     pub reply: Option<String>,
+    /// The passive reply's image, when it is an image message: its media id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_media_id: Option<String>,
 }
 
 /// Why a simulation could not run.
@@ -62,6 +65,8 @@ pub enum SimError {
     UnknownCode(i64),
     #[error("text must be 1 to 600 characters")]
     BadText,
+    #[error("only followers see the account's menu")]
+    NotFollowing,
     #[error("the callback could not be delivered: {0}")]
     Delivery(String),
     #[error("the reply could not be read: {0}")]
@@ -73,7 +78,9 @@ pub enum SimError {
 impl IntoResponse for SimError {
     fn into_response(self) -> Response {
         let status = match self {
-            SimError::BadUser | SimError::BadText => StatusCode::UNPROCESSABLE_ENTITY,
+            SimError::BadUser | SimError::BadText | SimError::NotFollowing => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             SimError::UnknownCode(_) => StatusCode::NOT_FOUND,
             SimError::Delivery(_) | SimError::BadReply(_) => StatusCode::BAD_GATEWAY,
             SimError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -174,16 +181,26 @@ async fn deliver(
             }
             _ => text,
         };
-        Some(
-            message::reply_text(&xml)
-                .ok_or_else(|| SimError::BadReply("not a text reply".into()))?,
-        )
+        Some(xml)
+    };
+    let (reply, image_media_id) = match reply {
+        None => (None, None),
+        Some(xml) => match (message::reply_text(&xml), message::reply_media_id(&xml)) {
+            (Some(text), _) => (Some(text), None),
+            (None, Some(media_id)) => (None, Some(media_id)),
+            (None, None) => {
+                return Err(SimError::BadReply(
+                    "neither a text nor an image reply".into(),
+                ));
+            }
+        },
     };
     Ok(SimReply {
         openid: openid.to_owned(),
         sent: sent.to_owned(),
         status,
         reply,
+        image_media_id,
     })
 }
 
@@ -245,6 +262,24 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
     deliver(state, &openid, "text", &xml).await
 }
 
+/// The user clicks the account's "my referral code" menu item (a CLICK event with the
+/// configured key).
+pub async fn menu_click(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    let existing = store::ensure_user(&state.pool, &openid, user).await?;
+    if !existing.subscribed {
+        return Err(SimError::NotFollowing);
+    }
+    store::record_interaction(&state.pool, &openid).await?;
+    let mut conn = state.pool.acquire().await?;
+    let key = crate::db::members::settings(&mut conn, state.account_id)
+        .await?
+        .member_menu_key;
+    drop(conn);
+    let xml = event_xml(&openid, "CLICK", Some(&key), None);
+    deliver(state, &openid, "CLICK", &xml).await
+}
+
 /// Body of the simulate endpoints.
 #[derive(Debug, Deserialize)]
 pub struct SimRequest {
@@ -287,6 +322,14 @@ pub async fn text_handler(
 ) -> Result<Json<SimReply>, SimError> {
     let content = req.content.unwrap_or_default();
     Ok(Json(text(&state.sim(), &req.user, &content).await?))
+}
+
+/// `POST /sandbox/simulate/menu` `{"user": "alice"}`
+pub async fn menu_handler(
+    State(state): State<AppState>,
+    Json(req): Json<SimRequest>,
+) -> Result<Json<SimReply>, SimError> {
+    Ok(Json(menu_click(&state.sim(), &req.user).await?))
 }
 
 /// `GET /sandbox/users`: the simulated users.

@@ -9,7 +9,7 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::client::{
-    ApiError, Client, QrRequest, QrTicket, Tag, TemplateMessage, UserInfo, UserList,
+    ApiError, Client, Media, QrRequest, QrTicket, Tag, TemplateMessage, UserInfo, UserList,
 };
 use super::token::{Fetch, StoredToken, TokenCache, TokenError, TokenStore};
 
@@ -128,6 +128,16 @@ impl WechatApi {
 
     pub async fn send_text(&self, openid: &str, content: &str) -> Result<(), ApiError> {
         self.with_token(|c, t| async move { c.send_text(&t, openid, content).await })
+            .await
+    }
+
+    pub async fn send_image(&self, openid: &str, media_id: &str) -> Result<(), ApiError> {
+        self.with_token(|c, t| async move { c.send_image(&t, openid, media_id).await })
+            .await
+    }
+
+    pub async fn upload_image(&self, filename: &str, png: &[u8]) -> Result<Media, ApiError> {
+        self.with_token(|c, t| async move { c.upload_image(&t, filename, png.to_vec()).await })
             .await
     }
 

@@ -197,6 +197,20 @@ pub struct TemplateMessage {
     pub data: Value,
 }
 
+/// Largest image `media/upload` accepts.
+pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
+/// How long WeChat keeps temporary media.
+pub const TEMPORARY_MEDIA_SECONDS: i64 = 3 * 24 * 3600;
+
+/// Uploaded temporary media.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+pub struct Media {
+    pub media_id: String,
+    /// Unix seconds.
+    #[serde(default)]
+    pub created_at: i64,
+}
+
 /// A user tag.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 pub struct Tag {
@@ -417,6 +431,48 @@ impl Client {
             .send(self.post("/cgi-bin/message/custom/send", token, &body))
             .await?;
         Ok(())
+    }
+
+    /// `POST /cgi-bin/message/custom/send` with an image (a media id).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn send_image(
+        &self,
+        token: &str,
+        openid: &str,
+        media_id: &str,
+    ) -> Result<(), ApiError> {
+        let body = json!({"touser": openid, "msgtype": "image", "image": {"media_id": media_id}});
+        let _: Value = self
+            .send(self.post("/cgi-bin/message/custom/send", token, &body))
+            .await?;
+        Ok(())
+    }
+
+    /// `POST /cgi-bin/media/upload?type=image`: temporary media (kept by WeChat for 3 days).
+    /// Images are PNG/JPEG up to 10 MB (checked before sending).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn upload_image(
+        &self,
+        token: &str,
+        filename: &str,
+        png: Vec<u8>,
+    ) -> Result<Media, ApiError> {
+        if png.is_empty() || png.len() > MAX_IMAGE_BYTES {
+            return Err(ApiError::Invalid(format!(
+                "images are 1 byte to {MAX_IMAGE_BYTES} bytes"
+            )));
+        }
+        let part = reqwest::multipart::Part::bytes(png)
+            .file_name(filename.to_owned())
+            .mime_str("image/png")
+            .map_err(|e| ApiError::Invalid(e.to_string()))?;
+        let form = reqwest::multipart::Form::new().part("media", part);
+        let req = self
+            .http
+            .post(format!("{}/cgi-bin/media/upload", self.base))
+            .query(&[("access_token", token), ("type", "image")])
+            .multipart(form);
+        self.send(req).await
     }
 
     /// `POST /cgi-bin/message/template/send`; returns the message id.

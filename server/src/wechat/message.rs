@@ -62,6 +62,14 @@ struct Raw {
     timestamp: Option<String>,
     #[serde(rename = "Nonce")]
     nonce: Option<String>,
+    #[serde(rename = "Image")]
+    image: Option<RawImage>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct RawImage {
+    #[serde(rename = "MediaId")]
+    media_id: Option<String>,
 }
 
 fn parse_raw(xml: &str) -> Result<Raw, MessageError> {
@@ -305,6 +313,18 @@ pub fn text_reply(to_user: &str, from_user: &str, create_time: i64, content: &st
     render(&content[..ends[lo]])
 }
 
+/// A passive image reply; `media_id` names an image uploaded as (temporary) media.
+pub fn image_reply(to_user: &str, from_user: &str, create_time: i64, media_id: &str) -> String {
+    format!(
+        "<xml><ToUserName>{}</ToUserName><FromUserName>{}</FromUserName>\
+         <CreateTime>{create_time}</CreateTime><MsgType><![CDATA[image]]></MsgType>\
+         <Image><MediaId>{}</MediaId></Image></xml>",
+        cdata(&xml_clean(to_user)),
+        cdata(&xml_clean(from_user)),
+        cdata(&xml_clean(media_id))
+    )
+}
+
 /// The encrypted reply envelope (§2.5) around a plaintext reply.
 pub fn encrypted_reply(
     crypt: &MsgCrypt,
@@ -351,11 +371,30 @@ pub fn reply_text(xml: &str) -> Option<String> {
     (raw.msg_type.as_deref() == Some("text")).then(|| raw.content.unwrap_or_default())
 }
 
+/// The media id of a plaintext image reply, if it is one.
+pub fn reply_media_id(xml: &str) -> Option<String> {
+    let raw = parse_raw(xml).ok()?;
+    if raw.msg_type.as_deref() != Some("image") {
+        return None;
+    }
+    non_empty(raw.image.and_then(|i| i.media_id))
+}
+
 #[cfg(test)]
 mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    #[test]
+    fn image_reply_round_trips_and_is_not_text() {
+        let xml = image_reply("oUser", "gh_acc", 1_700_000_000, "MEDIA_1]]>x");
+        assert!(xml.contains("<MsgType><![CDATA[image]]></MsgType>"));
+        assert_eq!(reply_media_id(&xml).as_deref(), Some("MEDIA_1]]>x"));
+        assert_eq!(reply_text(&xml), None);
+        let text = text_reply("oUser", "gh_acc", 1, "hi");
+        assert_eq!(reply_media_id(&text), None);
+    }
 
     fn event(event: &str, key: Option<&str>) -> String {
         let key = key

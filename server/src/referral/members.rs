@@ -1,0 +1,578 @@
+//! Member-get-member: any follower can ask the account for a personal referral code (a keyword
+//! such as "推广码" or a menu CLICK). The follower becomes a `member` referrer bound to their
+//! openid (once), gets a QR code of their own and a link to their personal page, and chooses
+//! the name their friends are greeted with ("我叫 小王").
+//!
+//! The reply window is 5 s and the QR image must be made by WeChat (qrcode/create) and uploaded
+//! as temporary media before it can be sent, so the callback gives that work a budget: the
+//! image when it is ready in time, else the text link at once. An outbox job then sends the
+//! other half (the link after an image, the image after a link) as a customer-service message;
+//! the follower just messaged the account, so the 48-hour window is open.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::model::{MemberPage, MemberReferral, NewQrCode};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use serde_json::json;
+use sqlx::{PgConnection, PgPool};
+
+use crate::db::members::{self as store, Member, MemberCode, MemberSettings};
+use crate::referral::error::ServiceError;
+use crate::referral::qrcodes::{self, PERMANENT_QUOTA};
+use crate::wechat::api::WechatApi;
+use crate::wechat::client::{MAX_EXPIRE_SECONDS, TEMPORARY_MEDIA_SECONDS};
+use crate::wechat::message::{self, Inbound};
+
+/// Outbox job: the other half of a code request (link or image) as a customer-service message.
+pub const JOB_MEMBER_CODE: &str = "member_code";
+/// Longest name a member can choose.
+pub const NAME_MAX_CHARS: usize = 20;
+/// A temporary member code with less than this left is replaced by a new one.
+pub const RENEW_BEFORE_DAYS: i64 = 3;
+/// Member codes are permanent while more than this many permanent codes remain for staff;
+/// past that they are 30-day temporary codes, renewed when the member asks or opens the page.
+pub const PERMANENT_RESERVE: i64 = 5_000;
+/// How long the callback waits for the code image before answering with the link instead.
+pub const IMAGE_BUDGET: Duration = Duration::from_millis(2500);
+/// The follow-up job runs this long after the request even if the callback never finished.
+const FOLLOW_UP_DELAY_SECS: i64 = 15;
+/// Cached media is reused while it has at least this long to live.
+const MEDIA_MARGIN_SECS: i64 = 3600;
+/// The QR image's width in pixels.
+const IMAGE_PIXELS: u32 = 430;
+
+/// What a follower's message asks of the member features.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Request {
+    /// "推广码", "我的二维码" (configurable) or the configured menu CLICK.
+    Code,
+    /// "我叫 <name>".
+    SetName(String),
+}
+
+/// Reads a message or event as a member request, if it is one.
+pub fn classify(inbound: &Inbound, settings: &MemberSettings) -> Option<Request> {
+    match inbound {
+        Inbound::Text { content, .. } => {
+            let text = content.trim();
+            if settings
+                .member_keywords
+                .iter()
+                .any(|k| !k.trim().is_empty() && k.trim().eq_ignore_ascii_case(text))
+            {
+                return Some(Request::Code);
+            }
+            text.strip_prefix("我叫")
+                .map(|rest| Request::SetName(rest.trim_start_matches([':', '：']).to_owned()))
+        }
+        Inbound::Other {
+            event: Some(event),
+            event_key: Some(key),
+            ..
+        } if event.eq_ignore_ascii_case("click")
+            && !settings.member_menu_key.is_empty()
+            && *key == settings.member_menu_key =>
+        {
+            Some(Request::Code)
+        }
+        _ => None,
+    }
+}
+
+/// A display name made safe: markup removed, control characters and `<>&"'` dropped,
+/// whitespace collapsed, 1 to [`NAME_MAX_CHARS`] characters.
+pub fn clean_name(raw: &str) -> Result<String, &'static str> {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in raw.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            _ if in_tag => {}
+            '&' | '"' | '\'' | '`' | '{' | '}' => {}
+            c if c.is_whitespace() => out.push(' '),
+            c if c.is_control() || ('\u{200b}'..='\u{200f}').contains(&c) => {}
+            c => out.push(c),
+        }
+    }
+    let name = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    match name.chars().count() {
+        0 => Err("名字不能为空 / The name is empty"),
+        n if n > NAME_MAX_CHARS => Err("名字最多 20 个字 / The name is at most 20 characters"),
+        _ => Ok(name),
+    }
+}
+
+/// What staff see for a member who has not chosen a name (friends see a neutral fallback).
+pub fn fallback_name(openid: &str) -> String {
+    let tail: String = openid
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .take(6)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    format!("会员·{tail}")
+}
+
+/// A new personal page key: 192 random bits, URL-safe.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether `token` could be a personal page key (checked before touching the database).
+pub fn plausible_token(token: &str) -> bool {
+    token.len() == 32
+        && token
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+pub fn page_url(public_url: &str, token: &str) -> String {
+    format!("{}/m/{token}", public_url.trim_end_matches('/'))
+}
+
+/// The text that carries the personal page link.
+pub fn link_text(member: &Member, public_url: &str) -> String {
+    let mut text = format!(
+        "这是您的专属推广码。好友扫码关注后，您可以在个人页面查看推荐了多少位朋友：\n{}",
+        page_url(public_url, &member.token)
+    );
+    if !member.name_chosen {
+        text.push_str("\n\n发送「我叫 您的名字」，设置好友关注时看到的推荐人称呼。");
+    }
+    text
+}
+
+/// A code request accepted inside the ingest transaction, answered by the callback.
+#[derive(Debug, Clone)]
+pub struct CodeRequest {
+    pub event_id: i64,
+    pub job_id: i64,
+    pub member: Member,
+    /// The account's original id (the reply's FromUserName).
+    pub account_user: String,
+}
+
+/// What the ingest transaction made of a member request.
+pub enum Handled {
+    /// Answer with this text.
+    Text(String),
+    /// Answer with the code (image, or link when the image is late).
+    Code(CodeRequest),
+}
+
+/// Applies a member request inside the ingest transaction.
+pub async fn apply(
+    tx: &mut PgConnection,
+    account_id: i64,
+    event_id: i64,
+    inbound: &Inbound,
+    request: Request,
+) -> sqlx::Result<Handled> {
+    let header = inbound.header();
+    let openid = header.from_user.as_str();
+    let member =
+        store::ensure(tx, account_id, openid, &fallback_name(openid), &new_token()).await?;
+    match request {
+        Request::SetName(raw) => Ok(Handled::Text(match clean_name(&raw) {
+            Ok(name) => {
+                store::set_name(tx, account_id, member.referrer_id, &name).await?;
+                format!(
+                    "好的！朋友扫描您的推广码关注时，将看到您是「{name}」。\n发送「推广码」获取您的专属二维码。"
+                )
+            }
+            Err(why) => format!("{why}\n例如发送：我叫 小王"),
+        })),
+        Request::Code if member.archived => Ok(Handled::Text(
+            "您的推广码已停用。如有疑问，请直接在这里留言联系我们。".into(),
+        )),
+        Request::Code => {
+            let job_id = store::enqueue_later(
+                tx,
+                account_id,
+                JOB_MEMBER_CODE,
+                &json!({
+                    "event_id": event_id,
+                    "referrer_id": member.referrer_id,
+                    "openid": openid,
+                }),
+                FOLLOW_UP_DELAY_SECS,
+            )
+            .await?;
+            Ok(Handled::Code(CodeRequest {
+                event_id,
+                job_id,
+                member,
+                account_user: header.to_user.clone(),
+            }))
+        }
+    }
+}
+
+/// What the member features need at run time.
+#[derive(Clone)]
+pub struct MemberContext {
+    pub pool: PgPool,
+    pub api: Arc<WechatApi>,
+    /// Where followers reach this server (personal page links).
+    pub public_url: String,
+}
+
+impl MemberContext {
+    /// The reply to a code request: the QR image if it is ready within `budget`, else the
+    /// text link. The reply is stored on the event (re-deliveries get the same answer) and the
+    /// follow-up job is made due.
+    pub async fn answer(&self, req: &CodeRequest, budget: Duration) -> String {
+        let ctx = self.clone();
+        let (account_id, referrer_id) = (req.member.account_id, req.member.referrer_id);
+        // Spawned: when the budget runs out, the work still finishes and is cached for the
+        // follow-up job.
+        let work = tokio::spawn(async move { ctx.image(account_id, referrer_id).await });
+        let now = Utc::now().timestamp();
+        let to = req.member.openid.as_str();
+        let xml = match tokio::time::timeout(budget, work).await {
+            Ok(Ok(Ok(media_id))) => message::image_reply(to, &req.account_user, now, &media_id),
+            outcome => {
+                match outcome {
+                    Ok(Ok(Err(e))) => tracing::warn!(error = %e, "member code image failed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, "member code task failed"),
+                    _ => tracing::info!("member code image not ready in time; sending the link"),
+                }
+                let text = link_text(&req.member, &self.public_url);
+                message::text_reply(to, &req.account_user, now, &text)
+            }
+        };
+        if let Err(e) = self.settle(req, &xml).await {
+            tracing::warn!(error = %e, "member code reply not stored; the follow-up job sends both");
+        }
+        xml
+    }
+
+    async fn settle(&self, req: &CodeRequest, xml: &str) -> sqlx::Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        crate::db::events::set_reply(&mut conn, req.event_id, xml).await?;
+        store::make_due(&self.pool, req.job_id).await
+    }
+
+    /// The member's current code, made (or renewed) when there is none valid for a few days.
+    pub async fn code(
+        &self,
+        account_id: i64,
+        referrer_id: i64,
+    ) -> Result<MemberCode, ServiceError> {
+        let mut tx = self.pool.begin().await?;
+        store::lock_referrer(&mut tx, referrer_id).await?;
+        let fresh = Utc::now() + chrono::Duration::days(RENEW_BEFORE_DAYS);
+        if let Some(code) = store::current_code(&mut tx, account_id, referrer_id, fresh).await? {
+            return Ok(code);
+        }
+        let used = qrcodes::quota(&self.pool, account_id).await?.permanent_used;
+        let temporary = NewQrCode {
+            kind: "temporary".into(),
+            expire_seconds: Some(MAX_EXPIRE_SECONDS),
+            label: Some("个人推广码（30 天）".into()),
+        };
+        let input = if used < PERMANENT_QUOTA - PERMANENT_RESERVE {
+            NewQrCode {
+                kind: "permanent".into(),
+                expire_seconds: None,
+                label: Some("个人推广码".into()),
+            }
+        } else {
+            temporary.clone()
+        };
+        let actor = "member";
+        let made = match qrcodes::create(
+            &self.pool,
+            &self.api,
+            account_id,
+            actor,
+            referrer_id,
+            &input,
+        )
+        .await
+        {
+            Err(ServiceError::Conflict {
+                code: "permanent_quota_exceeded",
+                ..
+            }) => {
+                qrcodes::create(
+                    &self.pool,
+                    &self.api,
+                    account_id,
+                    actor,
+                    referrer_id,
+                    &temporary,
+                )
+                .await
+            }
+            other => other,
+        }?;
+        let code = store::current_code(&mut tx, account_id, referrer_id, Utc::now())
+            .await?
+            .filter(|c| c.id == made.id)
+            .ok_or(ServiceError::NotFound("QR code"))?;
+        tx.commit().await?;
+        Ok(code)
+    }
+
+    /// The media id of the member's code image, uploaded when not cached.
+    pub async fn image(&self, account_id: i64, referrer_id: i64) -> Result<String, ServiceError> {
+        let code = self.code(account_id, referrer_id).await?;
+        let margin = Utc::now() + chrono::Duration::seconds(MEDIA_MARGIN_SECS);
+        if let (Some(id), Some(until)) = (&code.media_id, code.media_expires_at)
+            && until > margin
+        {
+            return Ok(id.clone());
+        }
+        let png = crate::qr::png(&code.url, IMAGE_PIXELS)
+            .map_err(|e| ServiceError::Upstream(e.to_string()))?;
+        let media = self
+            .api
+            .upload_image("qrcode.png", &png)
+            .await
+            .map_err(|e| ServiceError::Upstream(e.to_string()))?;
+        let created = DateTime::from_timestamp(media.created_at, 0)
+            .filter(|t| *t > Utc::now() - chrono::Duration::hours(1))
+            .unwrap_or_else(Utc::now);
+        let until = created + chrono::Duration::seconds(TEMPORARY_MEDIA_SECONDS);
+        store::set_media(&self.pool, code.id, &media.media_id, until).await?;
+        Ok(media.media_id)
+    }
+
+    /// The personal page of the member with key `token`.
+    pub async fn page(&self, token: &str) -> Result<MemberPage, ServiceError> {
+        let member = self.member(token).await?;
+        let (account_id, referrer_id) = (member.account_id, member.referrer_id);
+        let code = if member.archived {
+            None
+        } else {
+            match self.code(account_id, referrer_id).await {
+                Ok(code) => Some(code),
+                Err(e) => {
+                    tracing::warn!(error = %e, "member page without a code");
+                    None
+                }
+            }
+        };
+        let qr_svg = match &code {
+            Some(c) => {
+                Some(crate::qr::svg(&c.url).map_err(|e| ServiceError::Upstream(e.to_string()))?)
+            }
+            None => None,
+        };
+        let (total, still_following) = store::counts(&self.pool, account_id, referrer_id).await?;
+        let latest = store::latest(&self.pool, account_id, referrer_id, 10)
+            .await?
+            .into_iter()
+            .map(|(openid, at, following)| MemberReferral {
+                follower: crate::jobs::mask_openid(&openid),
+                followed_at: crate::referral::period::local_time(at),
+                still_following: following,
+            })
+            .collect();
+        let account_name = crate::db::events::account_name(&self.pool, account_id).await?;
+        Ok(MemberPage {
+            name: member.name_chosen.then(|| member.name.clone()),
+            account_name,
+            archived: member.archived,
+            qr_svg,
+            code_expires_at: code
+                .as_ref()
+                .and_then(|c| c.expires_at)
+                .map(crate::referral::period::local_time),
+            total,
+            still_following,
+            latest,
+        })
+    }
+
+    /// The member sets the name friends see from their page.
+    pub async fn set_name(&self, token: &str, raw: &str) -> Result<String, ServiceError> {
+        let member = self.member(token).await?;
+        let name = clean_name(raw).map_err(|why| ServiceError::field("name", why))?;
+        let mut conn = self.pool.acquire().await?;
+        store::set_name(&mut conn, member.account_id, member.referrer_id, &name).await?;
+        Ok(name)
+    }
+
+    async fn member(&self, token: &str) -> Result<Member, ServiceError> {
+        if !plausible_token(token) {
+            return Err(ServiceError::NotFound("member"));
+        }
+        store::by_token(&self.pool, token)
+            .await?
+            .ok_or(ServiceError::NotFound("member"))
+    }
+
+    /// The follow-up job: after an image reply the link, after a link the image, and both
+    /// when the callback never stored its answer.
+    pub async fn follow_up(
+        &self,
+        account_id: i64,
+        event_id: i64,
+        referrer_id: i64,
+        openid: &str,
+    ) -> Result<(), FollowUpError> {
+        let reply = store::event_reply(&self.pool, event_id).await?;
+        let mut conn = self.pool.acquire().await?;
+        let member = store::by_openid(&mut conn, account_id, openid)
+            .await?
+            .filter(|m| m.referrer_id == referrer_id)
+            .ok_or(FollowUpError::Gone)?;
+        drop(conn);
+        let sent_image = reply.as_deref().and_then(message::reply_media_id).is_some();
+        let sent_link = reply.as_deref().and_then(message::reply_text).is_some();
+        if !sent_image {
+            let media_id = self
+                .image(member.account_id, referrer_id)
+                .await
+                .map_err(FollowUpError::Service)?;
+            self.api.send_image(openid, &media_id).await?;
+        }
+        if !sent_link {
+            self.api
+                .send_text(openid, &link_text(&member, &self.public_url))
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+/// Why the follow-up could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum FollowUpError {
+    #[error("the member no longer exists")]
+    Gone,
+    #[error(transparent)]
+    Api(#[from] crate::wechat::client::ApiError),
+    #[error(transparent)]
+    Service(ServiceError),
+    #[error("database: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Staff reset a member's chosen name (friends see the neutral fallback again).
+pub async fn reset_name(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+    actor: &str,
+) -> Result<(), ServiceError> {
+    let member = store::by_referrer(pool, account_id, referrer_id)
+        .await?
+        .ok_or(ServiceError::NotFound("member"))?;
+    store::reset_name(
+        pool,
+        account_id,
+        referrer_id,
+        &fallback_name(&member.openid),
+        actor,
+    )
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wechat::message::Header;
+
+    fn settings() -> MemberSettings {
+        MemberSettings {
+            member_keywords: vec!["推广码".into(), "我的二维码".into(), "Code".into()],
+            member_menu_key: "MY_REFERRAL_CODE".into(),
+        }
+    }
+
+    fn header(msg_type: &str) -> Header {
+        Header {
+            to_user: "gh_x".into(),
+            from_user: "oUser".into(),
+            create_time: 1,
+            msg_type: msg_type.into(),
+        }
+    }
+
+    fn text(content: &str) -> Inbound {
+        Inbound::Text {
+            header: header("text"),
+            content: content.into(),
+            msg_id: "1".into(),
+        }
+    }
+
+    #[test]
+    fn keywords_menu_clicks_and_name_commands() {
+        let s = settings();
+        assert_eq!(classify(&text(" 推广码 "), &s), Some(Request::Code));
+        assert_eq!(classify(&text("我的二维码"), &s), Some(Request::Code));
+        assert_eq!(classify(&text("code"), &s), Some(Request::Code));
+        assert_eq!(classify(&text("推广码呢"), &s), None);
+        assert_eq!(classify(&text("你好"), &s), None);
+        assert_eq!(
+            classify(&text("我叫 小王"), &s),
+            Some(Request::SetName("小王".into()))
+        );
+        assert_eq!(
+            classify(&text("我叫：小王"), &s),
+            Some(Request::SetName("小王".into()))
+        );
+        let click = |key: &str| Inbound::Other {
+            header: header("event"),
+            event: Some("CLICK".into()),
+            event_key: Some(key.into()),
+            msg_id: None,
+        };
+        assert_eq!(
+            classify(&click("MY_REFERRAL_CODE"), &s),
+            Some(Request::Code)
+        );
+        assert_eq!(classify(&click("OTHER"), &s), None);
+    }
+
+    #[test]
+    fn names_are_cleaned_and_limited() {
+        assert_eq!(clean_name("  小王  ").as_deref(), Ok("小王"));
+        assert_eq!(
+            clean_name("<b>小王</b><script>x</script>").as_deref(),
+            Ok("小王x")
+        );
+        assert_eq!(clean_name("a\u{0}b\tc  d").as_deref(), Ok("ab c d"));
+        assert_eq!(clean_name("Tom & \"Jerry\"").as_deref(), Ok("Tom Jerry"));
+        assert_eq!(clean_name("{referrer}").as_deref(), Ok("referrer"));
+        assert!(clean_name("  ").is_err());
+        assert!(clean_name("<img src=x>").is_err());
+        assert!(clean_name(&"王".repeat(21)).is_err());
+        assert_eq!(
+            clean_name(&"王".repeat(20)).map(|n| n.chars().count()),
+            Ok(20)
+        );
+    }
+
+    #[test]
+    fn tokens_are_unguessable_and_recognisable() {
+        let a = new_token();
+        let b = new_token();
+        assert_ne!(a, b);
+        assert!(plausible_token(&a), "{a}");
+        assert!(!plausible_token("../../etc/passwd"));
+        assert!(!plausible_token(&a[..31]));
+    }
+
+    #[test]
+    fn fallback_names_show_the_openid_tail() {
+        assert_eq!(fallback_name("oSBX_alice-123456"), "会员·123456");
+    }
+}
