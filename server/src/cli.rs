@@ -77,12 +77,17 @@ enum SimulateCommand {
         #[arg(long)]
         user: String,
     },
-    /// The user sends a text message.
+    /// The user sends a text message (e.g. 推广码 for a personal code, 我叫 小王 to set a name).
     Text {
         #[arg(long)]
         user: String,
         #[arg(long)]
         text: String,
+    },
+    /// The user clicks the account's "my referral code" menu item.
+    Menu {
+        #[arg(long)]
+        user: String,
     },
 }
 
@@ -218,6 +223,7 @@ async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Re
         SimulateCommand::Text { user, text } => {
             ("text", serde_json::json!({"user": user, "content": text}))
         }
+        SimulateCommand::Menu { user } => ("menu", serde_json::json!({"user": user})),
     };
     let url = format!("{server}/sandbox/simulate/{path}");
     let resp = reqwest::Client::new()
@@ -239,9 +245,12 @@ async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Re
     }
     let sim: SimReply = serde_json::from_value(answer).context("unexpected answer")?;
     println!("{} → {} (HTTP {})", sim.openid, sim.sent, sim.status);
-    match sim.reply {
-        Some(text) => println!("公众号回复 / reply: {text}"),
-        None => println!("(no reply: success)"),
+    match (sim.reply, sim.image_media_id) {
+        (Some(text), _) => println!("公众号回复 / reply: {text}"),
+        (None, Some(media_id)) => {
+            println!("公众号回复图片 / image reply: {server}/sandbox/media/{media_id}")
+        }
+        (None, None) => println!("(no reply: success)"),
     }
     Ok(())
 }

@@ -66,8 +66,14 @@ pub fn classify(inbound: &Inbound, settings: &MemberSettings) -> Option<Request>
             {
                 return Some(Request::Code);
             }
-            text.strip_prefix("我叫")
-                .map(|rest| Request::SetName(rest.trim_start_matches([':', '：']).to_owned()))
+            text.strip_prefix("我叫").map(|rest| {
+                Request::SetName(
+                    rest.trim()
+                        .trim_start_matches([':', '：'])
+                        .trim()
+                        .to_owned(),
+                )
+            })
         }
         Inbound::Other {
             event: Some(event),
