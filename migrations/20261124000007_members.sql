@@ -25,3 +25,13 @@ create table sandbox_media (
     content     bytea not null,
     created_at  timestamptz not null default now()
 );
+
+-- Web authorization codes the simulated WeChat handed out (sandbox mode; 5 minutes, once).
+create table sandbox_oauth_code (
+    code        text primary key,
+    account_id  bigint not null default 1 references account(id),
+    openid      text not null,
+    scope       text not null,
+    created_at  timestamptz not null default now(),
+    used_at     timestamptz
+);

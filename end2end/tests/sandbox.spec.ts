@@ -7,6 +7,7 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   await page.getByTestId("input-name").fill(name);
   await page.getByTestId("create-referrer").click();
   await page.getByTestId("referrer-search").fill(name);
+  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
   await page.getByTestId("referrer-link").click();
   await page.getByTestId("create-code").click();
   await expect(page.getByTestId("code-card")).toHaveCount(1);

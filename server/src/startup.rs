@@ -184,6 +184,8 @@ pub fn router(state: AppState) -> Router {
     let sandbox = state.settings.wechat.is_sandbox();
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/m", get(crate::member_auth::start))
+        .route("/m/oauth/callback", get(crate::member_auth::finish))
         .route(
             "/wechat/callback",
             get(callback::verify_url).post(callback::receive),
@@ -234,6 +236,7 @@ async fn require_login(
 ) -> axum::response::Response {
     let path = req.uri().path();
     let open = path == "/login"
+        || path == "/m"
         || path == "/healthz"
         || path == "/favicon.ico"
         || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/", "/m/"]

@@ -340,3 +340,42 @@ pub async fn media(pool: &PgPool, media_id: &str) -> sqlx::Result<Option<Vec<u8>
     .fetch_optional(pool)
     .await
 }
+
+/// Stores a web authorization code the simulated WeChat handed out.
+pub async fn insert_oauth_code(
+    pool: &PgPool,
+    code: &str,
+    openid: &str,
+    scope: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("insert into sandbox_oauth_code (code, openid, scope) values ($1, $2, $3)")
+        .bind(code)
+        .bind(openid)
+        .bind(scope)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// A web authorization code being redeemed.
+#[derive(Debug, sqlx::FromRow)]
+pub struct TakenCode {
+    pub openid: String,
+    pub scope: String,
+    pub already_used: bool,
+    pub expired: bool,
+}
+
+/// Marks a code used; tells whether it was used before or is older than 5 minutes.
+pub async fn take_oauth_code(pool: &PgPool, code: &str) -> sqlx::Result<Option<TakenCode>> {
+    sqlx::query_as(
+        "with old as (select code, used_at from sandbox_oauth_code where code = $1 for update)
+         update sandbox_oauth_code c set used_at = coalesce(c.used_at, now())
+         from old where c.code = old.code
+         returning c.openid, c.scope, old.used_at is not null as already_used,
+                   c.created_at < now() - interval '5 minutes' as expired",
+    )
+    .bind(code)
+    .fetch_optional(pool)
+    .await
+}

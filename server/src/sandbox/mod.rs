@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod faults;
+pub mod oauth;
 pub mod simulate;
 
 use axum::Router;
@@ -33,6 +34,8 @@ pub fn router() -> Router<AppState> {
             post(api::send_template),
         )
         .route("/wx/cgi-bin/media/upload", post(api::upload_media))
+        .route("/wx/sns/oauth2/access_token", get(oauth::access_token))
+        .route("/oauth2/authorize", get(oauth::authorize))
         .route("/media/{media_id}", get(api::show_media))
         .route("/wx/cgi-bin/tags/create", post(api::create_tag))
         .route("/wx/cgi-bin/tags/get", get(api::get_tags))

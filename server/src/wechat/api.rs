@@ -9,7 +9,8 @@ use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::client::{
-    ApiError, Client, Media, QrRequest, QrTicket, Tag, TemplateMessage, UserInfo, UserList,
+    ApiError, Client, Media, OAuthIdentity, QrRequest, QrTicket, Tag, TemplateMessage, UserInfo,
+    UserList,
 };
 use super::token::{Fetch, StoredToken, TokenCache, TokenError, TokenStore};
 
@@ -20,6 +21,8 @@ const BUSY_RETRIES: u32 = 3;
 pub struct WechatApi {
     client: Client,
     tokens: TokenCache,
+    appid: String,
+    secret: SecretString,
 }
 
 impl std::fmt::Debug for WechatApi {
@@ -49,10 +52,11 @@ impl WechatApi {
         classic: bool,
     ) -> Self {
         let fetch_client = client.clone();
+        let (fetch_appid, fetch_secret) = (appid.clone(), secret.clone());
         let fetch: Fetch = Arc::new(move || {
             let client = fetch_client.clone();
-            let appid = appid.clone();
-            let secret = secret.clone();
+            let appid = fetch_appid.clone();
+            let secret = fetch_secret.clone();
             Box::pin(async move {
                 let token = if classic {
                     client.classic_token(&appid, &secret).await?
@@ -65,11 +69,25 @@ impl WechatApi {
         WechatApi {
             client,
             tokens: TokenCache::new(store, fetch),
+            appid,
+            secret,
         }
     }
 
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// The account's AppID.
+    pub fn appid(&self) -> &str {
+        &self.appid
+    }
+
+    /// Web authorization: the visitor's openid for a one-time `code`.
+    pub async fn oauth_openid(&self, code: &str) -> Result<OAuthIdentity, ApiError> {
+        self.client
+            .oauth_identity(&self.appid, &self.secret, code)
+            .await
     }
 
     /// Runs `call` with a token, replacing the token once if WeChat rejects it and backing off

@@ -197,6 +197,40 @@ pub struct TemplateMessage {
     pub data: Value,
 }
 
+/// What web authorization (`sns/oauth2/access_token`) tells us about the visitor. The web
+/// access and refresh tokens it also returns are not kept.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct OAuthIdentity {
+    pub openid: String,
+    #[serde(default)]
+    pub scope: String,
+    #[serde(default)]
+    pub unionid: Option<String>,
+}
+
+/// WeChat's web authorization URL. The parameters must come in this order, and the URL ends
+/// with `#wechat_redirect`.
+pub fn oauth_authorize_url(
+    authorize_base: &str,
+    appid: &str,
+    redirect_uri: &str,
+    scope: &str,
+    state: &str,
+) -> String {
+    let mut url = match reqwest::Url::parse(authorize_base) {
+        Ok(u) => u,
+        Err(_) => return String::new(),
+    };
+    url.query_pairs_mut()
+        .append_pair("appid", appid)
+        .append_pair("redirect_uri", redirect_uri)
+        .append_pair("response_type", "code")
+        .append_pair("scope", scope)
+        .append_pair("state", state);
+    url.set_fragment(Some("wechat_redirect"));
+    url.to_string()
+}
+
 /// Largest image `media/upload` accepts.
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 /// How long WeChat keeps temporary media.
@@ -446,6 +480,27 @@ impl Client {
             .send(self.post("/cgi-bin/message/custom/send", token, &body))
             .await?;
         Ok(())
+    }
+
+    /// `GET /sns/oauth2/access_token`: a web authorization code → the visitor's openid.
+    #[tracing::instrument(skip_all, err)]
+    pub async fn oauth_identity(
+        &self,
+        appid: &str,
+        secret: &SecretString,
+        code: &str,
+    ) -> Result<OAuthIdentity, ApiError> {
+        let req = self
+            .http
+            .get(format!("{}/sns/oauth2/access_token", self.base))
+            .query(&[
+                ("appid", appid),
+                ("secret", secret.expose_secret()),
+                ("code", code),
+                ("grant_type", "authorization_code"),
+            ])
+            .timeout(self.short_timeout * 2);
+        self.send(req).await
     }
 
     /// `POST /cgi-bin/media/upload?type=image`: temporary media (kept by WeChat for 3 days).

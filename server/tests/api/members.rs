@@ -372,3 +372,95 @@ async fn near_the_permanent_quota_members_get_renewed_temporary_codes(pool: PgPo
 fn sim_code(app: &TestApp) -> tuijian::sandbox::simulate::SimContext {
     app.state.sim()
 }
+
+/// Runs web authorization as `user` through the simulated authorize page; returns the final
+/// response of the callback (redirects not followed).
+async fn authorize_as(app: &TestApp, user: &str) -> (reqwest::Response, String, String) {
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let start = client.get(app.url("/m")).send().await.expect("start");
+    assert_eq!(start.status(), StatusCode::FOUND);
+    let location = start.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_owned();
+    let cookie = start.headers()["set-cookie"]
+        .to_str()
+        .expect("cookie")
+        .split(';')
+        .next()
+        .expect("cookie pair")
+        .to_owned();
+    let url = reqwest::Url::parse(&location).expect("authorize url");
+    assert_eq!(url.path(), "/sandbox/oauth2/authorize");
+    assert_eq!(url.fragment(), Some("wechat_redirect"));
+    let keys: Vec<String> = url.query_pairs().map(|(k, _)| k.into_owned()).collect();
+    assert_eq!(
+        keys,
+        ["appid", "redirect_uri", "response_type", "scope", "state"],
+        "WeChat wants this order"
+    );
+    let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
+    assert_eq!(pairs["scope"], "snsapi_base");
+    assert!(pairs["redirect_uri"].ends_with("/m/oauth/callback"));
+    let mut bare = url.clone();
+    bare.set_fragment(None);
+    let picker = client.get(bare.clone()).send().await.expect("picker");
+    assert_eq!(picker.status(), StatusCode::OK);
+    assert!(picker.text().await.expect("html").contains("oauth-user"));
+    bare.query_pairs_mut().append_pair("user", user);
+    let allowed = client.get(bare).send().await.expect("allow");
+    assert_eq!(allowed.status(), StatusCode::FOUND);
+    let back = allowed.headers()["location"]
+        .to_str()
+        .expect("back")
+        .to_owned();
+    let done = client
+        .get(&back)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("callback");
+    (done, back, cookie)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn web_authorization_leads_each_member_to_their_own_page(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    follow(&app, "mia").await;
+    text(&app, "mia", "推广码").await;
+    let (_, _, token, _, _) = member(&pool, "mia").await;
+    let (done, back, cookie) = authorize_as(&app, "mia").await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()["location"], format!("/m/{token}").as_str());
+
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    // The code works once; without the state cookie nothing happens.
+    let reused = client
+        .get(&back)
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("reuse");
+    assert_eq!(reused.status(), StatusCode::BAD_GATEWAY);
+    let forged = client.get(&back).send().await.expect("no cookie");
+    assert_eq!(forged.status(), StatusCode::BAD_REQUEST);
+    let wrong_state = client
+        .get(&back)
+        .header("cookie", "tj_oauth_state=somethingelse")
+        .send()
+        .await
+        .expect("wrong state");
+    assert_eq!(wrong_state.status(), StatusCode::BAD_REQUEST);
+
+    // A follower without a code is told how to get one.
+    follow(&app, "zoe").await;
+    let (done, _, _) = authorize_as(&app, "zoe").await;
+    assert_eq!(done.status(), StatusCode::OK);
+    assert!(done.text().await.expect("html").contains("还没有推广码"));
+}
