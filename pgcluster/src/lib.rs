@@ -115,6 +115,14 @@ impl Cluster {
         if !self.started_here {
             return Ok(());
         }
+        self.shutdown()
+    }
+
+    /// Stops the server whoever started it (tests that restart a private cluster).
+    pub fn shutdown(&self) -> Result<(), Error> {
+        if !self.is_running() {
+            return Ok(());
+        }
         let data = self.data_dir();
         let out = self.run(
             "pg_ctl",

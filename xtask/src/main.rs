@@ -18,7 +18,11 @@ commands:
                       a real PostgreSQL, and the Playwright suite in headless Chromium
   build [--release]   build target/<profile>/tuijian and the site directory target/site
   test-db             start the tests' PostgreSQL cluster (if needed) and print its URL, for
-                      running `DATABASE_URL=… cargo test` by hand";
+                      running `DATABASE_URL=… cargo test` by hand
+  soak [--followers N]
+                      the soak (two instances, one database restarted, WeChat faults, 5 %
+                      re-deliveries) with N followers (default 2000); prints lost/duplicated
+                      counts. `cargo xtask test` runs a short one (120 followers)";
 
 /// A step that failed, with the message to show.
 pub type Result<T = ()> = std::result::Result<T, String>;
@@ -31,6 +35,7 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("build") => build(release).map(|_| ()),
         Some("test-db") => test_cluster().map(|c| println!("{}", c.url("postgres"))),
+        Some("soak") => soak(&args),
         _ => {
             eprintln!("{USAGE}");
             return ExitCode::from(2);
@@ -184,6 +189,33 @@ fn test() -> Result {
     result?;
     eprintln!("\nxtask: all checks passed");
     Ok(())
+}
+
+fn soak(args: &[String]) -> Result {
+    setup::postgres_binaries()?;
+    let followers = args
+        .windows(2)
+        .find(|w| w[0] == "--followers")
+        .map(|w| w[1].clone())
+        .unwrap_or_else(|| "2000".to_owned());
+    if followers.parse::<u32>().map_or(true, |n| n == 0) {
+        return Err(format!(
+            "--followers wants a positive number, got {followers}"
+        ));
+    }
+    step(&format!("soak with {followers} followers"));
+    sh(cargo()
+        .args([
+            "test",
+            "--package",
+            "server",
+            "--test",
+            "api",
+            "--",
+            "soak::",
+            "--nocapture",
+        ])
+        .env("SOAK_FOLLOWERS", followers))
 }
 
 fn test_cluster() -> Result<Cluster> {

@@ -109,6 +109,14 @@ pub fn SandboxPage() -> impl IntoView {
                         on:input=move |ev| text.set(event_target_value(&ev)) />
                 </div>
                 <button data-testid="sim-send" on:click=move |_| { run.dispatch((SimAction::Text, None, Some(text.get_untracked()))); }>{t("发送", "Send")}</button>
+                <p class="muted">
+                    {t("会员：发送「推广码」或点菜单获取个人推广码，发送「我叫 名字」设置称呼。",
+                       "Members: send 推广码 or use the menu for a personal code; send 「我叫 name」 to set a name.")}
+                    " "
+                    <a href="/m" target="_blank" rel="noopener" data-testid="sim-open-member">
+                        {t("以模拟用户身份打开个人页（模拟网页授权）", "Open a member page as a simulated user (simulated web authorization)")}
+                    </a>
+                </p>
                 <Show when=move || error.get().is_some()>
                     <p class="error" role="alert" data-testid="sim-error">{move || error.get().map(|e: AppError| e.message)}</p>
                 </Show>

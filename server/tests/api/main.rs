@@ -13,3 +13,4 @@ mod rest_reports;
 mod sandbox;
 mod secrets;
 mod skeleton;
+mod soak;

@@ -30,7 +30,7 @@ impl PrivateCluster {
 impl Drop for PrivateCluster {
     fn drop(&mut self) {
         if let Ok(c) = Cluster::ensure_running(&self.dir, &self.options) {
-            let _ = c.stop();
+            let _ = c.shutdown();
         }
         let _ = std::fs::remove_dir_all(&self.dir);
     }
