@@ -66,3 +66,158 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
         .expect("count");
     assert_eq!(n, 0);
 }
+
+/// Who may call each server function, with a body its arguments decode from. Every registered
+/// server function must be listed (a new one fails this test until it is classified).
+const SERVER_FNS: [(&str, Option<Role>, &str); 25] = [
+    // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
+    ("/sfn/login", None, "username=nobody&password=nothing-here"),
+    ("/sfn/logout", None, ""),
+    ("/sfn/me", None, ""),
+    ("/sfn/status", None, ""),
+    ("/sfn/member/page", None, "token=x"),
+    ("/sfn/member/name", None, "token=x&name=y"),
+    (
+        "/sfn/referrers/list",
+        Some(Role::Staff),
+        "query[page]=1&query[archived]=false",
+    ),
+    ("/sfn/referrers/create", Some(Role::Staff), "input[name]=x"),
+    (
+        "/sfn/referrers/update",
+        Some(Role::Staff),
+        "id=1&patch[name]=x",
+    ),
+    ("/sfn/referrers/archive", Some(Role::Staff), "id=1"),
+    ("/sfn/referrers/detail", Some(Role::Staff), "id=1&page=1"),
+    ("/sfn/referrers/reset-name", Some(Role::Staff), "id=1"),
+    (
+        "/sfn/qrcodes/create",
+        Some(Role::Staff),
+        "referrer_id=1&input[kind]=permanent",
+    ),
+    ("/sfn/qrcodes/quota", Some(Role::Staff), ""),
+    ("/sfn/sandbox/codes", Some(Role::Staff), ""),
+    (
+        "/sfn/sandbox/simulate",
+        Some(Role::Staff),
+        "action=Follow&who=x",
+    ),
+    ("/sfn/sandbox/messages", Some(Role::Staff), "who=x"),
+    (
+        "/sfn/reports/leaderboard",
+        Some(Role::Manager),
+        "query[period]=all",
+    ),
+    (
+        "/sfn/reports/stats",
+        Some(Role::Manager),
+        "query[period]=all",
+    ),
+    ("/sfn/settings/load", Some(Role::Admin), ""),
+    (
+        "/sfn/settings/greeting",
+        Some(Role::Admin),
+        "variant=plain&template=x",
+    ),
+    (
+        "/sfn/settings/notify-template",
+        Some(Role::Admin),
+        "template_id=x",
+    ),
+    (
+        "/sfn/settings/add-user",
+        Some(Role::Admin),
+        "username=intruder&password=long-enough-1&role=Admin",
+    ),
+    (
+        "/sfn/settings/mint-token",
+        Some(Role::Admin),
+        "name=x&role=Admin",
+    ),
+    (
+        "/sfn/settings/member",
+        Some(Role::Admin),
+        "keywords[0]=x&menu_key=K",
+    ),
+];
+
+async fn call(
+    app: &crate::common::TestApp,
+    path: &str,
+    body: &str,
+    cookie: Option<&str>,
+    origin: Option<&str>,
+) -> (reqwest::StatusCode, Value) {
+    let mut req = app
+        .client
+        .post(app.url(path))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body.to_owned());
+    if let Some(c) = cookie {
+        req = req.header("cookie", c);
+    }
+    if let Some(o) = origin {
+        req = req.header("origin", o);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn every_server_function_checks_the_session_the_role_and_the_origin(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let registered: Vec<String> = leptos::server_fn::axum::server_fn_paths()
+        .map(|(path, _)| path.to_owned())
+        .collect();
+    assert!(registered.len() >= SERVER_FNS.len(), "{registered:?}");
+    for path in &registered {
+        assert!(
+            SERVER_FNS.iter().any(|(p, _, _)| p == path),
+            "server function {path} is not classified in SERVER_FNS"
+        );
+    }
+    let staff = crate::skeleton::signed_in(&pool, Role::Staff).await;
+    let admin = crate::skeleton::signed_in(&pool, Role::Admin).await;
+    for (path, role, body) in SERVER_FNS {
+        assert!(
+            registered.iter().any(|p| p == path),
+            "{path} is not registered"
+        );
+        let Some(role) = role else { continue };
+        let (status, err) = call(&app, path, body, None, None).await;
+        assert_eq!(
+            (status.as_u16(), err["code"].as_str()),
+            (401, Some("unauthorized")),
+            "{path} without a session: {err}"
+        );
+        let (status, err) = call(&app, path, body, Some(&staff), None).await;
+        if role > Role::Staff {
+            assert_eq!(
+                (status.as_u16(), err["code"].as_str()),
+                (403, Some("forbidden")),
+                "{path} as staff: {err}"
+            );
+        } else {
+            assert!(
+                !matches!(err["code"].as_str(), Some("unauthorized" | "forbidden")),
+                "{path} as staff should be allowed: {err}"
+            );
+        }
+        let (status, err) =
+            call(&app, path, body, Some(&admin), Some("https://evil.example")).await;
+        assert_eq!(
+            (status.as_u16(), err["code"].as_str()),
+            (403, Some("cross_site")),
+            "{path} from another site: {err}"
+        );
+    }
+    // Nothing the refused calls asked for happened.
+    let intruders: i64 =
+        sqlx::query_scalar("select count(*) from app_user where username = 'intruder'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(intruders, 0);
+}

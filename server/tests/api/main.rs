@@ -6,6 +6,7 @@ mod auth;
 mod callback;
 mod client_shapes;
 mod common;
+mod hostile_json;
 mod members;
 mod outage;
 mod rest_referrers;
