@@ -152,6 +152,7 @@ fn test() -> Result {
     setup::postgres_binaries()?;
     setup::chromium()?;
     setup::end2end_packages()?;
+    setup::cargo_deny()?;
 
     step("checking formatting");
     sh(cargo().args(["fmt", "--all", "--check"]))?;
@@ -177,6 +178,16 @@ fn test() -> Result {
         "--",
         "-D",
         "warnings",
+    ]))?;
+
+    step("dependency audit: licenses, banned crates, sources (deny.toml)");
+    sh(cargo().args([
+        "deny",
+        "--all-features",
+        "check",
+        "licenses",
+        "bans",
+        "sources",
     ]))?;
 
     step("starting a PostgreSQL cluster for the tests");

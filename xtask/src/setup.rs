@@ -47,6 +47,28 @@ pub fn wasm_toolchain() -> Result {
     Ok(())
 }
 
+/// Must match the version the dependency audit (`deny.toml`) was written for.
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
+/// cargo-deny at the pinned version, for the dependency audit.
+pub fn cargo_deny() -> Result {
+    let version = output(Command::new("cargo").args(["deny", "--version"])).unwrap_or_default();
+    if version.split_whitespace().nth(1) != Some(CARGO_DENY_VERSION) {
+        step(&format!(
+            "installing cargo-deny {CARGO_DENY_VERSION} (a few minutes, once)"
+        ));
+        sh(Command::new("cargo").args([
+            "install",
+            "cargo-deny",
+            "--version",
+            CARGO_DENY_VERSION,
+            "--locked",
+            "--force",
+        ]))?;
+    }
+    Ok(())
+}
+
 /// Installs Debian packages when we may (root, or password-less sudo).
 fn apt_install(packages: &[&str], why: &str) -> Result {
     step(&format!("installing {} ({why})", packages.join(" ")));
