@@ -113,7 +113,7 @@ impl Driver {
     async fn play(&self, e: &Event) {
         if e.redeliver {
             // Half of the re-deliveries arrive concurrently with the first delivery.
-            if e.xml.len() % 2 == 0 {
+            if e.xml.len().is_multiple_of(2) {
                 join_all([self.deliver(&e.xml), self.deliver(&e.xml)]).await;
             } else {
                 self.deliver(&e.xml).await;
