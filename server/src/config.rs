@@ -23,6 +23,8 @@ pub struct Settings {
     /// `TUIJIAN_CALLBACK_DEADLINE_MS` (default 3500): how long a callback may spend storing an
     /// event before we give up and let WeChat deliver it again (WeChat waits 5 s).
     pub callback_deadline: Duration,
+    /// `METRICS_TOKEN`: set → `GET /metrics` needs `Authorization: Bearer <token>`; unset → open.
+    pub metrics_token: Option<SecretString>,
     pub wechat: WechatSettings,
 }
 
@@ -162,6 +164,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
             output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| app::BUNDLE_NAME.to_owned()),
+            metrics_token: secret("METRICS_TOKEN"),
             wechat,
         })
     }

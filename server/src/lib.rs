@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod jobs;
+pub mod metrics;
 pub mod qr;
 pub mod referral;
 pub mod rest;

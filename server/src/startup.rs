@@ -165,6 +165,7 @@ pub fn router(state: AppState) -> Router {
     let sandbox = state.settings.wechat.is_sandbox();
     let router = Router::new()
         .route("/healthz", get(healthz))
+        .route("/metrics", get(crate::metrics::render))
         .route(
             "/wechat/callback",
             get(callback::verify_url).post(callback::receive),
@@ -216,6 +217,7 @@ async fn require_login(
     let path = req.uri().path();
     let open = path == "/login"
         || path == "/healthz"
+        || path == "/metrics"
         || path == "/favicon.ico"
         || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/"]
             .iter()
@@ -267,12 +269,15 @@ pub async fn serve(
         api: state.wechat.clone(),
         wake: state.jobs_wake.clone(),
     };
+    crate::metrics::handle();
+    let upkeep = tokio::spawn(crate::metrics::upkeep(worker_stopped.clone()));
     let worker = tokio::spawn(worker.run(worker_stopped));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    let _ = upkeep.await;
     served
 }
 

@@ -6,6 +6,7 @@ mod auth;
 mod callback;
 mod client_shapes;
 mod common;
+mod metrics;
 mod rest_referrers;
 mod rest_reports;
 mod sandbox;
