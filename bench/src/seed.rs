@@ -143,7 +143,7 @@ pub async fn stats_database(url: &str, n: u64) -> anyhow::Result<Duration> {
     .await?;
     let now = chrono::Utc::now().timestamp();
     let mut conn = pool.acquire().await?;
-    copy(&mut *conn, COPY_EVENT, n, |i, out| {
+    copy(&mut conn, COPY_EVENT, n, |i, out| {
         let (r, at) = (referrer_of(i), ts(now, i));
         let _ = writeln!(
             out,
@@ -151,7 +151,7 @@ pub async fn stats_database(url: &str, n: u64) -> anyhow::Result<Duration> {
         );
     })
     .await?;
-    copy(&mut *conn, COPY_FOLLOWER, n, |i, out| {
+    copy(&mut conn, COPY_FOLLOWER, n, |i, out| {
         let at = ts(now, i);
         let (subscribed, unfollowed) = match unfollowed_at(now, i) {
             Some(u) => ("f", u),
@@ -160,12 +160,12 @@ pub async fn stats_database(url: &str, n: u64) -> anyhow::Result<Duration> {
         let _ = writeln!(out, "1\toSEED{i}\t{subscribed}\t{at}\t{at}\t{unfollowed}");
     })
     .await?;
-    copy(&mut *conn, COPY_REFERRAL, n, |i, out| {
+    copy(&mut conn, COPY_REFERRAL, n, |i, out| {
         let (r, at) = (referrer_of(i), ts(now, i));
         let _ = writeln!(out, "1\t{i}\t{r}\t{r}\t{i}\t{at}");
     })
     .await?;
-    copy(&mut *conn, COPY_SCAN, n, |i, out| {
+    copy(&mut conn, COPY_SCAN, n, |i, out| {
         let (r, at) = (referrer_of(i), ts(now, i));
         let _ = writeln!(out, "1\t{i}\toSEED{i}\ts{r}\t{r}\t{r}\tsubscribe\t{at}");
     })
@@ -193,7 +193,8 @@ fn ts(now: i64, i: u64) -> String {
 }
 
 fn unfollowed_at(now: i64, i: u64) -> Option<String> {
-    (i % 10 == 0).then(|| stamp((now - secs_ago(i) + (i % 30) as i64 * 86_400).min(now)))
+    i.is_multiple_of(10)
+        .then(|| stamp((now - secs_ago(i) + (i % 30) as i64 * 86_400).min(now)))
 }
 
 fn stamp(secs: i64) -> String {
@@ -213,7 +214,7 @@ async fn copy(
     let mut buf = String::with_capacity(CHUNK as usize * 100);
     for i in 1..=n {
         row(i, &mut buf);
-        if i % CHUNK == 0 {
+        if i.is_multiple_of(CHUNK) {
             sink.send(std::mem::take(&mut buf).into_bytes()).await?;
             buf.reserve(CHUNK as usize * 100);
         }
