@@ -137,12 +137,41 @@ pub async fn verify_url(
         .into_response())
 }
 
+impl CallbackError {
+    /// The `outcome` label of the callback latency metric.
+    fn outcome(&self) -> &'static str {
+        match self {
+            CallbackError::Unauthorized(_) => "unauthorized",
+            CallbackError::TooLarge => "too_large",
+            CallbackError::BadRequest(_) => "bad_request",
+            CallbackError::Unavailable(_) => "unavailable",
+        }
+    }
+}
+
 /// `POST /wechat/callback`: an event or message from WeChat.
 #[tracing::instrument(skip_all, fields(mode))]
 pub async fn receive(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
     body: Body,
+) -> Result<Response, CallbackError> {
+    let started = std::time::Instant::now();
+    let mut kind = "unknown";
+    let result = handle(state, query, body, &mut kind).await;
+    let outcome = result
+        .as_ref()
+        .map_or_else(CallbackError::outcome, |_| "ok");
+    metrics::histogram!(crate::metrics::CALLBACK_SECONDS, "kind" => kind, "outcome" => outcome)
+        .record(started.elapsed().as_secs_f64());
+    result
+}
+
+async fn handle(
+    state: AppState,
+    query: CallbackQuery,
+    body: Body,
+    kind: &mut &'static str,
 ) -> Result<Response, CallbackError> {
     let config = state.callback.clone();
     verify_signature(&config, &query)?;
@@ -156,6 +185,7 @@ pub async fn receive(
     let inbound =
         message::parse_inbound(&xml).map_err(|e| CallbackError::BadRequest(e.to_string()))?;
     let started = tokio::time::Instant::now();
+    *kind = inbound.kind();
     let ingest = referral::ingest::ingest(&state.pool, state.account_id, &inbound, &xml);
     let reply = match tokio::time::timeout(config.deadline, ingest).await {
         Ok(Ok(Ingested::Reply(reply))) => {

@@ -27,6 +27,8 @@ pub struct Settings {
     /// personal pages, OAuth redirects), e.g. `https://tuijian.example.com`. Unset → the
     /// listen address.
     pub public_url: Option<String>,
+    /// `METRICS_TOKEN`: set → `GET /metrics` needs `Authorization: Bearer <token>`; unset → open.
+    pub metrics_token: Option<SecretString>,
     pub wechat: WechatSettings,
 }
 
@@ -179,6 +181,7 @@ impl Settings {
                 .map(PathBuf::from)
                 .unwrap_or_else(|| PathBuf::from("target/site")),
             output_name: get("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| app::BUNDLE_NAME.to_owned()),
+            metrics_token: secret("METRICS_TOKEN"),
             wechat,
         })
     }

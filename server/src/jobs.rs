@@ -101,6 +101,7 @@ impl Worker {
     }
 
     async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
+        count_outcome(job, &outcome);
         match outcome {
             Outcome::Done => outbox::complete(&self.pool, job.id).await,
             Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {
@@ -251,6 +252,19 @@ impl Worker {
         )
         .await
     }
+}
+
+/// Counts a job attempt for `/metrics` by kind, outcome and errcode.
+fn count_outcome(job: &Job, outcome: &Outcome) {
+    let (label, errcode) = match outcome {
+        Outcome::Done => ("done", None),
+        Outcome::Retry { errcode, .. } if job.attempts < MAX_ATTEMPTS => ("retry", *errcode),
+        Outcome::Retry { errcode, .. } | Outcome::Failed { errcode, .. } => ("failed", *errcode),
+    };
+    let errcode = errcode.map_or_else(|| "none".to_owned(), |c| c.to_string());
+    metrics::counter!(crate::metrics::JOBS, "kind" => job.kind.clone(), "outcome" => label,
+        "errcode" => errcode)
+    .increment(1);
 }
 
 /// The customer-service text a referrer gets.

@@ -7,6 +7,7 @@ pub mod config;
 pub mod db;
 pub mod jobs;
 pub mod member_auth;
+pub mod metrics;
 pub mod qr;
 pub mod referral;
 pub mod rest;

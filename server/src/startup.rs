@@ -186,6 +186,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/m", get(crate::member_auth::start))
         .route("/m/oauth/callback", get(crate::member_auth::finish))
+        .route("/metrics", get(crate::metrics::render))
         .route(
             "/wechat/callback",
             get(callback::verify_url).post(callback::receive),
@@ -238,6 +239,7 @@ async fn require_login(
     let open = path == "/login"
         || path == "/m"
         || path == "/healthz"
+        || path == "/metrics"
         || path == "/favicon.ico"
         || ["/pkg/", "/sfn/", "/api/", "/wechat/", "/sandbox/", "/m/"]
             .iter()
@@ -290,12 +292,15 @@ pub async fn serve(
         wake: state.jobs_wake.clone(),
         members: state.members(),
     };
+    crate::metrics::handle();
+    let upkeep = tokio::spawn(crate::metrics::upkeep(worker_stopped.clone()));
     let worker = tokio::spawn(worker.run(worker_stopped));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    let _ = upkeep.await;
     served
 }
 

@@ -1,6 +1,7 @@
 //! `cargo xtask run | test | build [--release]`: installs what is missing, builds the server and
 //! the WASM bundle with plain cargo + wasm-bindgen (no cargo-leptos needed), and runs things.
 
+mod bench;
 mod setup;
 mod site;
 
@@ -17,6 +18,10 @@ commands:
   test                install what is missing, then fmt check, clippy, every Rust test against
                       a real PostgreSQL, and the Playwright suite in headless Chromium
   build [--release]   build target/<profile>/tuijian and the site directory target/site
+  bench [--smoke] [flags]
+                      benchmarks (callbacks vs a baseline, stats at 1M/10M referrals, bundle
+                      size, memory) → BENCHMARKS.md; flags go to `tuijian-bench run`, e.g.
+                      --duration 5 --sizes 1000000; --smoke: seconds, tiny sizes, debug build
   test-db             start the tests' PostgreSQL cluster (if needed) and print its URL, for
                       running `DATABASE_URL=… cargo test` by hand
   soak [--followers N]
@@ -34,6 +39,8 @@ fn main() -> ExitCode {
         Some("run") => run(release),
         Some("test") => test(),
         Some("build") => build(release).map(|_| ()),
+        Some("bench") if args.iter().any(|a| a == "--smoke") => bench::smoke_alone(),
+        Some("bench") => bench::full(&args[1..]),
         Some("test-db") => test_cluster().map(|c| println!("{}", c.url("postgres"))),
         Some("soak") => soak(&args),
         _ => {
@@ -91,7 +98,7 @@ impl CurrentDirIfUnset for Command {
     }
 }
 
-fn cargo() -> Command {
+pub fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
@@ -192,7 +199,7 @@ fn test() -> Result {
 
     step("starting a PostgreSQL cluster for the tests");
     let cluster = test_cluster()?;
-    let result = rust_and_browser_tests(&cluster);
+    let result = rust_and_browser_tests(&cluster).and_then(|()| bench::smoke(&cluster));
     step("stopping the test PostgreSQL cluster");
     if let Err(e) = cluster.stop() {
         eprintln!("    warning: {e}");
@@ -229,7 +236,7 @@ fn soak(args: &[String]) -> Result {
         .env("SOAK_FOLLOWERS", followers))
 }
 
-fn test_cluster() -> Result<Cluster> {
+pub fn test_cluster() -> Result<Cluster> {
     let dir = root().join("target/test-postgres");
     // Throw-away data: durability off makes the many per-test databases fast to create.
     let options = Options {

@@ -45,6 +45,7 @@ pub async fn claim(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Resul
     if let Some(id) = inserted {
         return Ok(Claim::New(id));
     }
+    metrics::counter!(crate::metrics::DUPLICATES, "kind" => event.kind.to_owned()).increment(1);
     let reply: Option<String> = sqlx::query_scalar(
         "update event set redeliveries = redeliveries + 1
          where account_id = $1 and dedup_key = $2

@@ -102,3 +102,10 @@ pub async fn depth(pool: &PgPool) -> sqlx::Result<i64> {
         .fetch_one(pool)
         .await
 }
+
+/// How many jobs are pending (the outbox depth, for `/metrics`).
+pub async fn pending_count(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from outbox where status = 'pending'")
+        .fetch_one(pool)
+        .await
+}

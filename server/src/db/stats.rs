@@ -70,7 +70,7 @@ pub async fn leaderboard(
             group by r.referrer_id),
          uf as (
             select r.referrer_id, count(*) as unfollows
-            from follower f join referral r on r.follower_id = f.id
+            from follower f join referral r on r.account_id = f.account_id and r.follower_id = f.id
             where f.account_id = $1 and not f.subscribed
               and f.unfollowed_at >= $2 and f.unfollowed_at < $3
             group by r.referrer_id),
@@ -144,7 +144,8 @@ pub async fn stats(
                and s.scanned_at >= $2 and s.scanned_at < $3
                and ($4::bigint is null or s.referrer_id = $4)) as unique_scanners,
             count(*) as new_follows,
-            (select count(*) from follower f join referral r on r.follower_id = f.id
+            (select count(*) from follower f
+               join referral r on r.account_id = f.account_id and r.follower_id = f.id
                where f.account_id = $1 and not f.subscribed
                  and f.unfollowed_at >= $2 and f.unfollowed_at < $3
                  and ($4::bigint is null or r.referrer_id = $4)) as unfollows,
@@ -177,7 +178,8 @@ pub async fn stats(
                from referral where account_id = $1 and followed_at >= $2 and followed_at < $3
                  and ($4::bigint is null or referrer_id = $4) group by 1),
          u as (select (fo.unfollowed_at at time zone 'Asia/Shanghai')::date as day, count(*) as n
-               from follower fo join referral r on r.follower_id = fo.id
+               from follower fo
+               join referral r on r.account_id = fo.account_id and r.follower_id = fo.id
                where fo.account_id = $1 and not fo.subscribed
                  and fo.unfollowed_at >= $2 and fo.unfollowed_at < $3
                  and ($4::bigint is null or r.referrer_id = $4) group by 1)

@@ -14,6 +14,9 @@ use super::client::{
 };
 use super::token::{Fetch, StoredToken, TokenCache, TokenError, TokenStore};
 
+/// Counter of access-token fetches from WeChat by `outcome`, via the `metrics` facade.
+pub const TOKEN_REFRESHES_METRIC: &str = "tuijian_wechat_token_refreshes_total";
+
 /// Busy (-1) answers are retried this many times, after 200 ms, 400 ms, 800 ms.
 const BUSY_RETRIES: u32 = 3;
 
@@ -59,11 +62,13 @@ impl WechatApi {
             let secret = fetch_secret.clone();
             Box::pin(async move {
                 let token = if classic {
-                    client.classic_token(&appid, &secret).await?
+                    client.classic_token(&appid, &secret).await
                 } else {
-                    client.stable_token(&appid, &secret, false).await?
+                    client.stable_token(&appid, &secret, false).await
                 };
-                Ok(StoredToken::from_response(token, Utc::now()))
+                let outcome = if token.is_ok() { "ok" } else { "error" };
+                metrics::counter!(TOKEN_REFRESHES_METRIC, "outcome" => outcome).increment(1);
+                Ok(StoredToken::from_response(token?, Utc::now()))
             })
         });
         WechatApi {

@@ -8,6 +8,9 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+/// Histogram of API call times (seconds) by `call` and `outcome`, via the `metrics` facade.
+pub const API_SECONDS_METRIC: &str = "tuijian_wechat_api_duration_seconds";
+
 /// Token errors: the stored token is invalid, expired or superseded.
 pub const TOKEN_INVALID_CODES: [i64; 3] = [40001, 40014, 42001];
 /// "System busy, try again."
@@ -289,12 +292,37 @@ impl Client {
         &self.base
     }
 
+    /// Sends a request and records its time under [`API_SECONDS_METRIC`], labelled with the
+    /// API path after `/cgi-bin/` (a fixed set) and the outcome: never the URL or the token.
     async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
-        let resp = request
-            .send()
+        let (http, request) = request.build_split();
+        let request = request.map_err(|e| ApiError::Transport(e.without_url().to_string()))?;
+        let path = request.url().path();
+        let call = path
+            .split_once("/cgi-bin/")
+            .map_or("other", |(_, call)| call)
+            .to_owned();
+        let started = std::time::Instant::now();
+        let result = self.exchange(http.execute(request)).await;
+        let outcome = match &result {
+            Ok(_) => "ok".to_owned(),
+            Err(e) => e
+                .errcode()
+                .map_or_else(|| "error".to_owned(), |c| c.to_string()),
+        };
+        metrics::histogram!(API_SECONDS_METRIC, "call" => call, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn exchange<T: DeserializeOwned>(
+        &self,
+        sent: impl std::future::Future<Output = reqwest::Result<reqwest::Response>>,
+    ) -> Result<T, ApiError> {
+        let resp = sent
             .await
             .map_err(|e| ApiError::Transport(e.without_url().to_string()))?;
         let status = resp.status();

@@ -9,6 +9,7 @@ mod common;
 mod hostile_json;
 mod members;
 mod outage;
+mod metrics;
 mod rest_referrers;
 mod rest_reports;
 mod sandbox;

@@ -1,0 +1,104 @@
+//! Read-side timings against a running server: the leaderboard for each period and metric,
+//! a referrer's stats, the overall stats with the daily series, and the SSR leaderboard page.
+
+use std::time::{Duration, Instant};
+
+/// One timed request, repeated.
+#[derive(Clone, Debug)]
+pub struct Timed {
+    pub what: String,
+    pub p50_ms: f64,
+    pub p95_ms: f64,
+}
+
+/// Percentile of sorted samples (nearest rank).
+pub fn percentile(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1].as_secs_f64() * 1000.0
+}
+
+/// A client for the server's REST API and pages.
+pub struct Reader {
+    pub client: reqwest::Client,
+    pub base: String,
+    pub bearer: String,
+    pub cookie: String,
+}
+
+impl Reader {
+    /// GETs `path` once unmeasured, then `runs` times; fails on any non-200.
+    pub async fn time(&self, what: &str, path: &str, runs: usize) -> anyhow::Result<Timed> {
+        let mut samples = Vec::with_capacity(runs);
+        for i in 0..=runs {
+            let started = Instant::now();
+            let resp = self
+                .client
+                .get(format!("{}{path}", self.base))
+                .bearer_auth(&self.bearer)
+                .header("cookie", format!("tj_session={}", self.cookie))
+                .send()
+                .await?;
+            let status = resp.status();
+            let body = resp.bytes().await?;
+            let took = started.elapsed();
+            anyhow::ensure!(status.is_success(), "GET {path}: HTTP {status}");
+            anyhow::ensure!(!body.is_empty(), "GET {path}: empty body");
+            if i > 0 {
+                samples.push(took);
+            }
+        }
+        samples.sort();
+        Ok(Timed {
+            what: what.to_owned(),
+            p50_ms: percentile(&samples, 0.50),
+            p95_ms: percentile(&samples, 0.95),
+        })
+    }
+
+    /// Every read the dashboard and API offer over the seeded data.
+    pub async fn all(&self, runs: usize, referrer: i64) -> anyhow::Result<Vec<Timed>> {
+        let mut out = Vec::new();
+        for period in ["day", "week", "month", "all"] {
+            for metric in ["follows", "net", "retained"] {
+                let path = format!("/api/v1/leaderboard?period={period}&metric={metric}");
+                out.push(
+                    self.time(&format!("leaderboard {period}/{metric}"), &path, runs)
+                        .await?,
+                );
+            }
+        }
+        for period in ["month", "all"] {
+            let path = format!("/api/v1/referrers/{referrer}/stats?period={period}");
+            out.push(
+                self.time(&format!("referrer stats + daily ({period})"), &path, runs)
+                    .await?,
+            );
+            let path = format!("/api/v1/stats?period={period}");
+            out.push(
+                self.time(&format!("overall stats + daily ({period})"), &path, runs)
+                    .await?,
+            );
+        }
+        out.push(
+            self.time("SSR page /leaderboard", "/leaderboard", runs)
+                .await?,
+        );
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_use_the_nearest_rank() {
+        let samples: Vec<Duration> = (1..=20).map(Duration::from_millis).collect();
+        assert_eq!(percentile(&samples, 0.5), 10.0);
+        assert_eq!(percentile(&samples, 0.95), 19.0);
+        assert_eq!(percentile(&[], 0.5), 0.0);
+    }
+}
