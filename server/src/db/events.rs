@@ -82,3 +82,11 @@ pub async fn account_name(pool: &PgPool, account_id: i64) -> sqlx::Result<String
         .fetch_one(pool)
         .await
 }
+
+/// The stored passive reply of an event.
+pub async fn event_reply(pool: &PgPool, event_id: i64) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, Option<String>>("select reply from event where id = $1")
+        .bind(event_id)
+        .fetch_one(pool)
+        .await
+}

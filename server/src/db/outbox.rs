@@ -109,3 +109,32 @@ pub async fn pending_count(pool: &PgPool) -> sqlx::Result<i64> {
         .fetch_one(pool)
         .await
 }
+
+/// Makes an outbox job due now (the callback finished its part).
+pub async fn make_due(pool: &PgPool, job_id: i64) -> sqlx::Result<()> {
+    sqlx::query("update outbox set next_attempt_at = now() where id = $1 and status = 'pending'")
+        .bind(job_id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Adds a job that becomes due after `delay_secs`.
+pub async fn enqueue_later(
+    conn: &mut PgConnection,
+    account_id: i64,
+    kind: &str,
+    payload: &serde_json::Value,
+    delay_secs: i64,
+) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "insert into outbox (account_id, kind, payload, next_attempt_at)
+         values ($1, $2, $3, now() + make_interval(secs => $4)) returning id",
+    )
+    .bind(account_id)
+    .bind(kind)
+    .bind(payload)
+    .bind(delay_secs as f64)
+    .fetch_one(&mut *conn)
+    .await
+}

@@ -115,17 +115,8 @@ pub fn clean_name(raw: &str) -> Result<String, &'static str> {
 
 /// What staff see for a member who has not chosen a name (friends see a neutral fallback).
 pub fn fallback_name(openid: &str) -> String {
-    let tail: String = openid
-        .chars()
-        .filter(char::is_ascii_alphanumeric)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .take(6)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+    let alnum: Vec<char> = openid.chars().filter(char::is_ascii_alphanumeric).collect();
+    let tail: String = alnum[alnum.len().saturating_sub(6)..].iter().collect();
     format!("会员·{tail}")
 }
 
@@ -204,7 +195,7 @@ pub async fn apply(
             "您的推广码已停用。如有疑问，请直接在这里留言联系我们。".into(),
         )),
         Request::Code => {
-            let job_id = store::enqueue_later(
+            let job_id = crate::db::outbox::enqueue_later(
                 tx,
                 account_id,
                 JOB_MEMBER_CODE,
@@ -268,7 +259,7 @@ impl MemberContext {
     async fn settle(&self, req: &CodeRequest, xml: &str) -> sqlx::Result<()> {
         let mut conn = self.pool.acquire().await?;
         crate::db::events::set_reply(&mut conn, req.event_id, xml).await?;
-        store::make_due(&self.pool, req.job_id).await
+        crate::db::outbox::make_due(&self.pool, req.job_id).await
     }
 
     /// The member's current code, made (or renewed) when there is none valid for a few days.
@@ -431,7 +422,7 @@ impl MemberContext {
         referrer_id: i64,
         openid: &str,
     ) -> Result<(), FollowUpError> {
-        let reply = store::event_reply(&self.pool, event_id).await?;
+        let reply = crate::db::events::event_reply(&self.pool, event_id).await?;
         let mut conn = self.pool.acquire().await?;
         let member = store::by_openid(&mut conn, account_id, openid)
             .await?

@@ -22,7 +22,8 @@ pub const PERMANENT_QUOTA: i64 = 100_000;
 /// Token lifetime, as WeChat's.
 const TOKEN_TTL: i64 = 7200;
 
-fn err(errcode: i64, errmsg: &str) -> Response {
+/// A WeChat error answer (HTTP 200 with `errcode`).
+pub(crate) fn err(errcode: i64, errmsg: &str) -> Response {
     Json(json!({"errcode": errcode, "errmsg": format!("{errmsg} rid: sandbox")})).into_response()
 }
 

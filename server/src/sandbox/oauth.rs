@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::config::SANDBOX_APPID;
 use crate::db::sandbox as store;
 use crate::sandbox::SANDBOX_SECRET;
+use crate::sandbox::api::err;
 use crate::sandbox::simulate::openid_for;
 use crate::startup::AppState;
 
@@ -133,10 +134,6 @@ pub struct AccessTokenQuery {
     secret: Option<String>,
     code: Option<String>,
     grant_type: Option<String>,
-}
-
-fn err(errcode: i64, errmsg: &str) -> Response {
-    Json(json!({"errcode": errcode, "errmsg": format!("{errmsg} rid: sandbox")})).into_response()
 }
 
 /// `GET /sns/oauth2/access_token`: a one-time code → the user's openid.
