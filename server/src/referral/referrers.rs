@@ -162,7 +162,25 @@ pub async fn list(
     account_id: i64,
     query: &ReferrerQuery,
 ) -> Result<Page<Referrer>, ServiceError> {
-    Ok(store::list(pool, account_id, query).await?)
+    Ok(store::list(pool, account_id, &search_query(query)).await?)
+}
+
+/// The longest search text used; longer input is cut (no stored field is longer).
+pub const MAX_SEARCH_CHARS: usize = MAX_NOTE_CHARS;
+/// The last page anyone can ask for; beyond it the offset would overflow.
+const MAX_PAGE: i64 = 1_000_000;
+
+/// Search text without control characters (stored fields never hold any, and
+/// PostgreSQL refuses NUL), cut to a sane length, and a page number in range.
+fn search_query(query: &ReferrerQuery) -> ReferrerQuery {
+    ReferrerQuery {
+        q: query
+            .q
+            .as_deref()
+            .map(|q| clean(q).chars().take(MAX_SEARCH_CHARS).collect()),
+        page: query.page.clamp(1, MAX_PAGE),
+        ..query.clone()
+    }
 }
 
 fn duplicate_openid() -> ServiceError {
@@ -181,6 +199,28 @@ mod tests {
             name: name.into(),
             ..NewReferrer::default()
         }
+    }
+
+    #[test]
+    fn search_text_drops_control_characters_and_pages_stay_in_range() {
+        let q = search_query(&ReferrerQuery {
+            q: Some(" 张\u{0}三\n ".into()),
+            page: i64::MAX,
+            per_page: 20,
+            sort: Default::default(),
+            include_archived: false,
+        });
+        assert_eq!(q.q.as_deref(), Some("张三"));
+        assert_eq!(q.page, MAX_PAGE);
+        let long = search_query(&ReferrerQuery {
+            q: Some("x".repeat(10_000)),
+            page: -5,
+            per_page: 20,
+            sort: Default::default(),
+            include_archived: false,
+        });
+        assert_eq!(long.q.map(|q| q.len()), Some(MAX_SEARCH_CHARS));
+        assert_eq!(long.page, 1);
     }
 
     fn fields_of(e: ServiceError) -> Vec<String> {

@@ -179,7 +179,7 @@ pub async fn mint_token(
     role: Role,
 ) -> Result<String, ServiceError> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
+    if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ServiceError::field(
             "token_name",
             "名称须为 1–64 个字符 / 1 to 64 characters",

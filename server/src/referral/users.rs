@@ -116,6 +116,11 @@ pub async fn login(
     password: &str,
 ) -> Result<(CurrentUser, String), ServiceError> {
     let username = username.trim();
+    if username.len() > 64 || username.chars().any(char::is_control) {
+        // No such user can exist (see validate_new_user); refuse without touching the store.
+        let _ = hash_password(password);
+        return Err(bad_login());
+    }
     let since = Utc::now() - Duration::minutes(THROTTLE_MINUTES);
     if store::recent_failures(pool, account_id, username, since).await? >= MAX_FAILURES {
         return Err(ServiceError::Conflict {

@@ -152,6 +152,14 @@ pub async fn access_token(
     let Some(code) = q.code.filter(|c| !c.is_empty()) else {
         return err(41008, "missing code");
     };
+    // Codes we hand out are short base64url strings; anything else cannot be one.
+    if code.len() > 64
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return err(40029, "invalid code");
+    }
     match store::take_oauth_code(&state.pool, &code).await {
         Ok(Some(taken)) if taken.already_used => err(40163, "code been used"),
         Ok(Some(taken)) if taken.expired => err(40029, "invalid code"),

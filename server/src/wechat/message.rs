@@ -74,7 +74,36 @@ struct RawImage {
 
 fn parse_raw(xml: &str) -> Result<Raw, MessageError> {
     reject_hostile(xml.as_bytes())?;
-    quick_xml::de::from_str::<Raw>(xml).map_err(|e| MessageError::Malformed(e.to_string()))
+    let forbidden = || MessageError::Malformed("character not allowed in XML".into());
+    if !xml.chars().all(xml_char) {
+        return Err(forbidden());
+    }
+    let raw =
+        quick_xml::de::from_str::<Raw>(xml).map_err(|e| MessageError::Malformed(e.to_string()))?;
+    // Character references (`&#1;`) can smuggle what the raw text may not hold.
+    let fields = [
+        &raw.to_user,
+        &raw.from_user,
+        &raw.create_time,
+        &raw.msg_type,
+        &raw.event,
+        &raw.event_key,
+        &raw.ticket,
+        &raw.content,
+        &raw.msg_id,
+        &raw.encrypt,
+        &raw.msg_signature,
+        &raw.timestamp,
+        &raw.nonce,
+        &raw.image.as_ref().and_then(|i| i.media_id.clone()),
+    ];
+    if fields
+        .iter()
+        .any(|f| f.as_deref().is_some_and(|v| !v.chars().all(xml_char)))
+    {
+        return Err(forbidden());
+    }
+    Ok(raw)
 }
 
 /// Absent and empty are the same to us.
@@ -267,13 +296,14 @@ fn cdata(text: &str) -> String {
     format!("<![CDATA[{}]]>", text.replace("]]>", "]]]]><![CDATA[>"))
 }
 
-/// Drops characters XML 1.0 forbids (control characters other than TAB, LF, CR).
+/// Whether XML 1.0 allows the character (control characters other than TAB, LF, CR do not).
+fn xml_char(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{fffe}' | '\u{ffff}'))
+}
+
+/// Drops characters XML 1.0 forbids.
 fn xml_clean(text: &str) -> String {
-    text.chars()
-        .filter(|&c| {
-            matches!(c, '\t' | '\n' | '\r') || (c >= ' ' && !matches!(c, '\u{fffe}' | '\u{ffff}'))
-        })
-        .collect()
+    text.chars().filter(|&c| xml_char(c)).collect()
 }
 
 /// A passive text reply (§5.1): ids swapped by the caller, content cleaned, and the whole
@@ -569,6 +599,23 @@ mod tests {
             parse_inbound(undeclared),
             Err(MessageError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn characters_xml_forbids_are_malformed_raw_or_escaped() {
+        let xml = |from: &str| {
+            format!(
+                "<xml><ToUserName>gh</ToUserName><FromUserName>{from}</FromUserName>\
+                 <CreateTime>1</CreateTime><MsgType>event</MsgType><Event>subscribe</Event></xml>"
+            )
+        };
+        assert!(parse_inbound(&xml("o1")).is_ok());
+        for from in ["o\u{0}1", "o\u{1}1", "o&#0;1", "o&#x1;1", "o\u{ffff}"] {
+            assert!(
+                matches!(parse_inbound(&xml(from)), Err(MessageError::Malformed(_))),
+                "{from:?} was accepted"
+            );
+        }
     }
 
     #[test]

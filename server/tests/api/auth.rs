@@ -80,6 +80,24 @@ async fn failed_logins_are_throttled(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn hostile_usernames_are_wrong_logins_not_server_errors(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let long = "x".repeat(5_000);
+    for username in ["ta%00rget", "%01", long.as_str()] {
+        let (status, err, cookie) = sfn(
+            &app,
+            "login",
+            None,
+            &format!("username={username}&password=wrong"),
+        )
+        .await;
+        assert!(!status.is_server_error(), "{username}: {status} {err}");
+        assert_eq!(err["code"], "invalid_login", "{username}");
+        assert!(cookie.is_none());
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn server_functions_check_the_session_and_the_role(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let staff = signed_in(&pool, Role::Staff).await;

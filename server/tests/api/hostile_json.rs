@@ -134,6 +134,7 @@ async fn hostile_json_never_errors_and_refusals_change_nothing(pool: PgPool) {
                 Just("99999999999999999999".to_owned()),
                 Just("-1".to_owned()),
                 Just("%FF%FE".to_owned()),
+                Just("a%00b".to_owned()),
                 "[a-z0-9%]{0,12}",
             ],
         ),

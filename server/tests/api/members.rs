@@ -457,6 +457,23 @@ async fn web_authorization_leads_each_member_to_their_own_page(pool: PgPool) {
         .await
         .expect("wrong state");
     assert_eq!(wrong_state.status(), StatusCode::BAD_REQUEST);
+    // Codes that cannot be ours are refused as WeChat refuses them, not as a failure.
+    for code in ["a%00b", "%FF", &"x".repeat(500)] {
+        let refused: Value = client
+            .get(app.url(&format!(
+                "/sandbox/wx/sns/oauth2/access_token?appid={}&secret={}\
+                 &grant_type=authorization_code&code={code}",
+                tuijian::config::SANDBOX_APPID,
+                tuijian::sandbox::SANDBOX_SECRET
+            )))
+            .send()
+            .await
+            .expect("token")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(refused["errcode"], 40029, "{code}: {refused}");
+    }
 
     // A follower without a code is told how to get one.
     follow(&app, "zoe").await;
