@@ -1,11 +1,12 @@
 //! Reporting queries: leaderboard, period stats with a daily series, referral lists.
 
 use app::model::{DailyPoint, LeaderboardRow, Page, Referral, Stats};
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::PgPool;
 
 use crate::db::referrers::rfc3339;
+use crate::referral::period::local_date;
 
 /// What the leaderboard ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,59 @@ struct BoardRow {
     retained: i64,
 }
 
+/// Which roll-up rows add up to a period of whole CST days `[from, to)` (see the
+/// `stats_rollup` migration): all-time totals, whole months, and the days around them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Plan {
+    /// The period covers everything: read `referrer_total`.
+    pub total: bool,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Whole months `[month_from, month_to)` read from `referrer_month`; the days
+    /// `[from, month_from)` and `[month_to, to)` from `referrer_day`.
+    pub month_from: NaiveDate,
+    pub month_to: NaiveDate,
+}
+
+fn month_start(d: NaiveDate) -> NaiveDate {
+    d.with_day(1).expect("day 1 exists")
+}
+
+fn next_month(d: NaiveDate) -> NaiveDate {
+    month_start(d) + chrono::Months::new(1)
+}
+
+impl Plan {
+    /// `today` is the current CST date: nothing is recorded after it, so a period reaching
+    /// past it may be read up to the end of its month.
+    pub fn new(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Self {
+        let to = if to > today {
+            to.max(next_month(today))
+        } else {
+            to
+        };
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 2).expect("a date");
+        let month_from = if month_start(from) == from {
+            from
+        } else {
+            next_month(from)
+        };
+        let month_to = month_start(to);
+        let (month_from, month_to) = if month_from < month_to {
+            (month_from, month_to)
+        } else {
+            (to, to)
+        };
+        Plan {
+            total: from <= epoch && to > today,
+            from,
+            to,
+            month_from,
+            month_to,
+        }
+    }
+}
+
 /// Ranks referrers active in `[from, to)`. Equal values share a rank ("1224"); ties are
 /// listed by referrer id so the order is stable.
 pub async fn leaderboard(
@@ -59,36 +113,38 @@ pub async fn leaderboard(
     kind: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<LeaderboardRow>> {
+    let plan = Plan::new(local_date(from), local_date(to), local_date(Utc::now()));
     let m = metric.column();
     // `m` comes from a fixed list above, never from input.
     let sql = format!(
-        "with fo as (
-            select r.referrer_id, count(*) as follows,
-                   count(*) filter (where f.subscribed) as retained
-            from referral r join follower f on f.id = r.follower_id
-            where r.account_id = $1 and r.followed_at >= $2 and r.followed_at < $3
-            group by r.referrer_id),
-         uf as (
-            select r.referrer_id, count(*) as unfollows
-            from follower f join referral r on r.account_id = f.account_id and r.follower_id = f.id
-            where f.account_id = $1 and not f.subscribed
-              and f.unfollowed_at >= $2 and f.unfollowed_at < $3
-            group by r.referrer_id),
+        "with src as (
+            select referrer_id, follows, unfollows, lost from referrer_total
+            where account_id = $1 and $4
+            union all
+            select referrer_id, follows, unfollows, lost from referrer_month
+            where account_id = $1 and not $4 and month >= $5 and month < $6
+            union all
+            select referrer_id, follows, unfollows, lost from referrer_day
+            where account_id = $1 and not $4
+              and ((day >= $2 and day < $5) or (day >= $6 and day < $3))),
          agg as (
-            select referrer_id, coalesce(fo.follows, 0) as follows,
-                   coalesce(uf.unfollows, 0) as unfollows, coalesce(fo.retained, 0) as retained
-            from fo full join uf using (referrer_id))
+            select referrer_id, sum(follows)::bigint as follows,
+                   sum(unfollows)::bigint as unfollows, sum(follows - lost)::bigint as retained
+            from src where referrer_id > 0 group by referrer_id)
          select rank() over (order by {m} desc) as rank, a.referrer_id, re.name, re.kind,
                 a.follows, a.unfollows, a.retained
          from agg a join referrer re on re.id = a.referrer_id
-         where ($4::text is null or re.kind = $4)
+         where (a.follows <> 0 or a.unfollows <> 0) and ($7::text is null or re.kind = $7)
          order by {m} desc, a.referrer_id asc
-         limit $5"
+         limit $8"
     );
     let rows: Vec<BoardRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
-        .bind(from)
-        .bind(to)
+        .bind(plan.from)
+        .bind(plan.to)
+        .bind(plan.total)
+        .bind(plan.month_from)
+        .bind(plan.month_to)
         .bind(kind)
         .bind(limit)
         .fetch_all(pool)
@@ -109,25 +165,20 @@ pub async fn leaderboard(
 }
 
 #[derive(sqlx::FromRow)]
-struct Totals {
-    scans: i64,
-    unique_scanners: i64,
-    new_follows: i64,
-    unfollows: i64,
-    still_following: i64,
-    retained_7d: i64,
-    retained_30d: i64,
-}
-
-#[derive(sqlx::FromRow)]
 struct DayRow {
     day: NaiveDate,
     scans: i64,
+    scanners: i64,
     follows: i64,
     unfollows: i64,
+    lost: i64,
+    lost_7d: i64,
+    lost_30d: i64,
 }
 
-/// Figures for `[from, to)`, overall or for one referrer, with a daily series (CST dates).
+/// Figures for `[from, to)`, overall or for one referrer, with a daily series (CST dates),
+/// summed from the daily roll-ups. Retention after 7 and 30 days counts the referrals of
+/// days that ended at least that long ago.
 pub async fn stats(
     pool: &PgPool,
     account_id: i64,
@@ -135,84 +186,85 @@ pub async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Stats> {
-    let totals: Totals = sqlx::query_as(
-        "select
-            (select count(*) from scan s where s.account_id = $1
-               and s.scanned_at >= $2 and s.scanned_at < $3
-               and ($4::bigint is null or s.referrer_id = $4)) as scans,
-            (select count(distinct s.openid) from scan s where s.account_id = $1
-               and s.scanned_at >= $2 and s.scanned_at < $3
-               and ($4::bigint is null or s.referrer_id = $4)) as unique_scanners,
-            count(*) as new_follows,
-            (select count(*) from follower f
-               join referral r on r.account_id = f.account_id and r.follower_id = f.id
-               where f.account_id = $1 and not f.subscribed
-                 and f.unfollowed_at >= $2 and f.unfollowed_at < $3
-                 and ($4::bigint is null or r.referrer_id = $4)) as unfollows,
-            count(*) filter (where f.subscribed) as still_following,
-            count(*) filter (where r.followed_at <= now() - interval '7 days'
-                and (f.subscribed or f.unfollowed_at >= r.followed_at + interval '7 days'))
-                as retained_7d,
-            count(*) filter (where r.followed_at <= now() - interval '30 days'
-                and (f.subscribed or f.unfollowed_at >= r.followed_at + interval '30 days'))
-                as retained_30d
-         from referral r join follower f on f.id = r.follower_id
-         where r.account_id = $1 and r.followed_at >= $2 and r.followed_at < $3
-           and ($4::bigint is null or r.referrer_id = $4)",
-    )
-    .bind(account_id)
-    .bind(from)
-    .bind(to)
-    .bind(referrer_id)
-    .fetch_one(pool)
-    .await?;
-    let days: Vec<DayRow> = sqlx::query_as(
-        "with d as (
-            select generate_series(($2 at time zone 'Asia/Shanghai')::date,
-                                   ($3 at time zone 'Asia/Shanghai')::date - 1,
-                                   interval '1 day')::date as day),
-         s as (select (scanned_at at time zone 'Asia/Shanghai')::date as day, count(*) as n
-               from scan where account_id = $1 and scanned_at >= $2 and scanned_at < $3
-                 and ($4::bigint is null or referrer_id = $4) group by 1),
-         f as (select (followed_at at time zone 'Asia/Shanghai')::date as day, count(*) as n
-               from referral where account_id = $1 and followed_at >= $2 and followed_at < $3
-                 and ($4::bigint is null or referrer_id = $4) group by 1),
-         u as (select (fo.unfollowed_at at time zone 'Asia/Shanghai')::date as day, count(*) as n
-               from follower fo
-               join referral r on r.account_id = fo.account_id and r.follower_id = fo.id
-               where fo.account_id = $1 and not fo.subscribed
-                 and fo.unfollowed_at >= $2 and fo.unfollowed_at < $3
-                 and ($4::bigint is null or r.referrer_id = $4) group by 1)
-         select d.day, coalesce(s.n, 0) as scans, coalesce(f.n, 0) as follows,
-                coalesce(u.n, 0) as unfollows
-         from d left join s using (day) left join f using (day) left join u using (day)
-         order by d.day",
-    )
-    .bind(account_id)
-    .bind(from)
-    .bind(to)
-    .bind(referrer_id)
-    .fetch_all(pool)
-    .await?;
-    Ok(Stats {
-        scans: totals.scans,
-        unique_scanners: totals.unique_scanners,
-        new_follows: totals.new_follows,
-        unfollows: totals.unfollows,
-        net_follows: totals.new_follows - totals.unfollows,
-        still_following: totals.still_following,
-        retained_7d: totals.retained_7d,
-        retained_30d: totals.retained_30d,
-        daily: days
-            .into_iter()
-            .map(|d| DailyPoint {
-                date: d.day.to_string(),
-                scans: d.scans,
-                follows: d.follows,
-                unfollows: d.unfollows,
-            })
-            .collect(),
-    })
+    let (from, to) = (local_date(from), local_date(to));
+    let columns = "day, sum(scans)::bigint as scans, sum(scanners)::bigint as scanners,
+        sum(follows)::bigint as follows, sum(unfollows)::bigint as unfollows,
+        sum(lost)::bigint as lost, sum(lost_7d)::bigint as lost_7d,
+        sum(lost_30d)::bigint as lost_30d";
+    let rows: Vec<DayRow> = match referrer_id {
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select {columns} from account_day
+                 where account_id = $1 and day >= $2 and day < $3 group by day"
+            )))
+            .bind(account_id)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await?
+        }
+        Some(id) => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select {columns} from referrer_day
+                 where account_id = $1 and referrer_id = $4 and day >= $2 and day < $3
+                 group by day"
+            )))
+            .bind(account_id)
+            .bind(from)
+            .bind(to)
+            .bind(id)
+            .fetch_all(pool)
+            .await?
+        }
+    };
+    Ok(sum_days(rows, from, to, local_date(Utc::now())))
+}
+
+fn sum_days(rows: Vec<DayRow>, from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Stats {
+    let by_day: std::collections::HashMap<NaiveDate, DayRow> =
+        rows.into_iter().map(|r| (r.day, r)).collect();
+    let mut stats = Stats {
+        scans: 0,
+        unique_scanners: 0,
+        new_follows: 0,
+        unfollows: 0,
+        net_follows: 0,
+        still_following: 0,
+        retained_7d: 0,
+        retained_30d: 0,
+        daily: Vec::new(),
+    };
+    for day in from.iter_days().take_while(|d| *d < to) {
+        let Some(r) = by_day.get(&day) else {
+            stats.daily.push(DailyPoint {
+                date: day.to_string(),
+                scans: 0,
+                follows: 0,
+                unfollows: 0,
+            });
+            continue;
+        };
+        stats.scans += r.scans;
+        stats.unique_scanners += r.scanners;
+        stats.new_follows += r.follows;
+        stats.unfollows += r.unfollows;
+        stats.still_following += r.follows - r.lost;
+        let age = (today - day).num_days();
+        if age > 7 {
+            stats.retained_7d += r.follows - r.lost_7d;
+        }
+        if age > 30 {
+            stats.retained_30d += r.follows - r.lost_30d;
+        }
+        stats.daily.push(DailyPoint {
+            date: day.to_string(),
+            scans: r.scans,
+            follows: r.follows,
+            unfollows: r.unfollows,
+        });
+    }
+    stats.net_follows = stats.new_follows - stats.unfollows;
+    stats
 }
 
 #[derive(sqlx::FromRow)]
@@ -342,4 +394,74 @@ pub async fn first_activity(pool: &PgPool, account_id: i64) -> sqlx::Result<Opti
     .bind(account_id)
     .fetch_one(pool)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
+
+    #[test]
+    fn plans_read_whole_months_and_the_days_around_them() {
+        let today = d("2026-11-24");
+        // This month so far: the month row (nothing exists after today).
+        let month = Plan::new(d("2026-11-01"), d("2026-11-25"), today);
+        assert!(!month.total);
+        assert_eq!(
+            (month.month_from, month.month_to),
+            (d("2026-11-01"), d("2026-12-01"))
+        );
+        // A week inside the month: days only.
+        let week = Plan::new(d("2026-11-23"), d("2026-11-25"), today);
+        assert_eq!((week.month_from, week.month_to), (week.to, week.to));
+        assert_eq!((week.from, week.to), (d("2026-11-23"), d("2026-12-01")));
+        // A custom past period: whole months plus the days at either end.
+        let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today);
+        assert_eq!(custom.to, d("2026-06-10"));
+        assert_eq!(
+            (custom.month_from, custom.month_to),
+            (d("2026-03-01"), d("2026-06-01"))
+        );
+        // Within one past month: days only.
+        let short = Plan::new(d("2026-02-03"), d("2026-02-10"), today);
+        assert_eq!((short.month_from, short.month_to), (short.to, short.to));
+        // All time: the totals.
+        assert!(Plan::new(d("1970-01-01"), d("2026-11-25"), today).total);
+        assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today).total);
+    }
+
+    fn row(day: &str, follows: i64, lost: i64, lost_7d: i64) -> DayRow {
+        DayRow {
+            day: d(day),
+            scans: follows + 1,
+            scanners: follows,
+            follows,
+            unfollows: lost,
+            lost,
+            lost_7d,
+            lost_30d: lost,
+        }
+    }
+
+    #[test]
+    fn days_add_up_and_retention_counts_only_old_enough_days() {
+        let rows = vec![
+            row("2026-10-01", 10, 4, 1),
+            row("2026-11-16", 5, 2, 2),
+            row("2026-11-17", 3, 0, 0),
+        ];
+        let s = sum_days(rows, d("2026-10-01"), d("2026-11-25"), d("2026-11-24"));
+        assert_eq!(s.daily.len(), 55);
+        assert_eq!(s.daily[0].follows, 10);
+        assert_eq!(s.daily[1].follows, 0);
+        assert_eq!((s.new_follows, s.unfollows, s.net_follows), (18, 6, 12));
+        assert_eq!((s.scans, s.unique_scanners), (21, 18));
+        assert_eq!(s.still_following, 12);
+        // 11-16 ended more than 7 days before today, 11-17 did not.
+        assert_eq!(s.retained_7d, (10 - 1) + (5 - 2));
+        assert_eq!(s.retained_30d, 10 - 4);
+    }
 }

@@ -249,3 +249,65 @@ async fn the_leaderboard_exports_as_csv(pool: PgPool) {
         [("1", "张三", "3"), ("2", "李四", "2"), ("2", "王五", "2")]
     );
 }
+
+/// Every roll-up row that counts something, as text; account days summed over their shards.
+/// (Rows that went back to zero, e.g. after a re-follow cancelled an unfollow, may stay.)
+pub async fn rollups(pool: &PgPool) -> Vec<String> {
+    const NONZERO: &str = "(scans, scanners, follows, unfollows, lost, lost_7d, lost_30d)
+                           <> (0, 0, 0, 0, 0, 0, 0)";
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select 'd ' || t::text from referrer_day t where {NONZERO}
+         union all select 'm ' || t::text from referrer_month t where {NONZERO}
+         union all select 't ' || t::text from referrer_total t where {NONZERO}
+         union all select 'a ' || (account_id, day, sum(scans), sum(scanners), sum(follows),
+                                   sum(unfollows), sum(lost), sum(lost_7d), sum(lost_30d))::text
+                   from account_day group by account_id, day
+                   having (sum(scans), sum(scanners), sum(follows), sum(unfollows), sum(lost),
+                           sum(lost_7d), sum(lost_30d)) <> (0, 0, 0, 0, 0, 0, 0)
+         union all select 's ' || t::text from scanner t
+         order by 1"
+    )))
+    .fetch_all(pool)
+    .await
+    .expect("roll-ups")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rollups_kept_by_the_callbacks_equal_a_rebuild_from_the_rows(pool: PgPool) {
+    let app = app(&pool).await;
+    seed(&pool, &app).await;
+    let day = 86_400;
+    let now = chrono::Utc::now().timestamp();
+    // Over weeks: follows, an unfollow within 7 days, one after 30, a re-follow that
+    // cancels an unfollow, repeated scans, and scans of an unknown code.
+    let script = [
+        ("p1", now - 45 * day, "subscribe", "qrscene_z"),
+        ("p2", now - 44 * day, "subscribe", "qrscene_l"),
+        ("p3", now - 40 * day, "subscribe", "qrscene_z"),
+        ("p1", now - 43 * day, "unsubscribe", ""),
+        ("p2", now - 5 * day, "unsubscribe", ""),
+        ("p3", now - 20 * day, "unsubscribe", ""),
+        ("p3", now - 3 * day, "subscribe", "qrscene_w"),
+        ("p2", now - 2 * day, "SCAN", "z"),
+        ("p2", now - day, "SCAN", "z"),
+        ("p4", now - 2 * day, "subscribe", "qrscene_gone"),
+    ];
+    for (openid, at, kind, key) in script {
+        event(&app, openid, at, kind, key).await;
+    }
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let (_, before) = get(&app, &token, "/stats?period=all").await;
+    assert_eq!(before["new_follows"], 10, "{before}");
+    assert_eq!(before["unfollows"], 3, "{before}");
+    let kept = rollups(&pool).await;
+    assert!(kept.len() > 20, "{kept:?}");
+    sqlx::query("select stats_rebuild()")
+        .execute(&pool)
+        .await
+        .expect("rebuild");
+    assert_eq!(rollups(&pool).await, kept);
+    let (_, after) = get(&app, &token, "/stats?period=all").await;
+    assert_eq!(after, before);
+}

@@ -6,7 +6,7 @@
 //! real API (`WECHAT_API_BASE`), with its own database.
 
 use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use serde_json::{Value, json};
 use sqlx::PgPool;
@@ -42,6 +42,26 @@ impl Captured {
     fn text(&self) -> String {
         String::from_utf8_lossy(&self.0.lock().expect("log buffer")).into_owned()
     }
+}
+
+/// Every log line of this test process from the first call on, at debug level. The capture is
+/// the global subscriber: a thread-scoped one (`set_default`) misses events whose callsite
+/// interest another test thread cached first, which made this test flaky under load. Other
+/// tests' lines land here too, so their leaks would be caught as well.
+fn captured_logs() -> Captured {
+    static LOGS: OnceLock<Captured> = OnceLock::new();
+    LOGS.get_or_init(|| {
+        let logs = Captured::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug,sqlx=info"))
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber");
+        logs
+    })
+    .clone()
 }
 
 /// A second, freshly migrated database in the same cluster as `pool`.
@@ -94,15 +114,7 @@ async fn callback(app: &TestApp, xml: &str, bodies: &mut Vec<String>) -> String 
 
 #[sqlx::test(migrations = "../migrations")]
 async fn secrets_never_appear_in_logs_or_responses(pool: PgPool) {
-    let logs = Captured::default();
-    let writer = logs.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let logs = captured_logs();
     // "WeChat": the sandbox of another app. The app under test: live mode against it.
     let wechat = spawn_app(pool.clone()).await;
     let live_pool = second_database(&pool).await;

@@ -429,6 +429,17 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
                 && *errcode == Some(45015)),
         "closed customer-service windows fail for good with 45015: {jobs:?}"
     );
+    // The report roll-ups kept under concurrency, restarts and redeliveries add up.
+    let kept = crate::rest_reports::rollups(&admin).await;
+    sqlx::query("select stats_rebuild()")
+        .execute(&admin)
+        .await
+        .expect("rebuild");
+    assert_eq!(
+        crate::rest_reports::rollups(&admin).await,
+        kept,
+        "roll-ups drifted"
+    );
     drop(driver);
     admin.close().await;
     let _ = cluster.shutdown();
