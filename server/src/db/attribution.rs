@@ -4,38 +4,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
-/// A follower row after a follow was recorded.
-#[derive(Debug, sqlx::FromRow)]
-pub struct FollowerRow {
-    pub id: i64,
-    /// True when this follow created the row (first time we see this openid).
-    pub inserted: bool,
-    pub follow_count: i32,
-}
-
-/// Records a follow: creates the follower or marks them following again.
-pub async fn upsert_follow(
-    conn: &mut PgConnection,
-    account_id: i64,
-    openid: &str,
-    at: DateTime<Utc>,
-) -> sqlx::Result<FollowerRow> {
-    sqlx::query_as(
-        "insert into follower (account_id, openid, first_followed_at, last_followed_at)
-         values ($1, $2, $3, $3)
-         on conflict (account_id, openid) do update
-            set subscribed = true,
-                last_followed_at = greatest(follower.last_followed_at, excluded.last_followed_at),
-                follow_count = follower.follow_count + 1
-         returning id, (xmax = 0) as inserted, follow_count",
-    )
-    .bind(account_id)
-    .bind(openid)
-    .bind(at)
-    .fetch_one(&mut *conn)
-    .await
-}
-
 /// Records an unfollow (the follower keeps their referral).
 pub async fn record_unfollow(
     conn: &mut PgConnection,
@@ -102,39 +70,6 @@ pub async fn referrer_of(
     .await
 }
 
-/// A referral about to be written.
-#[derive(Debug)]
-pub struct NewReferral {
-    pub account_id: i64,
-    pub follower_id: i64,
-    pub referrer_id: i64,
-    pub qr_code_id: i64,
-    pub event_id: i64,
-    pub followed_at: DateTime<Utc>,
-}
-
-/// Writes the referral unless the follower has one (write-once). Returns its id when written.
-pub async fn insert_referral(
-    conn: &mut PgConnection,
-    r: &NewReferral,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
-                               followed_at)
-         values ($1, $2, $3, $4, $5, $6)
-         on conflict (account_id, follower_id) do nothing
-         returning id",
-    )
-    .bind(r.account_id)
-    .bind(r.follower_id)
-    .bind(r.referrer_id)
-    .bind(r.qr_code_id)
-    .bind(r.event_id)
-    .bind(r.followed_at)
-    .fetch_optional(&mut *conn)
-    .await
-}
-
 /// A scan about to be logged.
 #[derive(Debug)]
 pub struct NewScan<'a> {
@@ -180,4 +115,144 @@ pub async fn greeting_template(
         .bind(variant)
         .fetch_optional(&mut *conn)
         .await
+}
+
+/// Everything a follow's decision needs, gathered in one round trip: the follower (created
+/// or marked following again, with its `user/info` job queued), its existing referral, the
+/// scanned code and the account's greeting templates.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FollowFacts {
+    pub follower_id: i64,
+    /// True when this follow created the follower.
+    pub inserted: bool,
+    /// The follower already has a referral (first touch wins).
+    pub referred: bool,
+    /// That referral's referrer's shown name (None while a member has not chosen one).
+    pub referred_by: Option<String>,
+    pub code: Option<sqlx::types::Json<CodeFacts>>,
+    /// Staff-set greeting templates by variant.
+    pub templates: sqlx::types::Json<std::collections::HashMap<String, String>>,
+}
+
+/// The scanned code and its referrer.
+#[derive(Debug, serde::Deserialize)]
+pub struct CodeFacts {
+    pub id: i64,
+    pub referrer_id: i64,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub referrer_name: Option<String>,
+    pub referrer_openid: Option<String>,
+}
+
+/// Records a follow and gathers its facts (see [`FollowFacts`]); `job` is the kind of the
+/// follow-up job that looks the follower up.
+pub async fn follow_facts(
+    conn: &mut PgConnection,
+    account_id: i64,
+    openid: &str,
+    at: DateTime<Utc>,
+    scene: Option<&str>,
+    job: &str,
+) -> sqlx::Result<FollowFacts> {
+    sqlx::query_as(
+        "with f as (
+            insert into follower (account_id, openid, first_followed_at, last_followed_at)
+            values ($1, $2, $3, $3)
+            on conflict (account_id, openid) do update
+               set subscribed = true,
+                   last_followed_at = greatest(follower.last_followed_at,
+                                               excluded.last_followed_at),
+                   follow_count = follower.follow_count + 1
+            returning id, (xmax = 0) as inserted),
+         job as (
+            insert into outbox (account_id, kind, payload)
+            select $1, $5, jsonb_build_object('openid', $2::text, 'follower_id', f.id) from f)
+         select f.id as follower_id, f.inserted,
+                ref.follower_id is not null as referred, ref.name as referred_by,
+                (select jsonb_build_object(
+                            'id', q.id, 'referrer_id', q.referrer_id, 'expires_at', q.expires_at,
+                            'referrer_name', case when r.name_chosen then r.name end,
+                            'referrer_openid', r.openid)
+                 from qr_code q join referrer r on r.id = q.referrer_id
+                 where q.account_id = $1 and q.scene = $4) as code,
+                (select coalesce(jsonb_object_agg(variant, template), '{}')
+                 from greeting where account_id = $1) as templates
+         from f
+         left join lateral (
+            select x.follower_id, case when r.name_chosen then r.name end as name
+            from referral x join referrer r on r.id = x.referrer_id
+            where x.account_id = $1 and x.follower_id = f.id) ref on true",
+    )
+    .bind(account_id)
+    .bind(openid)
+    .bind(at)
+    .bind(scene)
+    .bind(job)
+    .fetch_one(&mut *conn)
+    .await
+}
+
+/// The writes of a follow through a scene, done in one round trip.
+#[derive(Debug)]
+pub struct FollowWrites<'a> {
+    pub account_id: i64,
+    pub event_id: i64,
+    pub follower_id: i64,
+    pub openid: &'a str,
+    pub scene: &'a str,
+    pub code: Option<(i64, i64)>,
+    /// Write a referral to `code`'s referrer (unless the follower has one by now).
+    pub credit: bool,
+    /// The scan's flag when no referral is written.
+    pub flag: Option<&'a str>,
+    pub at: DateTime<Utc>,
+    /// The reply to store; stored only if the referral went as `credit` said.
+    pub reply: &'a str,
+    /// The kind of the job that notifies the referrer.
+    pub job: &'a str,
+}
+
+/// Writes the referral (write-once), its notification job, the scan and the reply. Returns
+/// the referral id; `None` with `credit` set means a concurrent follow won the referral: the
+/// scan is flagged `already_referred` and the reply is left for the caller.
+pub async fn record_follow(
+    conn: &mut PgConnection,
+    w: &FollowWrites<'_>,
+) -> sqlx::Result<Option<i64>> {
+    sqlx::query_scalar(
+        "with r as (
+            insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
+                                  followed_at)
+            select $1, $3, $6, $5, $2, $9 where $7
+            on conflict (account_id, follower_id) do nothing
+            returning id),
+         n as (
+            insert into outbox (account_id, kind, payload)
+            select $1, $11, jsonb_build_object('referral_id', r.id) from r),
+         s as (
+            insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
+                              kind, flag, scanned_at)
+            select $1, $2, $4, $12, $5, $6, 'subscribe',
+                   case when $7 and not exists (select 1 from r) then 'already_referred'
+                        else $8 end,
+                   $9),
+         e as (
+            update event set reply = $10
+            where id = $2 and $7 = exists (select 1 from r))
+         select (select id from r)",
+    )
+    .bind(w.account_id)
+    .bind(w.event_id)
+    .bind(w.follower_id)
+    .bind(w.openid)
+    .bind(w.code.map(|c| c.0))
+    .bind(w.code.map(|c| c.1))
+    .bind(w.credit)
+    .bind(w.flag)
+    .bind(w.at)
+    .bind(w.reply)
+    .bind(w.job)
+    .bind(w.scene)
+    .fetch_one(&mut *conn)
+    .await
 }

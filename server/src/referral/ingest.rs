@@ -2,12 +2,10 @@
 //! attribution, the scan log, the outbox jobs and the rendered reply in the same transaction.
 
 use chrono::{DateTime, Utc};
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use crate::db::attribution::{self as store, NewReferral, NewScan};
+use crate::db::attribution::{self as store, FollowWrites, NewScan};
 use crate::db::events::{self, Claim, NewEvent};
-use crate::db::outbox;
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
 use crate::referral::greeting::{self, Variant};
 use crate::referral::members::{self, CodeRequest, Handled, Request};
@@ -53,10 +51,10 @@ pub async fn ingest(
             reply
         }
         Claim::New(event_id) => {
-            let text = match member_request(&mut tx, account_id, inbound).await? {
+            let greeting = match member_request(&mut tx, account_id, inbound).await? {
                 Some(request) => {
                     match members::apply(&mut tx, account_id, event_id, inbound, request).await? {
-                        Handled::Text(text) => Some(text),
+                        Handled::Text(text) => Some(Greeting::new(text)),
                         Handled::Code(code) => {
                             tx.commit().await?;
                             return Ok(Ingested::MemberCode(code));
@@ -65,18 +63,16 @@ pub async fn ingest(
                 }
                 None => apply(&mut tx, account_id, event_id, inbound).await?,
             };
-            let reply = text.map(|t| {
-                message::text_reply(
-                    &header.from_user,
-                    &header.to_user,
-                    Utc::now().timestamp(),
-                    &t,
-                )
-            });
-            if let Some(xml) = &reply {
-                events::set_reply(&mut tx, event_id, xml).await?;
+            match greeting {
+                Some(g) => {
+                    let xml = reply_xml(header, &g.text);
+                    if !g.stored {
+                        events::set_reply(&mut tx, event_id, &xml).await?;
+                    }
+                    Some(xml)
+                }
+                None => None,
             }
-            reply
         }
     };
     tx.commit().await?;
@@ -102,7 +98,7 @@ async fn apply(
     account_id: i64,
     event_id: i64,
     inbound: &Inbound,
-) -> sqlx::Result<Option<String>> {
+) -> sqlx::Result<Option<Greeting>> {
     let header = inbound.header();
     let at = sent_at(header.create_time);
     match inbound {
@@ -137,7 +133,7 @@ async fn apply(
             let name = code.and_then(|c| c.referrer_name);
             greet(tx, account_id, Variant::Scan, name.as_deref())
                 .await
-                .map(Some)
+                .map(|text| Some(Greeting::new(text)))
         }
         Inbound::Unsubscribe { .. } => {
             store::record_unfollow(tx, account_id, &header.from_user, at).await?;
@@ -156,101 +152,114 @@ struct Follow<'a> {
 }
 
 impl Follow<'_> {
-    async fn apply(&self, tx: &mut PgConnection, scene: Option<&str>) -> sqlx::Result<String> {
+    /// Two round trips in the common case: the facts (with the follower written), then the
+    /// referral, scan, jobs and stored reply together.
+    async fn apply(&self, tx: &mut PgConnection, scene: Option<&str>) -> sqlx::Result<Greeting> {
         let openid = self.header.from_user.as_str();
-        let follower = store::upsert_follow(tx, self.account_id, openid, self.at).await?;
-        outbox::enqueue(
-            tx,
-            self.account_id,
-            JOB_USER_INFO,
-            &json!({ "openid": openid, "follower_id": follower.id }),
-        )
-        .await?;
-        let returning = !follower.inserted;
-        let existing = if returning {
-            store::referrer_of(tx, self.account_id, follower.id).await?
-        } else {
-            None
-        };
-        let no_credit = if returning {
-            Variant::Refollow
-        } else {
+        let facts =
+            store::follow_facts(tx, self.account_id, openid, self.at, scene, JOB_USER_INFO).await?;
+        let templates = &facts.templates.0;
+        let no_credit = if facts.inserted {
             Variant::Plain
+        } else {
+            Variant::Refollow
         };
+        let unreferred =
+            || Greeting::new(render(templates, no_credit, facts.referred_by.as_deref()));
         let Some(scene) = scene else {
-            return greet(
-                tx,
-                self.account_id,
-                no_credit,
-                existing.flatten().as_deref(),
-            )
-            .await;
+            return Ok(unreferred());
         };
-        let code = store::code_by_scene(tx, self.account_id, scene).await?;
-        let facts = code.as_ref().map(|c| CodeFacts {
-            expires_at: c.expires_at,
-            referrer_openid: c.referrer_openid.clone(),
-        });
-        let mut decision = decide_follow(facts.as_ref(), openid, existing.is_some(), self.at);
-        if let (Decision::Credit, Some(c)) = (decision, &code) {
-            let referral = NewReferral {
-                account_id: self.account_id,
-                follower_id: follower.id,
-                referrer_id: c.referrer_id,
-                qr_code_id: c.id,
-                event_id: self.event_id,
-                followed_at: self.at,
-            };
-            match store::insert_referral(tx, &referral).await? {
-                Some(referral_id) => {
-                    outbox::enqueue(
-                        tx,
-                        self.account_id,
-                        JOB_NOTIFY_REFERRER,
-                        &json!({ "referral_id": referral_id }),
-                    )
-                    .await?;
-                }
-                None => decision = Decision::NoCredit(Flag::AlreadyReferred),
-            }
-        }
-        let scan = NewScan {
+        let code = facts.code.as_ref().map(|c| &c.0);
+        let decision = decide_follow(
+            code.map(|c| CodeFacts {
+                expires_at: c.expires_at,
+                referrer_openid: c.referrer_openid.clone(),
+            })
+            .as_ref(),
+            openid,
+            facts.referred,
+            self.at,
+        );
+        let greeting = match (decision, code) {
+            (Decision::Credit, Some(c)) => Greeting::new(render(
+                templates,
+                Variant::Referred,
+                c.referrer_name.as_deref(),
+            )),
+            // First touch wins: a returning follower hears about their original referrer.
+            _ => unreferred(),
+        };
+        let reply = reply_xml(self.header, &greeting.text);
+        let writes = FollowWrites {
             account_id: self.account_id,
             event_id: self.event_id,
+            follower_id: facts.follower_id,
             openid,
             scene,
-            qr_code_id: code.as_ref().map(|c| c.id),
-            referrer_id: code.as_ref().map(|c| c.referrer_id),
-            kind: "subscribe",
+            code: code.map(|c| (c.id, c.referrer_id)),
+            credit: decision == Decision::Credit,
             flag: match decision {
                 Decision::Credit => None,
                 Decision::NoCredit(flag) => Some(flag.as_str()),
             },
-            scanned_at: self.at,
+            at: self.at,
+            reply: &reply,
+            job: JOB_NOTIFY_REFERRER,
         };
-        store::insert_scan(tx, &scan).await?;
-        match (decision, code) {
-            (Decision::Credit, Some(c)) => {
-                greet(
-                    tx,
-                    self.account_id,
-                    Variant::Referred,
-                    c.referrer_name.as_deref(),
-                )
-                .await
-            }
-            // First touch wins: a returning follower hears about their original referrer.
-            _ => {
-                greet(
-                    tx,
-                    self.account_id,
-                    no_credit,
-                    existing.flatten().as_deref(),
-                )
-                .await
-            }
+        let written = store::record_follow(tx, &writes).await?;
+        if writes.credit && written.is_none() {
+            // A concurrent follow of the same person won the referral: greet as a re-follow
+            // naming that referrer.
+            let first = store::referrer_of(tx, self.account_id, facts.follower_id).await?;
+            return Ok(Greeting::new(render(
+                templates,
+                Variant::Refollow,
+                first.flatten().as_deref(),
+            )));
+        }
+        Ok(Greeting {
+            stored: true,
+            ..greeting
+        })
+    }
+}
+
+/// A greeting to answer with.
+struct Greeting {
+    text: String,
+    /// Its reply is already stored with the event.
+    stored: bool,
+}
+
+impl Greeting {
+    fn new(text: String) -> Self {
+        Greeting {
+            text,
+            stored: false,
         }
     }
+}
+
+/// The passive text reply to `header`'s sender.
+fn reply_xml(header: &Header, text: &str) -> String {
+    message::text_reply(
+        &header.from_user,
+        &header.to_user,
+        Utc::now().timestamp(),
+        text,
+    )
+}
+
+/// Renders the staff-set (or default) template of `variant`.
+fn render(
+    templates: &std::collections::HashMap<String, String>,
+    variant: Variant,
+    referrer: Option<&str>,
+) -> String {
+    let template = templates
+        .get(variant.as_str())
+        .map_or(variant.default_template(), String::as_str);
+    greeting::render(template, referrer, None)
 }
 
 /// Renders the configured (or default) template of `variant`.

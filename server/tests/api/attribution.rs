@@ -218,3 +218,46 @@ async fn configured_templates_replace_the_defaults(pool: PgPool) {
     let reply = event(&app, "o_t", 1700000001, "subscribe", "qrscene_ref_t").await;
     assert_eq!(reply.as_deref(), Some("朋友您好，王五邀请您来的！"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "race_a", None, None).await;
+    let (li, _) = seed_code(&pool, "李四", "race_b", None, None).await;
+    for i in 0..20 {
+        let openid = format!("o_race{i}");
+        let (a, b) = tokio::join!(
+            event(&app, &openid, 1700000100, "subscribe", "qrscene_race_a"),
+            event(&app, &openid, 1700000101, "subscribe", "qrscene_race_b"),
+        );
+        let (a, b) = (a.expect("reply"), b.expect("reply"));
+        let credited: Vec<i64> = sqlx::query_scalar(
+            "select r.referrer_id from referral r join follower f on f.id = r.follower_id
+             where f.openid = $1",
+        )
+        .bind(&openid)
+        .fetch_all(&pool)
+        .await
+        .expect("referrals");
+        assert_eq!(credited.len(), 1, "{openid}: {credited:?}");
+        let winner = if credited[0] == zhang { "张三" } else { "李四" };
+        assert!(credited[0] == zhang || credited[0] == li);
+        let greetings = [a, b];
+        assert_eq!(
+            greetings
+                .iter()
+                .filter(|g| **g == format!("欢迎关注！您是{winner}推荐的客户。"))
+                .count(),
+            1,
+            "{openid}: {greetings:?}"
+        );
+        assert_eq!(
+            greetings.iter().filter(|g| g.starts_with("欢迎回来")).count(),
+            1,
+            "{openid}: {greetings:?}"
+        );
+        let mut flags = flags(&pool, &openid).await;
+        flags.sort();
+        assert_eq!(flags, [None, Some("already_referred".to_owned())], "{openid}");
+    }
+}
