@@ -2,6 +2,7 @@
 //! load cell (`load`). `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
 
 mod baseline;
+mod fake_wechat;
 mod load;
 mod procs;
 mod run;

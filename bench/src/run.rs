@@ -111,7 +111,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn server_cmd(args: &RunArgs, database_url: &str, port: u16, mode: Mode) -> Command {
+/// Our server; with `wechat_api`, in live mode against that API (see [`crate::fake_wechat`]),
+/// otherwise in sandbox mode.
+fn server_cmd(
+    args: &RunArgs,
+    database_url: &str,
+    port: u16,
+    mode: Mode,
+    wechat_api: Option<&str>,
+) -> Command {
     let mut cmd = Command::new(&args.server_bin);
     cmd.arg("serve")
         .env_clear()
@@ -123,6 +131,11 @@ fn server_cmd(args: &RunArgs, database_url: &str, port: u16, mode: Mode) -> Comm
         .env("RUST_LOG", "warn");
     if mode == Mode::Safe {
         cmd.env("WECHAT_ENCODING_AES_KEY", AES_KEY);
+    }
+    if let Some(base) = wechat_api {
+        cmd.env("WECHAT_APPID", crate::wire::APPID)
+            .env("WECHAT_APPSECRET", "bench-app-secret")
+            .env("WECHAT_API_BASE", base);
     }
     cmd
 }
@@ -145,13 +158,14 @@ async fn callbacks(args: &RunArgs) -> anyhow::Result<Callbacks> {
         base_rss: 0.0,
     };
     let run_id = chrono::Utc::now().timestamp();
+    let wechat_api = crate::fake_wechat::spawn().await?;
     for mode in [Mode::Plain, Mode::Safe] {
         let tag = if mode == Mode::Plain { "plain" } else { "safe" };
         let port = procs::free_port()?;
         let log = args.logs.join(format!("server-{tag}.log"));
         let mut ours = Proc::start(
             "tuijian",
-            server_cmd(args, &ours_db, port, mode),
+            server_cmd(args, &ours_db, port, mode, Some(&wechat_api)),
             port,
             &log,
         )
@@ -254,7 +268,7 @@ async fn stats_at(args: &RunArgs, size: u64) -> anyhow::Result<StatsRun> {
     let log = args.logs.join(format!("server-stats-{size}.log"));
     let mut server = Proc::start(
         "tuijian",
-        server_cmd(args, &url, port, Mode::Plain),
+        server_cmd(args, &url, port, Mode::Plain, None),
         port,
         &log,
     )

@@ -93,15 +93,23 @@ impl Worker {
     pub async fn run_due(&self) -> sqlx::Result<usize> {
         let jobs = outbox::claim_due(&self.pool, 10, LEASE_SECS).await?;
         let n = jobs.len();
+        // Finished jobs are marked done together (one durable write per batch); a crash
+        // before that only means they run again when their lease ends.
+        let mut done = Vec::with_capacity(n);
         for job in jobs {
             let outcome = self.run_job(&job).await;
-            self.settle(&job, outcome).await?;
+            count_outcome(&job, &outcome);
+            if outcome == Outcome::Done {
+                done.push(job.id);
+            } else {
+                self.settle(&job, outcome).await?;
+            }
         }
+        outbox::complete_all(&self.pool, &done).await?;
         Ok(n)
     }
 
     async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
-        count_outcome(job, &outcome);
         match outcome {
             Outcome::Done => outbox::complete(&self.pool, job.id).await,
             Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {

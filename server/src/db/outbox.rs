@@ -60,6 +60,18 @@ pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
     Ok(())
 }
 
+/// Marks several jobs done in one statement.
+pub async fn complete_all(pool: &PgPool, ids: &[i64]) -> sqlx::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    sqlx::query("update outbox set status = 'done', finished_at = now() where id = any($1)")
+        .bind(ids)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Schedules another attempt after a transient error.
 pub async fn retry_at(
     pool: &PgPool,

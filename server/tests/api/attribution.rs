@@ -240,7 +240,11 @@ async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: Pg
         .await
         .expect("referrals");
         assert_eq!(credited.len(), 1, "{openid}: {credited:?}");
-        let winner = if credited[0] == zhang { "张三" } else { "李四" };
+        let winner = if credited[0] == zhang {
+            "张三"
+        } else {
+            "李四"
+        };
         assert!(credited[0] == zhang || credited[0] == li);
         let greetings = [a, b];
         assert_eq!(
@@ -252,12 +256,19 @@ async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: Pg
             "{openid}: {greetings:?}"
         );
         assert_eq!(
-            greetings.iter().filter(|g| g.starts_with("欢迎回来")).count(),
+            greetings
+                .iter()
+                .filter(|g| g.starts_with("欢迎回来"))
+                .count(),
             1,
             "{openid}: {greetings:?}"
         );
         let mut flags = flags(&pool, &openid).await;
         flags.sort();
-        assert_eq!(flags, [None, Some("already_referred".to_owned())], "{openid}");
+        assert_eq!(
+            flags,
+            [None, Some("already_referred".to_owned())],
+            "{openid}"
+        );
     }
 }
