@@ -104,8 +104,13 @@ begin
     get diagnostics first_here = row_count;
     insert into scanner values (new.account_id, -1, new.openid) on conflict do nothing;
     get diagnostics first_anywhere = row_count;
+    -- A subscribe scan without a flag is the one that made a referral (same event, same
+    -- transaction): counting the follow here saves a second round of upserts.
     perform stats_add(new.account_id, r, cst_day(new.scanned_at), 1, first_here,
-                      first_anywhere, 0, 0, 0, 0, 0);
+                      first_anywhere,
+                      (new.kind = 'subscribe' and new.flag is null
+                       and new.referrer_id is not null)::integer,
+                      0, 0, 0, 0);
     return null;
 end $$;
 create trigger scan_rollup after insert on scan for each row execute function scan_rollup();
@@ -120,21 +125,8 @@ language sql as $$
                      case when unfollowed_at < followed_at + interval '30 days' then sign else 0 end);
 $$;
 
-create function referral_rollup() returns trigger language plpgsql as $$
-declare
-    f follower;
-begin
-    perform stats_add(new.account_id, new.referrer_id, cst_day(new.followed_at), 0, 0, 0, 1,
-                      0, 0, 0, 0);
-    select * into f from follower where id = new.follower_id;
-    if not f.subscribed and f.unfollowed_at is not null then
-        perform unfollow_rollup(new.account_id, new.referrer_id, new.followed_at,
-                                f.unfollowed_at, 1);
-    end if;
-    return null;
-end $$;
-create trigger referral_rollup after insert on referral
-    for each row execute function referral_rollup();
+-- Referrals are counted by their subscribe scan (above); a referral is only ever written
+-- together with that scan, for a follower who follows at that moment.
 
 create function follower_rollup() returns trigger language plpgsql as $$
 declare
