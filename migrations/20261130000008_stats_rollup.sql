@@ -33,6 +33,7 @@ create table referrer_month (like referrer_day including defaults);
 alter table referrer_month rename column day to month;
 alter table referrer_month add primary key (account_id, referrer_id, month);
 alter table referrer_month add foreign key (account_id) references account(id);
+create index referrer_month_by_month on referrer_month (account_id, month);
 
 create table referrer_total (like referrer_day including defaults);
 alter table referrer_total drop column day;

@@ -124,9 +124,13 @@ pub async fn leaderboard(
             select referrer_id, follows, unfollows, lost from referrer_month
             where account_id = $1 and not $4 and month >= $5 and month < $6
             union all
+            -- The days before and after the whole months, as two plain range scans of
+            -- (account_id, day) rather than one `or` of both ranges.
             select referrer_id, follows, unfollows, lost from referrer_day
-            where account_id = $1 and not $4
-              and ((day >= $2 and day < $5) or (day >= $6 and day < $3))),
+            where account_id = $1 and not $4 and day >= $2 and day < $5
+            union all
+            select referrer_id, follows, unfollows, lost from referrer_day
+            where account_id = $1 and not $4 and day >= $6 and day < $3),
          agg as (
             select referrer_id, sum(follows)::bigint as follows,
                    sum(unfollows)::bigint as unfollows, sum(follows - lost)::bigint as retained
