@@ -24,7 +24,7 @@ pub async fn record_unfollow(
 }
 
 /// A QR code with its referrer, looked up by scene.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug, sqlx::FromRow, serde::Deserialize)]
 pub struct CodeRow {
     pub id: i64,
     pub referrer_id: i64,
@@ -129,19 +129,9 @@ pub struct FollowFacts {
     pub referred: bool,
     /// That referral's referrer's shown name (None while a member has not chosen one).
     pub referred_by: Option<String>,
-    pub code: Option<sqlx::types::Json<CodeFacts>>,
+    pub code: Option<sqlx::types::Json<CodeRow>>,
     /// Staff-set greeting templates by variant.
     pub templates: sqlx::types::Json<std::collections::HashMap<String, String>>,
-}
-
-/// The scanned code and its referrer.
-#[derive(Debug, serde::Deserialize)]
-pub struct CodeFacts {
-    pub id: i64,
-    pub referrer_id: i64,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub referrer_name: Option<String>,
-    pub referrer_openid: Option<String>,
 }
 
 /// Records a follow and gathers its facts (see [`FollowFacts`]); `job` is the kind of the

@@ -256,10 +256,11 @@ fn render(
     variant: Variant,
     referrer: Option<&str>,
 ) -> String {
-    let template = templates
-        .get(variant.as_str())
-        .map_or(variant.default_template(), String::as_str);
-    greeting::render(template, referrer, None)
+    render_template(
+        templates.get(variant.as_str()).map(String::as_str),
+        variant,
+        referrer,
+    )
 }
 
 /// Renders the configured (or default) template of `variant`.
@@ -270,8 +271,16 @@ async fn greet(
     referrer: Option<&str>,
 ) -> sqlx::Result<String> {
     let template = store::greeting_template(tx, account_id, variant.as_str()).await?;
-    let template = template.as_deref().unwrap_or(variant.default_template());
-    Ok(greeting::render(template, referrer, None))
+    Ok(render_template(template.as_deref(), variant, referrer))
+}
+
+/// Renders `template`, or `variant`'s default when staff set none.
+fn render_template(template: Option<&str>, variant: Variant, referrer: Option<&str>) -> String {
+    greeting::render(
+        template.unwrap_or(variant.default_template()),
+        referrer,
+        None,
+    )
 }
 
 fn event_key(inbound: &Inbound) -> Option<String> {
