@@ -24,6 +24,8 @@ pub const MAX_ATTEMPTS: i32 = 8;
 const LEASE_SECS: i64 = 60;
 /// Idle polling interval (new work also wakes the worker at once).
 const IDLE: Duration = Duration::from_millis(500);
+/// How often the worker folds pending roll-up deltas into the report roll-ups.
+const FOLD_EVERY: Duration = Duration::from_secs(1);
 
 /// What a job run came to.
 #[derive(Debug, PartialEq, Eq)]
@@ -66,9 +68,16 @@ impl Worker {
     /// Runs until `shutdown` turns true.
     pub async fn run(self, mut shutdown: watch::Receiver<bool>) {
         tracing::info!("outbox worker started");
+        let mut folded = tokio::time::Instant::now();
         loop {
             if *shutdown.borrow() {
                 break;
+            }
+            if folded.elapsed() >= FOLD_EVERY {
+                folded = tokio::time::Instant::now();
+                if let Err(e) = crate::db::stats::fold(&self.pool).await {
+                    tracing::warn!(error = %e, "cannot fold report roll-ups");
+                }
             }
             let worked = match self.run_due().await {
                 Ok(n) => n > 0,

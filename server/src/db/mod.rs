@@ -78,6 +78,10 @@ fn pool_options() -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(20)
         .acquire_timeout(Duration::from_secs(3))
+        // No ping before every checkout (a round trip per callback): a connection that broke
+        // while idle fails its first query instead and is discarded; callers treat that as
+        // the database being unavailable, and WeChat's redelivery retries the callback.
+        .test_before_acquire(false)
 }
 
 /// Applies pending migrations; an error names the failing migration.

@@ -102,6 +102,14 @@ impl Plan {
     }
 }
 
+/// Moves the callbacks' pending roll-up deltas into the roll-ups (see migration 9); returns
+/// how many were folded. Reports call it first, so they count everything committed.
+pub async fn fold(pool: &PgPool) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select stats_fold()")
+        .fetch_one(pool)
+        .await
+}
+
 /// Ranks referrers active in `[from, to)`. Equal values share a rank ("1224"); ties are
 /// listed by referrer id so the order is stable.
 pub async fn leaderboard(
@@ -113,6 +121,7 @@ pub async fn leaderboard(
     kind: Option<&str>,
     limit: i64,
 ) -> sqlx::Result<Vec<LeaderboardRow>> {
+    fold(pool).await?;
     let plan = Plan::new(local_date(from), local_date(to), local_date(Utc::now()));
     let m = metric.column();
     // `m` comes from a fixed list above, never from input.
@@ -190,6 +199,7 @@ pub async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> sqlx::Result<Stats> {
+    fold(pool).await?;
     let (from, to) = (local_date(from), local_date(to));
     let columns = "day, sum(scans)::bigint as scans, sum(scanners)::bigint as scanners,
         sum(follows)::bigint as follows, sum(unfollows)::bigint as unfollows,

@@ -250,9 +250,14 @@ async fn the_leaderboard_exports_as_csv(pool: PgPool) {
     );
 }
 
-/// Every roll-up row that counts something, as text; account days summed over their shards.
-/// (Rows that went back to zero, e.g. after a re-follow cancelled an unfollow, may stay.)
+/// Every roll-up row that counts something, as text, after folding the pending deltas;
+/// account days summed over their shards. (Rows that went back to zero, e.g. after a
+/// re-follow cancelled an unfollow, may stay.)
 pub async fn rollups(pool: &PgPool) -> Vec<String> {
+    sqlx::query("select stats_fold()")
+        .execute(pool)
+        .await
+        .expect("fold");
     const NONZERO: &str = "(scans, scanners, follows, unfollows, lost, lost_7d, lost_30d)
                            <> (0, 0, 0, 0, 0, 0, 0)";
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
