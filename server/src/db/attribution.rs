@@ -4,6 +4,8 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use crate::db::events::NewEvent;
+
 /// Records an unfollow (the follower keeps their referral).
 pub async fn record_unfollow(
     conn: &mut PgConnection,
@@ -117,11 +119,13 @@ pub async fn greeting_template(
         .await
 }
 
-/// Everything a follow's decision needs, gathered in one round trip: the follower (created
-/// or marked following again, with its `user/info` job queued), its existing referral, the
-/// scanned code and the account's greeting templates.
+/// Everything a follow's decision needs, gathered in the round trip that claims its event:
+/// the follower (created or marked following again, with its `user/info` job queued), its
+/// existing referral, the scanned code and the account's greeting templates.
 #[derive(Debug, sqlx::FromRow)]
 pub struct FollowFacts {
+    /// The newly stored event.
+    pub event_id: i64,
     pub follower_id: i64,
     /// True when this follow created the follower.
     pub inserted: bool,
@@ -134,20 +138,26 @@ pub struct FollowFacts {
     pub templates: sqlx::types::Json<std::collections::HashMap<String, String>>,
 }
 
-/// Records a follow and gathers its facts (see [`FollowFacts`]); `job` is the kind of the
-/// follow-up job that looks the follower up.
-pub async fn follow_facts(
+/// Stores a `subscribe` event under its de-duplication key and, if it is new, records the
+/// follow and gathers its facts (see [`FollowFacts`]), in one statement. `None` means the key
+/// was stored before (a re-delivery; see [`crate::db::events::redelivered`]): nothing else was
+/// written. `job` is the kind of the follow-up job that looks the follower up.
+pub async fn claim_follow(
     conn: &mut PgConnection,
-    account_id: i64,
-    openid: &str,
-    at: DateTime<Utc>,
+    event: &NewEvent<'_>,
     scene: Option<&str>,
     job: &str,
-) -> sqlx::Result<FollowFacts> {
+) -> sqlx::Result<Option<FollowFacts>> {
     sqlx::query_as(
-        "with f as (
+        "with e as (
+            insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
+                               payload)
+            values ($1, $6, $7, $2, $3, $8, $9)
+            on conflict (account_id, dedup_key) do nothing
+            returning id),
+         f as (
             insert into follower (account_id, openid, first_followed_at, last_followed_at)
-            values ($1, $2, $3, $3)
+            select $1, $2, $3, $3 from e
             on conflict (account_id, openid) do update
                set subscribed = true,
                    last_followed_at = greatest(follower.last_followed_at,
@@ -157,7 +167,7 @@ pub async fn follow_facts(
          job as (
             insert into outbox (account_id, kind, payload)
             select $1, $5, jsonb_build_object('openid', $2::text, 'follower_id', f.id) from f)
-         select f.id as follower_id, f.inserted,
+         select e.id as event_id, f.id as follower_id, f.inserted,
                 ref.follower_id is not null as referred, ref.name as referred_by,
                 (select jsonb_build_object(
                             'id', q.id, 'referrer_id', q.referrer_id, 'expires_at', q.expires_at,
@@ -167,18 +177,22 @@ pub async fn follow_facts(
                  where q.account_id = $1 and q.scene = $4) as code,
                 (select coalesce(jsonb_object_agg(variant, template), '{}')
                  from greeting where account_id = $1) as templates
-         from f
+         from e cross join f
          left join lateral (
             select x.follower_id, case when r.name_chosen then r.name end as name
             from referral x join referrer r on r.id = x.referrer_id
             where x.account_id = $1 and x.follower_id = f.id) ref on true",
     )
-    .bind(account_id)
-    .bind(openid)
-    .bind(at)
+    .bind(event.account_id)
+    .bind(event.openid)
+    .bind(event.sent_at)
     .bind(scene)
     .bind(job)
-    .fetch_one(&mut *conn)
+    .bind(event.dedup_key)
+    .bind(event.kind)
+    .bind(event.event_key)
+    .bind(event.payload)
+    .fetch_optional(&mut *conn)
     .await
 }
 

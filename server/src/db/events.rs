@@ -42,11 +42,22 @@ pub async fn claim(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Resul
     .bind(event.payload)
     .fetch_optional(&mut *conn)
     .await?;
-    if let Some(id) = inserted {
-        return Ok(Claim::New(id));
+    match inserted {
+        Some(id) => Ok(Claim::New(id)),
+        None => Ok(Claim::Duplicate {
+            reply: redelivered(conn, event).await?,
+        }),
     }
+}
+
+/// Counts a re-delivery of a stored event and returns the reply stored the first time. Runs
+/// in a statement after the failed insert, so it sees the first delivery once that committed.
+pub async fn redelivered(
+    conn: &mut PgConnection,
+    event: &NewEvent<'_>,
+) -> sqlx::Result<Option<String>> {
     metrics::counter!(crate::metrics::DUPLICATES, "kind" => event.kind.to_owned()).increment(1);
-    let reply: Option<String> = sqlx::query_scalar(
+    sqlx::query_scalar(
         "update event set redeliveries = redeliveries + 1
          where account_id = $1 and dedup_key = $2
          returning reply",
@@ -54,8 +65,7 @@ pub async fn claim(conn: &mut PgConnection, event: &NewEvent<'_>) -> sqlx::Resul
     .bind(event.account_id)
     .bind(event.dedup_key)
     .fetch_one(&mut *conn)
-    .await?;
-    Ok(Claim::Duplicate { reply })
+    .await
 }
 
 /// Stores the passive reply of a newly claimed event.

@@ -45,12 +45,41 @@ pub async fn ingest(
         payload,
     };
     let mut tx = pool.begin().await?;
-    let reply = match events::claim(&mut tx, &record).await? {
-        Claim::Duplicate { reply } => {
-            tracing::info!("re-delivered callback answered with the stored reply");
-            reply
+    // A follow claims its event and gathers its facts in one statement; other kinds claim
+    // the event first.
+    let claimed = match inbound {
+        Inbound::Subscribe { scene, .. } => {
+            match store::claim_follow(&mut tx, &record, scene.as_deref(), JOB_USER_INFO).await? {
+                Some(facts) => Claimed::Follow(facts),
+                None => Claimed::Duplicate(events::redelivered(&mut tx, &record).await?),
+            }
         }
-        Claim::New(event_id) => {
+        _ => match events::claim(&mut tx, &record).await? {
+            Claim::New(event_id) => Claimed::Event(event_id),
+            Claim::Duplicate { reply } => Claimed::Duplicate(reply),
+        },
+    };
+    let (event_id, greeting) = match claimed {
+        Claimed::Duplicate(reply) => {
+            tracing::info!("re-delivered callback answered with the stored reply");
+            tx.commit().await?;
+            return Ok(Ingested::Reply(reply));
+        }
+        Claimed::Follow(facts) => {
+            let event_id = facts.event_id;
+            let follow = Follow {
+                account_id,
+                event_id,
+                header,
+                at: record.sent_at,
+            };
+            let scene = match inbound {
+                Inbound::Subscribe { scene, .. } => scene.as_deref(),
+                _ => None,
+            };
+            (event_id, Some(follow.apply(&mut tx, scene, facts).await?))
+        }
+        Claimed::Event(event_id) => {
             let greeting = match member_request(&mut tx, account_id, inbound).await? {
                 Some(request) => {
                     match members::apply(&mut tx, account_id, event_id, inbound, request).await? {
@@ -63,20 +92,34 @@ pub async fn ingest(
                 }
                 None => apply(&mut tx, account_id, event_id, inbound).await?,
             };
-            match greeting {
-                Some(g) => {
-                    let xml = reply_xml(header, &g.text);
-                    if !g.stored {
-                        events::set_reply(&mut tx, event_id, &xml).await?;
-                    }
-                    Some(xml)
-                }
-                None => None,
-            }
+            (event_id, greeting)
         }
+    };
+    let reply = match greeting {
+        // A reply stored with the follow is answered as stored (rendering it again could
+        // change its CreateTime, and a re-delivery must get the same bytes).
+        Some(Greeting {
+            stored: Some(xml), ..
+        }) => Some(xml),
+        Some(g) => {
+            let xml = reply_xml(header, &g.text);
+            events::set_reply(&mut tx, event_id, &xml).await?;
+            Some(xml)
+        }
+        None => None,
     };
     tx.commit().await?;
     Ok(Ingested::Reply(reply))
+}
+
+/// How the event's de-duplication key was claimed.
+enum Claimed {
+    /// A first `subscribe`, stored with its follower and facts.
+    Follow(store::FollowFacts),
+    /// Any other first delivery, stored under this id.
+    Event(i64),
+    /// A re-delivery, with the reply stored the first time.
+    Duplicate(Option<String>),
 }
 
 /// Text messages and menu clicks may be member requests (keyword, menu key, "我叫 …").
@@ -102,15 +145,8 @@ async fn apply(
     let header = inbound.header();
     let at = sent_at(header.create_time);
     match inbound {
-        Inbound::Subscribe { scene, .. } => {
-            let follow = Follow {
-                account_id,
-                event_id,
-                header,
-                at,
-            };
-            follow.apply(tx, scene.as_deref()).await.map(Some)
-        }
+        // Claimed together with its facts in `ingest`, never applied here.
+        Inbound::Subscribe { .. } => Ok(None),
         Inbound::Scan { scene, .. } => {
             let code = store::code_by_scene(tx, account_id, scene).await?;
             let flag = if code.is_some() {
@@ -152,12 +188,15 @@ struct Follow<'a> {
 }
 
 impl Follow<'_> {
-    /// Two round trips in the common case: the facts (with the follower written), then the
-    /// referral, scan, jobs and stored reply together.
-    async fn apply(&self, tx: &mut PgConnection, scene: Option<&str>) -> sqlx::Result<Greeting> {
+    /// One more round trip after the claim in the common case: the referral, scan, jobs and
+    /// stored reply together.
+    async fn apply(
+        &self,
+        tx: &mut PgConnection,
+        scene: Option<&str>,
+        facts: store::FollowFacts,
+    ) -> sqlx::Result<Greeting> {
         let openid = self.header.from_user.as_str();
-        let facts =
-            store::follow_facts(tx, self.account_id, openid, self.at, scene, JOB_USER_INFO).await?;
         let templates = &facts.templates.0;
         let no_credit = if facts.inserted {
             Variant::Plain
@@ -218,7 +257,7 @@ impl Follow<'_> {
             )));
         }
         Ok(Greeting {
-            stored: true,
+            stored: Some(reply),
             ..greeting
         })
     }
@@ -227,16 +266,13 @@ impl Follow<'_> {
 /// A greeting to answer with.
 struct Greeting {
     text: String,
-    /// Its reply is already stored with the event.
-    stored: bool,
+    /// The reply XML already stored with the event.
+    stored: Option<String>,
 }
 
 impl Greeting {
     fn new(text: String) -> Self {
-        Greeting {
-            text,
-            stored: false,
-        }
+        Greeting { text, stored: None }
     }
 }
 
