@@ -23,6 +23,9 @@ create table stats_delta (
     lost_30d    integer not null default 0
 ) with (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000);
 
+-- The day of the scanner's first scan (China Standard Time), which a fold counts them on.
+alter table scanner add column first_day date;
+
 create or replace function scan_rollup() returns trigger language plpgsql as $$
 begin
     -- A subscribe scan without a flag is the one that made a referral (same event, same
@@ -58,26 +61,24 @@ declare
 begin
     perform pg_advisory_xact_lock(hashtext('tuijian.stats_fold'));
     with d as (delete from stats_delta returning *),
-    -- Each scanner's earliest scan in this batch, per referrer and account-wide.
-    sc as (select account_id, referrer_id, openid, min(scanned_at) as scanned_at
-           from d where openid is not null group by 1, 2, 3),
-    here as (insert into scanner select account_id, referrer_id, openid from sc
-             on conflict do nothing returning account_id, scope, openid),
-    sa as (select account_id, openid, min(scanned_at) as scanned_at
-           from d where openid is not null group by 1, 2),
-    anywhere as (insert into scanner select account_id, -1, openid from sa
-                 on conflict do nothing returning account_id, openid),
+    -- Each scanner's first day in this batch, per referrer and account-wide; the scanner rows
+    -- that are new return it, so no join is needed.
+    here as (insert into scanner (account_id, scope, openid, first_day)
+             select account_id, referrer_id, openid, cst_day(min(scanned_at))
+             from d where openid is not null group by 1, 2, 3
+             on conflict do nothing returning account_id, scope, first_day),
+    anywhere as (insert into scanner (account_id, scope, openid, first_day)
+                 select account_id, -1, openid, cst_day(min(scanned_at))
+                 from d where openid is not null group by 1, 3
+                 on conflict do nothing returning account_id, first_day),
     contrib as (
         select account_id, referrer_id, day, scans, 0 as scanners, 0 as account_scanners,
                follows, unfollows, lost, lost_7d, lost_30d
         from d
         union all
-        select h.account_id, h.scope, cst_day(sc.scanned_at), 0, 1, 0, 0, 0, 0, 0, 0
-        from here h join sc on sc.account_id = h.account_id and sc.referrer_id = h.scope
-                           and sc.openid = h.openid
+        select account_id, scope, first_day, 0, 1, 0, 0, 0, 0, 0, 0 from here
         union all
-        select w.account_id, -1, cst_day(sa.scanned_at), 0, 0, 1, 0, 0, 0, 0, 0
-        from anywhere w join sa on sa.account_id = w.account_id and sa.openid = w.openid),
+        select account_id, -1, first_day, 0, 0, 1, 0, 0, 0, 0, 0 from anywhere),
     per_day as (
         select account_id, referrer_id, day, sum(scans) as scans, sum(scanners) as scanners,
                sum(follows) as follows, sum(unfollows) as unfollows, sum(lost) as lost,
@@ -133,10 +134,11 @@ end $$;
 create or replace function stats_rebuild() returns void language plpgsql as $$
 begin
     truncate referrer_day, referrer_month, referrer_total, account_day, scanner, stats_delta;
-    insert into scanner
-        select account_id, coalesce(referrer_id, 0), openid from scan group by 1, 2, 3
+    insert into scanner (account_id, scope, openid, first_day)
+        select account_id, coalesce(referrer_id, 0), openid, cst_day(min(scanned_at))
+        from scan group by 1, 2, 3
         union all
-        select account_id, -1, openid from scan group by 1, 3;
+        select account_id, -1, openid, cst_day(min(scanned_at)) from scan group by 1, 3;
     create temporary table contrib on commit drop as
         select s.account_id a, coalesce(s.referrer_id, 0) r, cst_day(s.scanned_at) d,
                1 scans, 0 scanners, 0 account_scanners, 0 follows, 0 unfollows, 0 lost,
