@@ -13,7 +13,7 @@ use tokio::sync::{Notify, watch};
 use crate::db::jobs::{self as store, NotifyContext};
 use crate::db::outbox::{self, Job};
 use crate::referral::error::ServiceError;
-use crate::referral::ingest::{JOB_NOTIFY_REFERRER, JOB_USER_INFO};
+use crate::referral::ingest::{JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
 use crate::referral::members::{FollowUpError, JOB_MEMBER_CODE, MemberContext};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage};
@@ -135,6 +135,7 @@ impl Worker {
 
     async fn run_job(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
+            JOB_FOLLOW_UP => self.follow_up(&job.payload).await,
             JOB_USER_INFO => self.user_info(&job.payload).await,
             JOB_NOTIFY_REFERRER => self.notify(&job.payload).await,
             JOB_MEMBER_CODE => self.member_code(job).await,
@@ -170,6 +171,26 @@ impl Worker {
                 errcode: None,
                 error: e.to_string(),
             },
+        }
+    }
+
+    /// A follow's follow-up: the follower's `user/info`, then, for a credited follow, the
+    /// referrer's notice. A transient `user/info` error retries the whole job before anyone is
+    /// told (so a retry never tells the referrer twice); a permanent one still lets the notice
+    /// go and is reported as the job's outcome.
+    async fn follow_up(&self, payload: &Value) -> Outcome {
+        let info = self.user_info(payload).await;
+        if matches!(info, Outcome::Retry { .. }) {
+            return info;
+        }
+        let notice = match &payload["referral_id"] {
+            Value::Null => Outcome::Done,
+            _ => self.notify(payload).await,
+        };
+        match (info, notice) {
+            (Outcome::Done, notice) => notice,
+            (info, Outcome::Done) => info,
+            (_, notice) => notice,
         }
     }
 

@@ -119,16 +119,13 @@ pub async fn greeting_template(
         .await
 }
 
-/// Everything a follow's decision needs, gathered in the round trip that claims its event:
-/// the follower (created or marked following again, with its `user/info` job queued), its
-/// existing referral, the scanned code and the account's greeting templates.
+/// Everything a follow's decision needs, read in one round trip before anything is written:
+/// the follower (if known) and its referral, the scanned code and the account's greeting
+/// templates.
 #[derive(Debug, sqlx::FromRow)]
 pub struct FollowFacts {
-    /// The newly stored event.
-    pub event_id: i64,
-    pub follower_id: i64,
-    /// True when this follow created the follower.
-    pub inserted: bool,
+    /// True when the follower is known (this is a follow again).
+    pub known: bool,
     /// The follower already has a referral (first touch wins).
     pub referred: bool,
     /// That referral's referrer's shown name (None while a member has not chosen one).
@@ -138,125 +135,127 @@ pub struct FollowFacts {
     pub templates: sqlx::types::Json<std::collections::HashMap<String, String>>,
 }
 
-/// Stores a `subscribe` event under its de-duplication key and, if it is new, records the
-/// follow and gathers its facts (see [`FollowFacts`]), in one statement. `None` means the key
-/// was stored before (a re-delivery; see [`crate::db::events::redelivered`]): nothing else was
-/// written. `job` is the kind of the follow-up job that looks the follower up.
-pub async fn claim_follow(
+/// Reads the facts of a follow of `openid` through `scene` (see [`FollowFacts`]).
+pub async fn follow_facts(
     conn: &mut PgConnection,
-    event: &NewEvent<'_>,
+    account_id: i64,
+    openid: &str,
     scene: Option<&str>,
-    job: &str,
-) -> sqlx::Result<Option<FollowFacts>> {
+) -> sqlx::Result<FollowFacts> {
     sqlx::query_as(
-        "with e as (
-            insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
-                               payload)
-            values ($1, $6, $7, $2, $3, $8, $9)
-            on conflict (account_id, dedup_key) do nothing
-            returning id),
-         f as (
-            insert into follower (account_id, openid, first_followed_at, last_followed_at)
-            select $1, $2, $3, $3 from e
-            on conflict (account_id, openid) do update
-               set subscribed = true,
-                   last_followed_at = greatest(follower.last_followed_at,
-                                               excluded.last_followed_at),
-                   follow_count = follower.follow_count + 1
-            returning id, (xmax = 0) as inserted),
-         job as (
-            insert into outbox (account_id, kind, payload)
-            select $1, $5, jsonb_build_object('openid', $2::text, 'follower_id', f.id) from f)
-         select e.id as event_id, f.id as follower_id, f.inserted,
+        "select f.id is not null as known,
                 ref.follower_id is not null as referred, ref.name as referred_by,
                 (select jsonb_build_object(
                             'id', q.id, 'referrer_id', q.referrer_id, 'expires_at', q.expires_at,
                             'referrer_name', case when r.name_chosen then r.name end,
                             'referrer_openid', r.openid)
                  from qr_code q join referrer r on r.id = q.referrer_id
-                 where q.account_id = $1 and q.scene = $4) as code,
+                 where q.account_id = $1 and q.scene = $3) as code,
                 (select coalesce(jsonb_object_agg(variant, template), '{}')
                  from greeting where account_id = $1) as templates
-         from e cross join f
+         from (select 1) one
+         left join follower f on f.account_id = $1 and f.openid = $2
          left join lateral (
             select x.follower_id, case when r.name_chosen then r.name end as name
             from referral x join referrer r on r.id = x.referrer_id
             where x.account_id = $1 and x.follower_id = f.id) ref on true",
     )
-    .bind(event.account_id)
-    .bind(event.openid)
-    .bind(event.sent_at)
+    .bind(account_id)
+    .bind(openid)
     .bind(scene)
-    .bind(job)
-    .bind(event.dedup_key)
-    .bind(event.kind)
-    .bind(event.event_key)
-    .bind(event.payload)
-    .fetch_optional(&mut *conn)
+    .fetch_one(&mut *conn)
     .await
 }
 
-/// The writes of a follow through a scene, done in one round trip.
+/// A decided follow, written in one statement (one transaction).
 #[derive(Debug)]
 pub struct FollowWrites<'a> {
-    pub account_id: i64,
-    pub event_id: i64,
-    pub follower_id: i64,
-    pub openid: &'a str,
-    pub scene: &'a str,
+    pub event: &'a NewEvent<'a>,
+    /// The scanned scene, if any (a scan row is logged for it).
+    pub scene: Option<&'a str>,
     pub code: Option<(i64, i64)>,
     /// Write a referral to `code`'s referrer (unless the follower has one by now).
     pub credit: bool,
     /// The scan's flag when no referral is written.
     pub flag: Option<&'a str>,
-    pub at: DateTime<Utc>,
-    /// The reply to store; stored only if the referral went as `credit` said.
+    /// The reply to store with the event.
     pub reply: &'a str,
-    /// The kind of the job that notifies the referrer.
+    /// The kind of the follow-up job (`user/info`, then telling the referrer).
     pub job: &'a str,
 }
 
-/// Writes the referral (write-once), its notification job, the scan and the reply. Returns
-/// the referral id; `None` with `credit` set means a concurrent follow won the referral: the
-/// scan is flagged `already_referred` and the reply is left for the caller.
+/// What a follow wrote.
+#[derive(Debug, sqlx::FromRow)]
+pub struct FollowRecorded {
+    pub event_id: i64,
+    pub follower_id: i64,
+    /// The referral written, if any.
+    pub referral_id: Option<i64>,
+}
+
+/// Stores a `subscribe` event under its de-duplication key with its reply and, if the key is
+/// new, the follower (created or following again), the referral (write-once), the scan and
+/// one follow-up job, all in one statement. `None` means the key was stored before (a
+/// re-delivery; see [`crate::db::events::redelivered`]) and nothing was written. With `credit`
+/// set and no referral returned, a concurrent follow of the same person won the referral: the
+/// scan is flagged `already_referred`, and the stored reply is for the caller to correct.
 pub async fn record_follow(
     conn: &mut PgConnection,
     w: &FollowWrites<'_>,
-) -> sqlx::Result<Option<i64>> {
-    sqlx::query_scalar(
-        "with r as (
+) -> sqlx::Result<Option<FollowRecorded>> {
+    let e = w.event;
+    sqlx::query_as(
+        "with e as (
+            insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
+                               payload, reply)
+            values ($1, $2, $3, $4, $5, $6, $7, $8)
+            on conflict (account_id, dedup_key) do nothing
+            returning id),
+         f as (
+            insert into follower (account_id, openid, first_followed_at, last_followed_at)
+            select $1, $4, $5, $5 from e
+            on conflict (account_id, openid) do update
+               set subscribed = true,
+                   last_followed_at = greatest(follower.last_followed_at,
+                                               excluded.last_followed_at),
+                   follow_count = follower.follow_count + 1
+            returning id),
+         r as (
             insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
                                   followed_at)
-            select $1, $3, $6, $5, $2, $9 where $7
+            select $1, f.id, $11, $10, e.id, $5 from e cross join f where $12
             on conflict (account_id, follower_id) do nothing
             returning id),
-         n as (
+         j as (
             insert into outbox (account_id, kind, payload)
-            select $1, $11, jsonb_build_object('referral_id', r.id) from r),
+            select $1, $14, jsonb_build_object('openid', $4::text, 'follower_id', f.id,
+                                               'referral_id', (select id from r))
+            from f),
          s as (
             insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
                               kind, flag, scanned_at)
-            select $1, $2, $4, $12, $5, $6, 'subscribe',
-                   case when $7 and not exists (select 1 from r) then 'already_referred'
-                        else $8 end,
-                   $9),
-         e as (
-            update event set reply = $10
-            where id = $2 and $7 = exists (select 1 from r))
-         select (select id from r)",
+            select $1, e.id, $4, $9, $10, $11, 'subscribe',
+                   case when $12 and not exists (select 1 from r) then 'already_referred'
+                        else $13 end,
+                   $5
+            from e where $9::text is not null)
+         select e.id as event_id, f.id as follower_id, (select id from r) as referral_id
+         from e cross join f",
     )
-    .bind(w.account_id)
-    .bind(w.event_id)
-    .bind(w.follower_id)
-    .bind(w.openid)
+    .bind(e.account_id)
+    .bind(e.dedup_key)
+    .bind(e.kind)
+    .bind(e.openid)
+    .bind(e.sent_at)
+    .bind(e.event_key)
+    .bind(e.payload)
+    .bind(w.reply)
+    .bind(w.scene)
     .bind(w.code.map(|c| c.0))
     .bind(w.code.map(|c| c.1))
     .bind(w.credit)
     .bind(w.flag)
-    .bind(w.at)
-    .bind(w.reply)
     .bind(w.job)
-    .bind(w.scene)
-    .fetch_one(&mut *conn)
+    .fetch_optional(&mut *conn)
     .await
 }

@@ -11,7 +11,10 @@ use crate::referral::greeting::{self, Variant};
 use crate::referral::members::{self, CodeRequest, Handled, Request};
 use crate::wechat::message::{self, Header, Inbound};
 
-/// Outbox job kinds.
+/// Outbox job kinds: one follow-up per follow (the follower's `user/info`, then telling the
+/// referrer when the follow was credited).
+pub const JOB_FOLLOW_UP: &str = "follow_up";
+/// Kinds queued by earlier versions (one job per step); still run.
 pub const JOB_USER_INFO: &str = "user_info";
 pub const JOB_NOTIFY_REFERRER: &str = "notify_referrer";
 
@@ -44,65 +47,40 @@ pub async fn ingest(
         event_key: event_key.as_deref(),
         payload,
     };
+    if let Inbound::Subscribe { scene, .. } = inbound {
+        let mut conn = pool.acquire().await?;
+        let follow = Follow {
+            account_id,
+            header,
+            event: &record,
+            scene: scene.as_deref(),
+        };
+        return follow.ingest(&mut conn).await.map(Ingested::Reply);
+    }
     let mut tx = pool.begin().await?;
-    // A follow claims its event and gathers its facts in one statement; other kinds claim
-    // the event first.
-    let claimed = match inbound {
-        Inbound::Subscribe { scene, .. } => {
-            match store::claim_follow(&mut tx, &record, scene.as_deref(), JOB_USER_INFO).await? {
-                Some(facts) => Claimed::Follow(facts),
-                None => Claimed::Duplicate(events::redelivered(&mut tx, &record).await?),
-            }
-        }
-        _ => match events::claim(&mut tx, &record).await? {
-            Claim::New(event_id) => Claimed::Event(event_id),
-            Claim::Duplicate { reply } => Claimed::Duplicate(reply),
-        },
-    };
-    let (event_id, greeting) = match claimed {
-        Claimed::Duplicate(reply) => {
+    let event_id = match events::claim(&mut tx, &record).await? {
+        Claim::New(event_id) => event_id,
+        Claim::Duplicate { reply } => {
             tracing::info!("re-delivered callback answered with the stored reply");
             tx.commit().await?;
             return Ok(Ingested::Reply(reply));
         }
-        Claimed::Follow(facts) => {
-            let event_id = facts.event_id;
-            let follow = Follow {
-                account_id,
-                event_id,
-                header,
-                at: record.sent_at,
-            };
-            let scene = match inbound {
-                Inbound::Subscribe { scene, .. } => scene.as_deref(),
-                _ => None,
-            };
-            (event_id, Some(follow.apply(&mut tx, scene, facts).await?))
-        }
-        Claimed::Event(event_id) => {
-            let greeting = match member_request(&mut tx, account_id, inbound).await? {
-                Some(request) => {
-                    match members::apply(&mut tx, account_id, event_id, inbound, request).await? {
-                        Handled::Text(text) => Some(Greeting::new(text)),
-                        Handled::Code(code) => {
-                            tx.commit().await?;
-                            return Ok(Ingested::MemberCode(code));
-                        }
-                    }
-                }
-                None => apply(&mut tx, account_id, event_id, inbound).await?,
-            };
-            (event_id, greeting)
-        }
     };
-    let reply = match greeting {
-        // A reply stored with the follow is answered as stored (rendering it again could
-        // change its CreateTime, and a re-delivery must get the same bytes).
-        Some(Greeting {
-            stored: Some(xml), ..
-        }) => Some(xml),
-        Some(g) => {
-            let xml = reply_xml(header, &g.text);
+    let text = match member_request(&mut tx, account_id, inbound).await? {
+        Some(request) => {
+            match members::apply(&mut tx, account_id, event_id, inbound, request).await? {
+                Handled::Text(text) => Some(text),
+                Handled::Code(code) => {
+                    tx.commit().await?;
+                    return Ok(Ingested::MemberCode(code));
+                }
+            }
+        }
+        None => apply(&mut tx, account_id, event_id, inbound).await?,
+    };
+    let reply = match text {
+        Some(text) => {
+            let xml = reply_xml(header, &text);
             events::set_reply(&mut tx, event_id, &xml).await?;
             Some(xml)
         }
@@ -110,16 +88,6 @@ pub async fn ingest(
     };
     tx.commit().await?;
     Ok(Ingested::Reply(reply))
-}
-
-/// How the event's de-duplication key was claimed.
-enum Claimed {
-    /// A first `subscribe`, stored with its follower and facts.
-    Follow(store::FollowFacts),
-    /// Any other first delivery, stored under this id.
-    Event(i64),
-    /// A re-delivery, with the reply stored the first time.
-    Duplicate(Option<String>),
 }
 
 /// Text messages and menu clicks may be member requests (keyword, menu key, "我叫 …").
@@ -141,11 +109,11 @@ async fn apply(
     account_id: i64,
     event_id: i64,
     inbound: &Inbound,
-) -> sqlx::Result<Option<Greeting>> {
+) -> sqlx::Result<Option<String>> {
     let header = inbound.header();
     let at = sent_at(header.create_time);
     match inbound {
-        // Claimed together with its facts in `ingest`, never applied here.
+        // Follows take their own path (`Follow::ingest`) and never reach here.
         Inbound::Subscribe { .. } => Ok(None),
         Inbound::Scan { scene, .. } => {
             let code = store::code_by_scene(tx, account_id, scene).await?;
@@ -169,7 +137,7 @@ async fn apply(
             let name = code.and_then(|c| c.referrer_name);
             greet(tx, account_id, Variant::Scan, name.as_deref())
                 .await
-                .map(|text| Some(Greeting::new(text)))
+                .map(Some)
         }
         Inbound::Unsubscribe { .. } => {
             store::record_unfollow(tx, account_id, &header.from_user, at).await?;
@@ -179,100 +147,77 @@ async fn apply(
     }
 }
 
-/// One `subscribe` event being applied.
+/// One `subscribe` event being ingested.
 struct Follow<'a> {
     account_id: i64,
-    event_id: i64,
     header: &'a Header,
-    at: DateTime<Utc>,
+    event: &'a NewEvent<'a>,
+    scene: Option<&'a str>,
 }
 
 impl Follow<'_> {
-    /// One more round trip after the claim in the common case: the referral, scan, jobs and
-    /// stored reply together.
-    async fn apply(
-        &self,
-        tx: &mut PgConnection,
-        scene: Option<&str>,
-        facts: store::FollowFacts,
-    ) -> sqlx::Result<Greeting> {
+    /// Two round trips and one transaction in the common case: the facts are read, the rules
+    /// decide and the greeting is rendered here, then one statement writes the event with its
+    /// reply, the follower, the referral, the scan and the follow-up job. Returns the reply.
+    async fn ingest(&self, conn: &mut PgConnection) -> sqlx::Result<Option<String>> {
         let openid = self.header.from_user.as_str();
+        let facts = store::follow_facts(conn, self.account_id, openid, self.scene).await?;
         let templates = &facts.templates.0;
-        let no_credit = if facts.inserted {
-            Variant::Plain
-        } else {
-            Variant::Refollow
-        };
-        let unreferred =
-            || Greeting::new(render(templates, no_credit, facts.referred_by.as_deref()));
-        let Some(scene) = scene else {
-            return Ok(unreferred());
-        };
         let code = facts.code.as_ref().map(|c| &c.0);
-        let decision = decide_follow(
-            code.map(|c| CodeFacts {
-                expires_at: c.expires_at,
-                referrer_openid: c.referrer_openid.clone(),
-            })
-            .as_ref(),
-            openid,
-            facts.referred,
-            self.at,
-        );
-        let greeting = match (decision, code) {
-            (Decision::Credit, Some(c)) => Greeting::new(render(
-                templates,
-                Variant::Referred,
-                c.referrer_name.as_deref(),
-            )),
+        let decision = self.scene.map(|_| {
+            decide_follow(
+                code.map(|c| CodeFacts {
+                    expires_at: c.expires_at,
+                    referrer_openid: c.referrer_openid.clone(),
+                })
+                .as_ref(),
+                openid,
+                facts.referred,
+                self.event.sent_at,
+            )
+        });
+        let text = match (decision, code) {
+            (Some(Decision::Credit), Some(c)) => {
+                render(templates, Variant::Referred, c.referrer_name.as_deref())
+            }
             // First touch wins: a returning follower hears about their original referrer.
-            _ => unreferred(),
-        };
-        let reply = reply_xml(self.header, &greeting.text);
-        let writes = FollowWrites {
-            account_id: self.account_id,
-            event_id: self.event_id,
-            follower_id: facts.follower_id,
-            openid,
-            scene,
-            code: code.map(|c| (c.id, c.referrer_id)),
-            credit: decision == Decision::Credit,
-            flag: match decision {
-                Decision::Credit => None,
-                Decision::NoCredit(flag) => Some(flag.as_str()),
-            },
-            at: self.at,
-            reply: &reply,
-            job: JOB_NOTIFY_REFERRER,
-        };
-        let written = store::record_follow(tx, &writes).await?;
-        if writes.credit && written.is_none() {
-            // A concurrent follow of the same person won the referral: greet as a re-follow
-            // naming that referrer.
-            let first = store::referrer_of(tx, self.account_id, facts.follower_id).await?;
-            return Ok(Greeting::new(render(
+            _ => render(
                 templates,
-                Variant::Refollow,
-                first.flatten().as_deref(),
-            )));
+                if facts.known {
+                    Variant::Refollow
+                } else {
+                    Variant::Plain
+                },
+                facts.referred_by.as_deref(),
+            ),
+        };
+        let reply = reply_xml(self.header, &text);
+        let writes = FollowWrites {
+            event: self.event,
+            scene: self.scene,
+            code: code.map(|c| (c.id, c.referrer_id)),
+            credit: decision == Some(Decision::Credit),
+            flag: match decision {
+                Some(Decision::NoCredit(flag)) => Some(flag.as_str()),
+                _ => None,
+            },
+            reply: &reply,
+            job: JOB_FOLLOW_UP,
+        };
+        let Some(recorded) = store::record_follow(conn, &writes).await? else {
+            tracing::info!("re-delivered callback answered with the stored reply");
+            return events::redelivered(conn, self.event).await;
+        };
+        if writes.credit && recorded.referral_id.is_none() {
+            // A concurrent follow of the same person won the referral: greet as a re-follow
+            // naming that referrer (the stored reply is corrected for re-deliveries).
+            let first = store::referrer_of(conn, self.account_id, recorded.follower_id).await?;
+            let text = render(templates, Variant::Refollow, first.flatten().as_deref());
+            let xml = reply_xml(self.header, &text);
+            events::set_reply(conn, recorded.event_id, &xml).await?;
+            return Ok(Some(xml));
         }
-        Ok(Greeting {
-            stored: Some(reply),
-            ..greeting
-        })
-    }
-}
-
-/// A greeting to answer with.
-struct Greeting {
-    text: String,
-    /// The reply XML already stored with the event.
-    stored: Option<String>,
-}
-
-impl Greeting {
-    fn new(text: String) -> Self {
-        Greeting { text, stored: None }
+        Ok(Some(reply))
     }
 }
 

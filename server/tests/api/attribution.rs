@@ -112,7 +112,7 @@ async fn follow_through_a_code_credits_its_referrer_and_greets_by_name(pool: PgP
         .fetch_all(&pool)
         .await
         .expect("jobs");
-    assert_eq!(jobs, ["user_info", "notify_referrer"]);
+    assert_eq!(jobs, ["follow_up"]);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -270,5 +270,20 @@ async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: Pg
             [None, Some("already_referred".to_owned())],
             "{openid}"
         );
+        // A re-delivery of either event gets what was answered: the loser's stored reply
+        // was corrected to the re-follow greeting.
+        let stored: Vec<String> = sqlx::query_scalar("select reply from event where openid = $1")
+            .bind(&openid)
+            .fetch_all(&pool)
+            .await
+            .expect("replies");
+        for greeting in &greetings {
+            let cdata = format!("<![CDATA[{greeting}]]>");
+            assert_eq!(
+                stored.iter().filter(|xml| xml.contains(&cdata)).count(),
+                1,
+                "{openid}: {stored:?}"
+            );
+        }
     }
 }

@@ -59,9 +59,8 @@ async fn a_referral_callback_shows_up_in_the_metrics_with_its_labels(pool: PgPoo
     assert_has(&body, "\ntuijian_outbox_pending 0\n");
     assert_has(
         &body,
-        r#"tuijian_jobs_total{kind="notify_referrer",outcome="done",errcode="none"}"#,
+        r#"tuijian_jobs_total{kind="follow_up",outcome="done",errcode="none"}"#,
     );
-    assert_has(&body, r#"tuijian_jobs_total{kind="user_info",outcome="#);
     assert_has(
         &body,
         r#"tuijian_wechat_api_duration_seconds_count{call="user/info",outcome="#,

@@ -475,15 +475,18 @@ async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
     })
     .await;
     assert_eq!((status.as_str(), errcode), ("failed", Some(45015)));
-    let (job_status, attempts, job_errcode): (String, i32, Option<i32>) = eventually(10, || async {
-        sqlx::query_as(
-            "select status, attempts, last_errcode from outbox where kind = 'notify_referrer' and status <> 'pending'",
-        )
-        .fetch_optional(&pool)
-        .await
-        .expect("q")
-    })
-    .await;
+    let (job_status, attempts, job_errcode): (String, i32, Option<i32>) =
+        eventually(10, || async {
+            sqlx::query_as(
+                "select status, attempts, last_errcode from outbox
+             where kind = 'follow_up' and payload->>'referral_id' is not null
+               and status <> 'pending'",
+            )
+            .fetch_optional(&pool)
+            .await
+            .expect("q")
+        })
+        .await;
     assert_eq!(
         (job_status.as_str(), attempts, job_errcode),
         ("failed", 1, Some(45015))

@@ -424,7 +424,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     assert_eq!(unsettled_failures, 0, "every failed job names its errcode");
     assert!(
         jobs.iter()
-            .any(|(kind, status, errcode, _)| kind == "notify_referrer"
+            .any(|(kind, status, errcode, _)| kind == "follow_up"
                 && status == "failed"
                 && *errcode == Some(45015)),
         "closed customer-service windows fail for good with 45015: {jobs:?}"
