@@ -19,6 +19,7 @@ pub async fn spawn() -> anyhow::Result<String> {
         .route("/cgi-bin/stable_token", post(token))
         .route("/cgi-bin/token", get(token))
         .route("/cgi-bin/user/info", get(user_info))
+        .route("/cgi-bin/user/info/batchget", post(user_info_batch))
         .route("/cgi-bin/message/custom/send", post(ok))
         .route("/cgi-bin/message/template/send", post(ok));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
@@ -30,12 +31,29 @@ pub async fn spawn() -> anyhow::Result<String> {
 }
 
 async fn user_info(Query(q): Query<HashMap<String, String>>) -> Json<Value> {
-    Json(json!({
+    Json(info(q.get("openid").map_or("", String::as_str)))
+}
+
+async fn user_info_batch(Json(body): Json<Value>) -> Json<Value> {
+    let list: Vec<Value> = body["user_list"]
+        .as_array()
+        .map(|users| {
+            users
+                .iter()
+                .map(|u| info(u["openid"].as_str().unwrap_or_default()))
+                .collect()
+        })
+        .unwrap_or_default();
+    Json(json!({ "user_info_list": list }))
+}
+
+fn info(openid: &str) -> Value {
+    json!({
         "subscribe": 1,
-        "openid": q.get("openid").cloned().unwrap_or_default(),
+        "openid": openid,
         "subscribe_time": chrono::Utc::now().timestamp(),
         "subscribe_scene": "ADD_SCENE_QR_CODE",
         "qr_scene": 0,
         "qr_scene_str": "",
-    }))
+    })
 }

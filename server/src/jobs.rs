@@ -2,10 +2,12 @@
 //! `user/info`, telling the referrer). Jobs are claimed with `for update skip locked` and a
 //! lease, so several instances share the work and a crashed worker's jobs come back.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{Duration as ChronoDuration, Utc};
+use futures_util::future::join_all;
 use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
@@ -16,19 +18,25 @@ use crate::referral::error::ServiceError;
 use crate::referral::ingest::{JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
 use crate::referral::members::{FollowUpError, JOB_MEMBER_CODE, MemberContext};
 use crate::wechat::api::WechatApi;
-use crate::wechat::client::{ApiError, TemplateMessage};
+use crate::wechat::client::{ApiError, TemplateMessage, UserInfo};
 
 /// Attempts before a transiently failing job is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
 /// How long a claimed job is reserved for its worker.
 const LEASE_SECS: i64 = 60;
+/// Jobs claimed at once. A batch's follow-ups take one `user/info/batchget` and at most
+/// `BATCH / NOTICES_AT_ONCE` rounds of notices, each call bounded by the client's timeout,
+/// which keeps a batch well inside its lease even when WeChat is slow.
+const BATCH: i64 = 10;
+/// Referrer notices sent concurrently within a batch.
+const NOTICES_AT_ONCE: usize = 5;
 /// Idle polling interval (new work also wakes the worker at once).
 const IDLE: Duration = Duration::from_millis(500);
 /// How often the worker folds pending roll-up deltas into the report roll-ups.
 const FOLD_EVERY: Duration = Duration::from_secs(1);
 
 /// What a job run came to.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     Done,
     Retry { errcode: Option<i64>, error: String },
@@ -100,22 +108,140 @@ impl Worker {
 
     /// Claims and runs the jobs due now; returns how many ran.
     pub async fn run_due(&self) -> sqlx::Result<usize> {
-        let jobs = outbox::claim_due(&self.pool, 10, LEASE_SECS).await?;
-        let n = jobs.len();
+        let jobs = outbox::claim_due(&self.pool, BATCH, LEASE_SECS).await?;
+        let (follow_ups, others): (Vec<&Job>, Vec<&Job>) =
+            jobs.iter().partition(|job| job.kind == JOB_FOLLOW_UP);
+        let mut outcomes = self.follow_ups(&follow_ups).await;
+        for job in others {
+            outcomes.push((job, self.run_job(job).await));
+        }
         // Finished jobs are marked done together (one durable write per batch); a crash
         // before that only means they run again when their lease ends.
-        let mut done = Vec::with_capacity(n);
-        for job in jobs {
-            let outcome = self.run_job(&job).await;
-            count_outcome(&job, &outcome);
+        let mut done = Vec::with_capacity(jobs.len());
+        for (job, outcome) in outcomes {
+            count_outcome(job, &outcome);
             if outcome == Outcome::Done {
                 done.push(job.id);
             } else {
-                self.settle(&job, outcome).await?;
+                self.settle(job, outcome).await?;
             }
         }
         outbox::complete_all(&self.pool, &done).await?;
-        Ok(n)
+        Ok(jobs.len())
+    }
+
+    /// Follow-ups of a batch: the followers' `user/info` in one call, then each credited
+    /// follow's notice (a few at a time). A transient `user/info` error retries the job before
+    /// anyone is told, so a retry never tells a referrer twice; a permanent one still lets the
+    /// notice go and is reported as the job's outcome.
+    async fn follow_ups<'j>(&self, jobs: &[&'j Job]) -> Vec<(&'j Job, Outcome)> {
+        if jobs.is_empty() {
+            return Vec::new();
+        }
+        let mut infos = self.look_up(jobs).await.into_iter();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(NOTICES_AT_ONCE) {
+            let mut round = Vec::with_capacity(chunk.len());
+            for job in chunk {
+                let info = infos.next().unwrap_or_else(bad_payload);
+                round.push(self.tell_referrer(job, info));
+            }
+            outcomes.extend(chunk.iter().copied().zip(join_all(round).await));
+        }
+        outcomes
+    }
+
+    /// The notice of a looked-up follow-up, unless `info` asks for a retry first.
+    async fn tell_referrer(&self, job: &Job, info: Outcome) -> Outcome {
+        if matches!(info, Outcome::Retry { .. }) {
+            return info;
+        }
+        let notice = match &job.payload["referral_id"] {
+            Value::Null => Outcome::Done,
+            _ => self.notify(&job.payload).await,
+        };
+        match (info, notice) {
+            (Outcome::Done, notice) => notice,
+            (info, Outcome::Done) => info,
+            (_, notice) => notice,
+        }
+    }
+
+    /// Looks the jobs' followers up with one `user/info/batchget` and stores what it says; one
+    /// outcome per job. A permanent batch error (one unknown openid fails the whole call)
+    /// falls back to one `user/info` per follower.
+    async fn look_up(&self, jobs: &[&Job]) -> Vec<Outcome> {
+        let targets: Vec<Option<(&str, i64)>> = jobs
+            .iter()
+            .map(|job| {
+                Some((
+                    job.payload["openid"].as_str()?,
+                    job.payload["follower_id"].as_i64()?,
+                ))
+            })
+            .collect();
+        let openids: Vec<String> = targets
+            .iter()
+            .flatten()
+            .map(|(o, _)| (*o).to_owned())
+            .collect();
+        if openids.is_empty() {
+            return targets.iter().map(|_| bad_payload()).collect();
+        }
+        let list = match self.api.user_info_batch(&openids).await {
+            Ok(list) => list,
+            Err(e) if e.is_transient() => {
+                return targets
+                    .iter()
+                    .map(|t| {
+                        if t.is_some() {
+                            classify(&e)
+                        } else {
+                            bad_payload()
+                        }
+                    })
+                    .collect();
+            }
+            Err(e) => {
+                tracing::info!(error = %e, "user/info/batchget refused; looking followers up one by one");
+                let mut outcomes = Vec::with_capacity(jobs.len());
+                for job in jobs {
+                    outcomes.push(self.user_info(&job.payload).await);
+                }
+                return outcomes;
+            }
+        };
+        let by_openid: HashMap<&str, &UserInfo> = list
+            .iter()
+            .map(|info| (info.openid.as_str(), info))
+            .collect();
+        let found: Vec<Option<(i64, &UserInfo)>> = targets
+            .iter()
+            .map(|t| t.and_then(|(openid, id)| Some((id, *by_openid.get(openid)?))))
+            .collect();
+        let rows: Vec<store::UserInfoRow<'_>> = found
+            .iter()
+            .flatten()
+            .map(|(id, info)| store::UserInfoRow {
+                follower_id: *id,
+                unionid: info.unionid.as_deref(),
+                subscribe_scene: info.subscribe_scene.as_deref(),
+                qr_scene_str: info.qr_scene_str.as_deref(),
+            })
+            .collect();
+        let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
+        targets
+            .iter()
+            .zip(&found)
+            .map(|(target, found)| match (target, found) {
+                (None, _) => bad_payload(),
+                (Some(_), None) => Outcome::Failed {
+                    errcode: None,
+                    error: "user/info/batchget did not return this follower".into(),
+                },
+                (Some(_), Some(_)) => saved.clone(),
+            })
+            .collect()
     }
 
     async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
@@ -135,7 +261,13 @@ impl Worker {
 
     async fn run_job(&self, job: &Job) -> Outcome {
         match job.kind.as_str() {
-            JOB_FOLLOW_UP => self.follow_up(&job.payload).await,
+            // Batched in `follow_ups`; a single one runs as a batch of one.
+            JOB_FOLLOW_UP => {
+                let mut outcomes = self.follow_ups(&[job]).await;
+                outcomes
+                    .pop()
+                    .map_or_else(bad_payload, |(_, outcome)| outcome)
+            }
             JOB_USER_INFO => self.user_info(&job.payload).await,
             JOB_NOTIFY_REFERRER => self.notify(&job.payload).await,
             JOB_MEMBER_CODE => self.member_code(job).await,
@@ -171,26 +303,6 @@ impl Worker {
                 errcode: None,
                 error: e.to_string(),
             },
-        }
-    }
-
-    /// A follow's follow-up: the follower's `user/info`, then, for a credited follow, the
-    /// referrer's notice. A transient `user/info` error retries the whole job before anyone is
-    /// told (so a retry never tells the referrer twice); a permanent one still lets the notice
-    /// go and is reported as the job's outcome.
-    async fn follow_up(&self, payload: &Value) -> Outcome {
-        let info = self.user_info(payload).await;
-        if matches!(info, Outcome::Retry { .. }) {
-            return info;
-        }
-        let notice = match &payload["referral_id"] {
-            Value::Null => Outcome::Done,
-            _ => self.notify(payload).await,
-        };
-        match (info, notice) {
-            (Outcome::Done, notice) => notice,
-            (info, Outcome::Done) => info,
-            (_, notice) => notice,
         }
     }
 

@@ -27,6 +27,42 @@ pub async fn save_user_info(
     Ok(())
 }
 
+/// What `user/info` told us about one follower.
+#[derive(Debug)]
+pub struct UserInfoRow<'a> {
+    pub follower_id: i64,
+    pub unionid: Option<&'a str>,
+    pub subscribe_scene: Option<&'a str>,
+    pub qr_scene_str: Option<&'a str>,
+}
+
+/// Stores what `user/info/batchget` told us about several followers, in one statement.
+pub async fn save_user_infos(pool: &PgPool, rows: &[UserInfoRow<'_>]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<i64> = rows.iter().map(|r| r.follower_id).collect();
+    let unionids: Vec<Option<&str>> = rows.iter().map(|r| r.unionid).collect();
+    let scenes: Vec<Option<&str>> = rows.iter().map(|r| r.subscribe_scene).collect();
+    let qr_scenes: Vec<Option<&str>> = rows.iter().map(|r| r.qr_scene_str).collect();
+    sqlx::query(
+        "update follower f set unionid = coalesce(v.unionid, f.unionid),
+                subscribe_scene = coalesce(v.scene, f.subscribe_scene),
+                qr_scene_str = coalesce(nullif(v.qr_scene, ''), f.qr_scene_str),
+                info_fetched_at = now()
+         from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
+              as v(id, unionid, scene, qr_scene)
+         where f.id = v.id",
+    )
+    .bind(&ids)
+    .bind(&unionids)
+    .bind(&scenes)
+    .bind(&qr_scenes)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Everything needed to tell a referrer about a new follower.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct NotifyContext {

@@ -733,3 +733,87 @@ async fn simulate_endpoints_answer_like_the_cli_expects(pool: PgPool) {
         .expect("json");
     assert_eq!(users["users"][0]["openid"], "oSBX_hank");
 }
+
+/// Follow-ups look their followers up with `user/info/batchget`: single `user/info` calls
+/// are made to fail here, and every follower is still looked up.
+#[sqlx::test(migrations = "../migrations")]
+async fn follow_ups_look_followers_up_with_batchget(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    app.state.sandbox_faults.add(&Fault {
+        endpoint: "user/info".into(),
+        errcode: Some(40003),
+        count: Some(1000),
+        latency_ms: None,
+    });
+    for user in ["bat1", "bat2", "bat3"] {
+        simulate::follow(&app.state.sim(), user)
+            .await
+            .expect("follow");
+    }
+    settle_jobs(&pool).await;
+    let looked_up: Vec<(String, String)> = sqlx::query_as(
+        "select f.openid, o.status from follower f
+         join outbox o on (o.payload->>'follower_id')::bigint = f.id
+         where f.info_fetched_at is not null order by f.openid",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("followers");
+    assert_eq!(
+        looked_up,
+        [
+            ("oSBX_bat1".to_owned(), "done".to_owned()),
+            ("oSBX_bat2".to_owned(), "done".to_owned()),
+            ("oSBX_bat3".to_owned(), "done".to_owned()),
+        ]
+    );
+}
+
+/// One follower WeChat does not know makes `batchget` fail for the whole batch: the others
+/// are then looked up one by one, and only the unknown one's job fails (40003).
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unknown_follower_fails_alone(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state.sim(), "known")
+        .await
+        .expect("follow");
+    settle_jobs(&pool).await;
+    // Two follow-ups due together: one for a known follower, one for an openid the sandbox
+    // never saw; the worker claims them in one batch.
+    // In one transaction, so the worker claims both jobs in one batch.
+    sqlx::raw_sql(
+        "insert into follower (account_id, openid, first_followed_at, last_followed_at)
+         values (1, 'oSBX_ghost', now(), now());
+         insert into outbox (account_id, kind, payload)
+         select 1, 'follow_up', jsonb_build_object('openid', openid, 'follower_id', id)
+         from follower where openid = 'oSBX_ghost';
+         update outbox set status = 'pending', attempts = 0, finished_at = null,
+                next_attempt_at = now();
+         update follower set info_fetched_at = null;",
+    )
+    .execute(&pool)
+    .await
+    .expect("jobs");
+    app.state.jobs_wake.notify_one();
+    settle_jobs(&pool).await;
+    let jobs: Vec<(String, String, Option<i32>, bool)> = sqlx::query_as(
+        "select o.payload->>'openid', o.status, o.last_errcode, f.info_fetched_at is not null
+         from outbox o join follower f on f.id = (o.payload->>'follower_id')::bigint
+         order by 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("jobs");
+    assert_eq!(
+        jobs,
+        [
+            (
+                "oSBX_ghost".to_owned(),
+                "failed".to_owned(),
+                Some(40003),
+                false
+            ),
+            ("oSBX_known".to_owned(), "done".to_owned(), None, true),
+        ]
+    );
+}
