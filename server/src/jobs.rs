@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 
-use crate::db::jobs::{self as store, NotifyContext};
+use crate::db::jobs::{self as store, Notification, NotifyContext};
 use crate::db::outbox::{self, Job};
 use crate::referral::error::ServiceError;
 use crate::referral::ingest::{JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
@@ -32,8 +32,10 @@ const BATCH: i64 = 10;
 const NOTICES_AT_ONCE: usize = 5;
 /// Idle polling interval (new work also wakes the worker at once).
 const IDLE: Duration = Duration::from_millis(500);
-/// How often the worker folds pending roll-up deltas into the report roll-ups.
-const FOLD_EVERY: Duration = Duration::from_secs(1);
+/// How often the worker folds pending roll-up deltas into the report roll-ups. Reports fold
+/// before they read, so this only keeps the backlog small; a fold of a few seconds' deltas
+/// updates each busy referrer's rows once instead of once a second.
+const FOLD_EVERY: Duration = Duration::from_secs(5);
 
 /// What a job run came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,33 +140,30 @@ impl Worker {
         if jobs.is_empty() {
             return Vec::new();
         }
-        let mut infos = self.look_up(jobs).await.into_iter();
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for chunk in jobs.chunks(NOTICES_AT_ONCE) {
-            let mut round = Vec::with_capacity(chunk.len());
-            for job in chunk {
-                let info = infos.next().unwrap_or_else(bad_payload);
-                round.push(self.tell_referrer(job, info));
-            }
-            outcomes.extend(chunk.iter().copied().zip(join_all(round).await));
-        }
-        outcomes
-    }
-
-    /// The notice of a looked-up follow-up, unless `info` asks for a retry first.
-    async fn tell_referrer(&self, job: &Job, info: Outcome) -> Outcome {
-        if matches!(info, Outcome::Retry { .. }) {
-            return info;
-        }
-        let notice = match &job.payload["referral_id"] {
-            Value::Null => Outcome::Done,
-            _ => self.notify(&job.payload).await,
-        };
-        match (info, notice) {
-            (Outcome::Done, notice) => notice,
-            (info, Outcome::Done) => info,
-            (_, notice) => notice,
-        }
+        let infos = self.look_up(jobs).await;
+        // A follow-up whose lookup asks for a retry tells nobody yet.
+        let referrals: Vec<Option<i64>> = jobs
+            .iter()
+            .zip(&infos)
+            .map(|(job, info)| match info {
+                Outcome::Retry { .. } => None,
+                _ => job.payload["referral_id"].as_i64(),
+            })
+            .collect();
+        let notices = self.notify_all(&referrals).await;
+        jobs.iter()
+            .copied()
+            .zip(infos.into_iter().zip(notices))
+            .map(|(job, (info, notice))| {
+                let outcome = match (info, notice) {
+                    (info @ Outcome::Retry { .. }, _) => info,
+                    (Outcome::Done, notice) => notice,
+                    (info, Outcome::Done) => info,
+                    (_, notice) => notice,
+                };
+                (job, outcome)
+            })
+            .collect()
     }
 
     /// Looks the jobs' followers up with one `user/info/batchget` and stores what it says; one
@@ -327,38 +326,106 @@ impl Worker {
         }
     }
 
+    /// A queued `notify_referrer` job (earlier versions).
     async fn notify(&self, payload: &Value) -> Outcome {
-        let Some(referral_id) = payload["referral_id"].as_i64() else {
-            return bad_payload();
+        match payload["referral_id"].as_i64() {
+            Some(id) => self
+                .notify_all(&[Some(id)])
+                .await
+                .pop()
+                .unwrap_or_else(bad_payload),
+            None => bad_payload(),
+        }
+    }
+
+    /// Tells the referrers of these referrals (`None`: nobody to tell), a few at a time, with
+    /// one query for their contexts and one write for the notifications; one outcome per
+    /// entry.
+    async fn notify_all(&self, referrals: &[Option<i64>]) -> Vec<Outcome> {
+        let ids: Vec<i64> = referrals.iter().flatten().copied().collect();
+        if ids.is_empty() {
+            return referrals.iter().map(|_| Outcome::Done).collect();
+        }
+        let contexts = match store::notify_contexts(&self.pool, &ids).await {
+            Ok(list) => list
+                .into_iter()
+                .map(|ctx| (ctx.referral_id, ctx))
+                .collect::<HashMap<_, _>>(),
+            Err(e) => {
+                let failed = db_outcome(Err(e));
+                return referrals
+                    .iter()
+                    .map(|r| {
+                        if r.is_some() {
+                            failed.clone()
+                        } else {
+                            Outcome::Done
+                        }
+                    })
+                    .collect();
+            }
         };
-        let ctx = match store::notify_context(&self.pool, referral_id).await {
-            Ok(Some(ctx)) => ctx,
-            Ok(None) => return bad_payload(),
-            Err(e) => return db_outcome(Err(e)),
+        let mut outcomes = Vec::with_capacity(referrals.len());
+        let mut rows = Vec::new();
+        for chunk in referrals.chunks(NOTICES_AT_ONCE) {
+            let mut round = Vec::with_capacity(chunk.len());
+            for referral in chunk {
+                round.push(self.tell(*referral, referral.and_then(|id| contexts.get(&id))));
+            }
+            for (outcome, row) in join_all(round).await {
+                if let Some(row) = row {
+                    rows.push((outcomes.len(), row));
+                }
+                outcomes.push(outcome);
+            }
+        }
+        let written: Vec<&Notification<'_>> = rows.iter().map(|(_, row)| row).collect();
+        if let Err(e) = store::record_notifications(&self.pool, &written).await {
+            let failed = db_outcome(Err(e));
+            for (i, _) in &rows {
+                outcomes[*i] = failed.clone();
+            }
+        }
+        outcomes
+    }
+
+    /// Sends one referral's notice; returns its outcome and the notification to record.
+    async fn tell<'c>(
+        &self,
+        referral: Option<i64>,
+        ctx: Option<&'c NotifyContext>,
+    ) -> (Outcome, Option<Notification<'c>>) {
+        let Some(ctx) = ctx else {
+            let outcome = match referral {
+                Some(_) => bad_payload(),
+                None => Outcome::Done,
+            };
+            return (outcome, None);
         };
-        let Some(to) = ctx.referrer_openid.clone() else {
+        let row = |channel, status, errcode, errmsg| Notification {
+            account_id: ctx.account_id,
+            referral_id: ctx.referral_id,
+            referrer_id: ctx.referrer_id,
+            channel,
+            status,
+            errcode,
+            errmsg,
+        };
+        let Some(to) = ctx.referrer_openid.as_deref() else {
             // Nobody to tell: the referrer has no bound WeChat identity.
-            return db_outcome(self.record(&ctx, "none", "skipped", None, None).await);
+            return (Outcome::Done, Some(row("none", "skipped", None, None)));
         };
         let (channel, sent) = match ctx.template_id.as_deref().filter(|t| !t.is_empty()) {
-            Some(template) => ("template", self.send_template(&ctx, &to, template).await),
-            None => ("custom", self.api.send_text(&to, &notice_text(&ctx)).await),
+            Some(template) => ("template", self.send_template(ctx, to, template).await),
+            None => ("custom", self.api.send_text(to, &notice_text(ctx)).await),
         };
-        let outcome = match &sent {
-            Ok(()) => Outcome::Done,
-            Err(e) => classify(e),
-        };
-        let (status, errcode, errmsg) = match &sent {
-            Ok(()) => ("sent", None, None),
-            Err(e) => ("failed", e.errcode(), Some(e.to_string())),
-        };
-        if let Err(e) = self
-            .record(&ctx, channel, status, errcode, errmsg.as_deref())
-            .await
-        {
-            return db_outcome(Err(e));
+        match sent {
+            Ok(()) => (Outcome::Done, Some(row(channel, "sent", None, None))),
+            Err(e) => (
+                classify(&e),
+                Some(row(channel, "failed", e.errcode(), Some(e.to_string()))),
+            ),
         }
-        outcome
     }
 
     async fn send_template(
@@ -380,27 +447,6 @@ impl Worker {
             }),
         };
         self.api.send_template(&message).await.map(|_| ())
-    }
-
-    async fn record(
-        &self,
-        ctx: &NotifyContext,
-        channel: &str,
-        status: &str,
-        errcode: Option<i64>,
-        errmsg: Option<&str>,
-    ) -> sqlx::Result<()> {
-        store::record_notification(
-            &self.pool,
-            ctx.account_id,
-            ctx.referral_id,
-            ctx.referrer_id,
-            channel,
-            status,
-            errcode,
-            errmsg,
-        )
-        .await
     }
 }
 

@@ -77,10 +77,11 @@ pub struct NotifyContext {
     pub total_referrals: i64,
 }
 
-pub async fn notify_context(
+/// The contexts of several referrals, in one query.
+pub async fn notify_contexts(
     pool: &PgPool,
-    referral_id: i64,
-) -> sqlx::Result<Option<NotifyContext>> {
+    referral_ids: &[i64],
+) -> sqlx::Result<Vec<NotifyContext>> {
     sqlx::query_as(
         "select r.id as referral_id, r.account_id, r.referrer_id, re.name as referrer_name,
                 re.openid as referrer_openid, f.openid as follower_openid, r.followed_at,
@@ -91,40 +92,52 @@ pub async fn notify_context(
          from referral r join referrer re on re.id = r.referrer_id
               join follower f on f.id = r.follower_id
               join account a on a.id = r.account_id
-         where r.id = $1",
+         where r.id = any($1)",
     )
-    .bind(referral_id)
-    .fetch_optional(pool)
+    .bind(referral_ids)
+    .fetch_all(pool)
     .await
 }
 
-/// Records how telling the referrer went (once per referral; a retry updates it).
-#[allow(clippy::too_many_arguments)]
-pub async fn record_notification(
-    pool: &PgPool,
-    account_id: i64,
-    referral_id: i64,
-    referrer_id: i64,
-    channel: &str,
-    status: &str,
-    errcode: Option<i64>,
-    errmsg: Option<&str>,
-) -> sqlx::Result<()> {
+/// How telling a referrer went.
+#[derive(Debug)]
+pub struct Notification<'a> {
+    pub account_id: i64,
+    pub referral_id: i64,
+    pub referrer_id: i64,
+    pub channel: &'a str,
+    pub status: &'a str,
+    pub errcode: Option<i64>,
+    pub errmsg: Option<String>,
+}
+
+/// Records how telling the referrers went (once per referral; a retry updates it), in one
+/// statement.
+pub async fn record_notifications(pool: &PgPool, rows: &[&Notification<'_>]) -> sqlx::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let column = |f: fn(&Notification<'_>) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     sqlx::query(
         "insert into notification (account_id, referral_id, referrer_id, channel, status,
                                    errcode, errmsg)
-         values ($1, $2, $3, $4, $5, $6, $7)
+         select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
+                              $5::text[], $6::int[], $7::text[])
          on conflict (account_id, referral_id) do update
             set channel = excluded.channel, status = excluded.status,
                 errcode = excluded.errcode, errmsg = excluded.errmsg, created_at = now()",
     )
-    .bind(account_id)
-    .bind(referral_id)
-    .bind(referrer_id)
-    .bind(channel)
-    .bind(status)
-    .bind(errcode.map(|c| c as i32))
-    .bind(errmsg)
+    .bind(column(|r| r.account_id))
+    .bind(column(|r| r.referral_id))
+    .bind(column(|r| r.referrer_id))
+    .bind(rows.iter().map(|r| r.channel).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.status).collect::<Vec<_>>())
+    .bind(
+        rows.iter()
+            .map(|r| r.errcode.map(|c| c as i32))
+            .collect::<Vec<_>>(),
+    )
+    .bind(rows.iter().map(|r| r.errmsg.as_deref()).collect::<Vec<_>>())
     .execute(pool)
     .await?;
     Ok(())
