@@ -287,3 +287,39 @@ async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: Pg
         }
     }
 }
+
+/// Follow-ups of credited follows are settled together: a referrer without a WeChat identity
+/// is recorded as not told. These followers are unknown to the sandbox, so their lookups fail
+/// for good (40003) without stopping the notices, and no job is retried.
+#[sqlx::test(migrations = "../migrations")]
+async fn credited_follows_of_unbound_referrers_record_skipped_notices(pool: PgPool) {
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "batch_a", None, None).await;
+    let (li, _) = seed_code(&pool, "李四", "batch_b", None, None).await;
+    for (i, scene) in ["batch_a", "batch_b", "batch_a"].iter().enumerate() {
+        let reply = event(
+            &app,
+            &format!("o_batch{i}"),
+            1700000300 + i as i64,
+            "subscribe",
+            &format!("qrscene_{scene}"),
+        )
+        .await;
+        assert!(reply.expect("greeting").contains("推荐的客户"));
+    }
+    crate::common::settle_jobs(&pool).await;
+    let notices: Vec<(i64, String, String)> = sqlx::query_as(
+        "select referrer_id, channel, status from notification order by referral_id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("notifications");
+    let skipped = |id| (id, "none".to_owned(), "skipped".to_owned());
+    assert_eq!(notices, [skipped(zhang), skipped(li), skipped(zhang)]);
+    let jobs: Vec<(String, i32, Option<i32>)> =
+        sqlx::query_as("select status, attempts, last_errcode from outbox")
+            .fetch_all(&pool)
+            .await
+            .expect("jobs");
+    assert_eq!(jobs, vec![("failed".to_owned(), 1, Some(40003)); 3]);
+}
