@@ -221,12 +221,7 @@ impl Worker {
         let rows: Vec<store::UserInfoRow<'_>> = found
             .iter()
             .flatten()
-            .map(|(id, info)| store::UserInfoRow {
-                follower_id: *id,
-                unionid: info.unionid.as_deref(),
-                subscribe_scene: info.subscribe_scene.as_deref(),
-                qr_scene_str: info.qr_scene_str.as_deref(),
-            })
+            .map(|(id, info)| profile(*id, info))
             .collect();
         let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
         targets
@@ -312,16 +307,9 @@ impl Worker {
             return bad_payload();
         };
         match self.api.user_info(openid, false).await {
-            Ok(info) => db_outcome(
-                store::save_user_info(
-                    &self.pool,
-                    follower_id,
-                    info.unionid.as_deref(),
-                    info.subscribe_scene.as_deref(),
-                    info.qr_scene_str.as_deref(),
-                )
-                .await,
-            ),
+            Ok(info) => {
+                db_outcome(store::save_user_infos(&self.pool, &[profile(follower_id, &info)]).await)
+            }
             Err(e) => classify(&e),
         }
     }
@@ -447,6 +435,16 @@ impl Worker {
             }),
         };
         self.api.send_template(&message).await.map(|_| ())
+    }
+}
+
+/// What a follower's `user/info` says that we keep.
+fn profile(follower_id: i64, info: &UserInfo) -> store::UserInfoRow<'_> {
+    store::UserInfoRow {
+        follower_id,
+        unionid: info.unionid.as_deref(),
+        subscribe_scene: info.subscribe_scene.as_deref(),
+        qr_scene_str: info.qr_scene_str.as_deref(),
     }
 }
 

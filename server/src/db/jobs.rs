@@ -3,30 +3,6 @@
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
-/// Stores what `user/info` told us about a follower.
-pub async fn save_user_info(
-    pool: &PgPool,
-    follower_id: i64,
-    unionid: Option<&str>,
-    subscribe_scene: Option<&str>,
-    qr_scene_str: Option<&str>,
-) -> sqlx::Result<()> {
-    sqlx::query(
-        "update follower set unionid = coalesce($2, unionid),
-                subscribe_scene = coalesce($3, subscribe_scene),
-                qr_scene_str = coalesce(nullif($4, ''), qr_scene_str),
-                info_fetched_at = now()
-         where id = $1",
-    )
-    .bind(follower_id)
-    .bind(unionid)
-    .bind(subscribe_scene)
-    .bind(qr_scene_str)
-    .execute(pool)
-    .await?;
-    Ok(())
-}
-
 /// What `user/info` told us about one follower.
 #[derive(Debug)]
 pub struct UserInfoRow<'a> {
@@ -36,7 +12,7 @@ pub struct UserInfoRow<'a> {
     pub qr_scene_str: Option<&'a str>,
 }
 
-/// Stores what `user/info/batchget` told us about several followers, in one statement.
+/// Stores what `user/info` (or `user/info/batchget`) told us about followers, in one statement.
 pub async fn save_user_infos(pool: &PgPool, rows: &[UserInfoRow<'_>]) -> sqlx::Result<()> {
     if rows.is_empty() {
         return Ok(());
