@@ -1,5 +1,5 @@
-//! `tuijian-bench`: the benchmark driver (`run`), the baseline server (`baseline`) and a single
-//! load cell (`load`). `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
+//! `tuijian-bench`: the benchmark driver (`run`), the baseline server (`baseline`), a single
+//! load cell (`load`) and a kept stats database (`seed`). `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
 
 mod baseline;
 mod fake_wechat;
@@ -48,6 +48,17 @@ enum Cmd {
         #[arg(long, default_value_t = 1000)]
         referrers: usize,
     },
+    /// Seeds a stats database the way `run` does and keeps it (for profiling the reads).
+    Seed {
+        /// The maintenance database's URL (…/postgres).
+        #[arg(long)]
+        admin_url: String,
+        #[arg(long, default_value_t = 10_000_000)]
+        size: u64,
+        /// The database to (re)create.
+        #[arg(long, default_value = "bench_stats_kept")]
+        name: String,
+    },
 }
 
 #[tokio::main]
@@ -91,6 +102,19 @@ async fn main() -> anyhow::Result<()> {
                 r.first_error
                     .map(|e| format!(" first error: {e}"))
                     .unwrap_or_default()
+            );
+            Ok(())
+        }
+        Cmd::Seed {
+            admin_url,
+            size,
+            name,
+        } => {
+            let url = seed::fresh_database(&admin_url, &name).await?;
+            let took = seed::stats_database(&url, size).await?;
+            println!(
+                "seeded {size} referrals in {:.1} s: {url}",
+                took.as_secs_f64()
             );
             Ok(())
         }

@@ -31,16 +31,17 @@ impl Metric {
 
     fn column(self) -> &'static str {
         match self {
-            Metric::Follows => "follows",
-            Metric::Net => "follows - unfollows",
-            Metric::Retained => "retained",
+            Metric::Follows => "a.follows",
+            Metric::Net => "a.follows - a.unfollows",
+            Metric::Retained => "a.retained",
         }
     }
 }
 
 #[derive(sqlx::FromRow)]
 struct BoardRow {
-    rank: i64,
+    /// The metric ranked by.
+    value: i64,
     referrer_id: i64,
     name: String,
     kind: String,
@@ -50,17 +51,21 @@ struct BoardRow {
 }
 
 /// Which roll-up rows add up to a period of whole CST days `[from, to)` (see the
-/// `stats_rollup` migration): all-time totals, whole months, and the days around them.
+/// `stats_rollup` and `week_rollup` migrations): all-time totals, or whole months, or whole
+/// weeks, and the days around them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// The period covers everything: read `referrer_total`.
     pub total: bool,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    /// Whole months `[month_from, month_to)` read from `referrer_month`; the days
-    /// `[from, month_from)` and `[month_to, to)` from `referrer_day`.
+    /// Whole months `[month_from, month_to)` read from `referrer_month` (empty: `to, to`).
     pub month_from: NaiveDate,
     pub month_to: NaiveDate,
+    /// When there are no whole months: whole weeks (Monday to Sunday) `[week_from, week_to)`
+    /// read from `referrer_week` (empty: `to, to`).
+    pub week_from: NaiveDate,
+    pub week_to: NaiveDate,
 }
 
 fn month_start(d: NaiveDate) -> NaiveDate {
@@ -71,26 +76,33 @@ fn next_month(d: NaiveDate) -> NaiveDate {
     month_start(d) + chrono::Months::new(1)
 }
 
+fn week_start(d: NaiveDate) -> NaiveDate {
+    d - chrono::Days::new(d.weekday().num_days_from_monday().into())
+}
+
+fn next_week(d: NaiveDate) -> NaiveDate {
+    week_start(d) + chrono::Days::new(7)
+}
+
 impl Plan {
     /// `today` is the current CST date: nothing is recorded after it, so a period reaching
-    /// past it may be read up to the end of its month.
+    /// past it may be read up to the end of its month or week.
     pub fn new(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Self {
         let to = if to > today {
-            to.max(next_month(today))
+            to.max(next_month(today)).max(next_week(today))
         } else {
             to
         };
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 2).expect("a date");
-        let month_from = if month_start(from) == from {
-            from
-        } else {
-            next_month(from)
+        let whole = |start: NaiveDate, next: fn(NaiveDate) -> NaiveDate, end: NaiveDate| {
+            let first = if start == from { from } else { next(from) };
+            if first < end { (first, end) } else { (to, to) }
         };
-        let month_to = month_start(to);
-        let (month_from, month_to) = if month_from < month_to {
-            (month_from, month_to)
-        } else {
+        let (month_from, month_to) = whole(month_start(from), next_month, month_start(to));
+        let (week_from, week_to) = if month_from < month_to {
             (to, to)
+        } else {
+            whole(week_start(from), next_week, week_start(to))
         };
         Plan {
             total: from <= epoch && to > today,
@@ -98,8 +110,38 @@ impl Plan {
             to,
             month_from,
             month_to,
+            week_from,
+            week_to,
         }
     }
+
+    /// The part read from months or weeks; the days `[from, start)` and `[end, to)` around it
+    /// are read from `referrer_day`.
+    pub fn inner(&self) -> (NaiveDate, NaiveDate) {
+        if self.month_from < self.month_to {
+            (self.month_from, self.month_to)
+        } else if self.week_from < self.week_to {
+            (self.week_from, self.week_to)
+        } else {
+            (self.to, self.to)
+        }
+    }
+}
+
+/// Standard competition ranks ("1224") of values listed from the highest: a row shares the
+/// rank of the row before it when their values are equal.
+fn ranks(values: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut out: Vec<i64> = Vec::new();
+    let mut previous = None;
+    for (i, v) in values.into_iter().enumerate() {
+        let rank = match (previous, out.last()) {
+            (Some(p), Some(&r)) if p == v => r,
+            _ => i as i64 + 1,
+        };
+        out.push(rank);
+        previous = Some(v);
+    }
+    out
 }
 
 /// Moves the callbacks' pending roll-up deltas into the roll-ups (see migration 9); returns
@@ -124,7 +166,9 @@ pub async fn leaderboard(
     fold(pool).await?;
     let plan = Plan::new(local_date(from), local_date(to), local_date(Utc::now()));
     let m = metric.column();
-    // `m` comes from a fixed list above, never from input.
+    let (inner_from, inner_to) = plan.inner();
+    // `m` comes from a fixed list above, never from input. The top rows are picked with a
+    // bounded sort and ranked in Rust: a rank only depends on the rows listed before it.
     let sql = format!(
         "with src as (
             select referrer_id, follows, unfollows, lost from referrer_total
@@ -133,23 +177,31 @@ pub async fn leaderboard(
             select referrer_id, follows, unfollows, lost from referrer_month
             where account_id = $1 and not $4 and month >= $5 and month < $6
             union all
-            -- The days before and after the whole months, as two plain range scans of
-            -- (account_id, day) rather than one `or` of both ranges.
+            select referrer_id, follows, unfollows, lost from referrer_week
+            where account_id = $1 and not $4 and week >= $9 and week < $10
+            union all
+            -- The days before and after the whole months or weeks, as two plain range scans
+            -- of (account_id, day) rather than one `or` of both ranges.
             select referrer_id, follows, unfollows, lost from referrer_day
-            where account_id = $1 and not $4 and day >= $2 and day < $5
+            where account_id = $1 and not $4 and day >= $2 and day < $11
             union all
             select referrer_id, follows, unfollows, lost from referrer_day
-            where account_id = $1 and not $4 and day >= $6 and day < $3),
+            where account_id = $1 and not $4 and day >= $12 and day < $3),
          agg as (
             select referrer_id, sum(follows)::bigint as follows,
                    sum(unfollows)::bigint as unfollows, sum(follows - lost)::bigint as retained
-            from src where referrer_id > 0 group by referrer_id)
-         select rank() over (order by {m} desc) as rank, a.referrer_id, re.name, re.kind,
-                a.follows, a.unfollows, a.retained
-         from agg a join referrer re on re.id = a.referrer_id
-         where (a.follows <> 0 or a.unfollows <> 0) and ($7::text is null or re.kind = $7)
-         order by {m} desc, a.referrer_id asc
-         limit $8"
+            from src where referrer_id > 0 group by referrer_id),
+         top as (
+            select a.*, {m} as value from agg a
+            where (a.follows <> 0 or a.unfollows <> 0)
+              and ($7::text is null
+                   or exists (select 1 from referrer re where re.id = a.referrer_id
+                              and re.kind = $7))
+            order by value desc, a.referrer_id asc
+            limit $8)
+         select t.value, t.referrer_id, re.name, re.kind, t.follows, t.unfollows, t.retained
+         from top t join referrer re on re.id = t.referrer_id
+         order by t.value desc, t.referrer_id asc"
     );
     let rows: Vec<BoardRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(account_id)
@@ -160,12 +212,18 @@ pub async fn leaderboard(
         .bind(plan.month_to)
         .bind(kind)
         .bind(limit)
+        .bind(plan.week_from)
+        .bind(plan.week_to)
+        .bind(inner_from)
+        .bind(inner_to)
         .fetch_all(pool)
         .await?;
+    let ranks = ranks(rows.iter().map(|r| r.value));
     Ok(rows
         .into_iter()
-        .map(|r| LeaderboardRow {
-            rank: r.rank,
+        .zip(ranks)
+        .map(|(r, rank)| LeaderboardRow {
+            rank,
             referrer_id: r.referrer_id,
             name: r.name,
             kind: r.kind,
@@ -428,10 +486,27 @@ mod tests {
             (month.month_from, month.month_to),
             (d("2026-11-01"), d("2026-12-01"))
         );
-        // A week inside the month: days only.
+        assert_eq!(month.inner(), (d("2026-11-01"), d("2026-12-01")));
+        // This week so far (Monday 23rd to Tuesday 24th): the week row, then days up to the
+        // end of the month, which hold nothing yet.
         let week = Plan::new(d("2026-11-23"), d("2026-11-25"), today);
         assert_eq!((week.month_from, week.month_to), (week.to, week.to));
         assert_eq!((week.from, week.to), (d("2026-11-23"), d("2026-12-01")));
+        assert_eq!(week.inner(), (d("2026-11-23"), d("2026-11-30")));
+        // A week across the turn of the month (today Wednesday 30 December): read up to its
+        // Sunday, so the week row is used.
+        let turn = Plan::new(d("2026-12-28"), d("2026-12-31"), d("2026-12-30"));
+        assert_eq!(turn.to, d("2027-01-04"));
+        assert_eq!(turn.inner(), (d("2026-12-28"), d("2027-01-04")));
+        // Today on a Monday: today's week row holds only today.
+        let monday = Plan::new(d("2026-11-30"), d("2026-12-01"), d("2026-11-30"));
+        assert_eq!(monday.inner(), (d("2026-11-30"), d("2026-12-07")));
+        // Today on a Tuesday: the day row.
+        let day = Plan::new(today, d("2026-11-25"), today);
+        assert_eq!(day.inner(), (day.to, day.to));
+        // Past days across two weeks: one whole week and the days on either side.
+        let past = Plan::new(d("2026-02-04"), d("2026-02-18"), today);
+        assert_eq!(past.inner(), (d("2026-02-09"), d("2026-02-16")));
         // A custom past period: whole months plus the days at either end.
         let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today);
         assert_eq!(custom.to, d("2026-06-10"));
@@ -439,12 +514,21 @@ mod tests {
             (custom.month_from, custom.month_to),
             (d("2026-03-01"), d("2026-06-01"))
         );
-        // Within one past month: days only.
-        let short = Plan::new(d("2026-02-03"), d("2026-02-10"), today);
+        // Within one past month and no whole week: days only.
+        let short = Plan::new(d("2026-02-03"), d("2026-02-09"), today);
         assert_eq!((short.month_from, short.month_to), (short.to, short.to));
+        assert_eq!(short.inner(), (short.to, short.to));
         // All time: the totals.
         assert!(Plan::new(d("1970-01-01"), d("2026-11-25"), today).total);
         assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today).total);
+    }
+
+    #[test]
+    fn ranks_share_places_for_equal_values() {
+        assert_eq!(ranks([9, 7, 7, 5, 5, 5, 1]), vec![1, 2, 2, 4, 4, 4, 7]);
+        assert_eq!(ranks([3, 3]), vec![1, 1]);
+        assert_eq!(ranks([-1, -2]), vec![1, 2]);
+        assert!(ranks([]).is_empty());
     }
 
     fn row(day: &str, follows: i64, lost: i64, lost_7d: i64) -> DayRow {

@@ -262,6 +262,7 @@ pub async fn rollups(pool: &PgPool) -> Vec<String> {
                            <> (0, 0, 0, 0, 0, 0, 0)";
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "select 'd ' || t::text from referrer_day t where {NONZERO}
+         union all select 'w ' || t::text from referrer_week t where {NONZERO}
          union all select 'm ' || t::text from referrer_month t where {NONZERO}
          union all select 't ' || t::text from referrer_total t where {NONZERO}
          union all select 'a ' || (account_id, day, sum(scans), sum(scanners), sum(follows),
@@ -315,4 +316,92 @@ async fn rollups_kept_by_the_callbacks_equal_a_rebuild_from_the_rows(pool: PgPoo
     assert_eq!(rollups(&pool).await, kept);
     let (_, after) = get(&app, &token, "/stats?period=all").await;
     assert_eq!(after, before);
+}
+
+/// The leaderboard of any period, read from day, week, month or all-time roll-ups, equals
+/// counting the referral rows of that period.
+#[sqlx::test(migrations = "../migrations")]
+async fn leaderboards_of_any_period_equal_counting_the_rows(pool: PgPool) {
+    let app = app(&pool).await;
+    for (name, scene) in [("张三", "z"), ("李四", "l"), ("王五", "w")] {
+        seed_code(&pool, name, scene, None, None).await;
+    }
+    let day = 86_400;
+    let now = chrono::Utc::now().timestamp();
+    // Seventy days of follows spread unevenly over the three referrers, one in five
+    // unfollowing a few days later (or not yet, when that would be in the future).
+    for k in 0..70_i64 {
+        let scene = ["z", "z", "l", "w", "z", "l"][(k % 6) as usize];
+        let openid = format!("f{k}");
+        let at = now - k * day;
+        event(&app, &openid, at, "subscribe", &format!("qrscene_{scene}")).await;
+        if k % 5 == 0 && k >= 3 {
+            event(&app, &openid, at + 3 * day, "unsubscribe", "").await;
+        }
+    }
+    let token = tokens::mint(&pool, 1, "m", Role::Manager)
+        .await
+        .expect("token");
+    let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+    let monday = today
+        - chrono::Days::new(
+            chrono::Datelike::weekday(&today)
+                .num_days_from_monday()
+                .into(),
+        );
+    let first = chrono::Datelike::with_day(&today, 1).expect("day 1");
+    let ago = |n: u64| today - chrono::Days::new(n);
+    let mut periods: Vec<(String, chrono::NaiveDate, chrono::NaiveDate)> = vec![
+        ("period=day".into(), today, today),
+        ("period=week".into(), monday, today),
+        ("period=month".into(), first, today),
+        ("period=all".into(), ago(400), today),
+    ];
+    for (from, to) in [
+        (69, 0),
+        (20, 3),
+        (13, 7),
+        (40, 33),
+        (35, 8),
+        (6, 6),
+        (62, 29),
+    ] {
+        let (from, to) = (ago(from), ago(to));
+        periods.push((format!("period=custom&from={from}&to={to}"), from, to));
+    }
+    for (query, from, to) in periods {
+        let expected: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "select r.referrer_id,
+                    count(*) filter (where cst_day(r.followed_at) between $1 and $2),
+                    count(*) filter (where not f.subscribed
+                                     and cst_day(f.unfollowed_at) between $1 and $2)
+             from referral r join follower f on f.id = r.follower_id
+             group by 1
+             having count(*) filter (where cst_day(r.followed_at) between $1 and $2
+                                     or (not f.subscribed
+                                         and cst_day(f.unfollowed_at) between $1 and $2)) > 0
+             order by 2 desc, 1",
+        )
+        .bind(from)
+        .bind(to)
+        .fetch_all(&pool)
+        .await
+        .expect("count");
+        let (status, body) = get(&app, &token, &format!("/leaderboard?{query}")).await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        let got: Vec<(i64, i64, i64)> = body["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|r| {
+                (
+                    r["referrer_id"].as_i64().expect("id"),
+                    r["follows"].as_i64().expect("follows"),
+                    r["unfollows"].as_i64().expect("unfollows"),
+                )
+            })
+            .collect();
+        assert_eq!(got, expected, "{query}");
+        assert!(!expected.is_empty(), "{query} has referrals to rank");
+    }
 }
