@@ -238,7 +238,16 @@ pub async fn record_follow(
                    case when $12 and not exists (select 1 from r) then 'already_referred'
                         else $13 end,
                    $5
-            from e where $9::text is not null)
+            from e where $9::text is not null
+            returning flag),
+         -- The scan's roll-up delta (what the `scan_rollup` trigger appends for other
+         -- scans): a scan without a flag made a referral, so it counts the follow too.
+         d as (
+            insert into stats_delta (account_id, referrer_id, day, openid, scanned_at, scans,
+                                     follows)
+            select $1, coalesce($11, 0), cst_day($5), $4, $5, 1,
+                   (s.flag is null and $11::bigint is not null)::integer
+            from s)
          select e.id as event_id, f.id as follower_id, (select id from r) as referral_id
          from e cross join f",
     )

@@ -90,6 +90,15 @@ pub struct Notification<'a> {
 /// Records how telling the referrers went (once per referral; a retry updates it), in one
 /// statement.
 pub async fn record_notifications(pool: &PgPool, rows: &[&Notification<'_>]) -> sqlx::Result<()> {
+    // One row per referral (the last one given): an upsert may not touch a row twice.
+    let mut seen = std::collections::HashSet::new();
+    let mut rows: Vec<&Notification<'_>> = rows
+        .iter()
+        .rev()
+        .filter(|r| seen.insert((r.account_id, r.referral_id)))
+        .copied()
+        .collect();
+    rows.reverse();
     if rows.is_empty() {
         return Ok(());
     }

@@ -108,13 +108,6 @@ pub async fn fail(pool: &PgPool, id: i64, errcode: Option<i64>, error: &str) -> 
     Ok(())
 }
 
-/// How many jobs are waiting.
-pub async fn depth(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from outbox where status = 'pending'")
-        .fetch_one(pool)
-        .await
-}
-
 /// How many jobs are pending (the outbox depth, for `/metrics`).
 pub async fn pending_count(pool: &PgPool) -> sqlx::Result<i64> {
     sqlx::query_scalar("select count(*) from outbox where status = 'pending'")

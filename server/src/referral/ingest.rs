@@ -47,16 +47,21 @@ pub async fn ingest(
         event_key: event_key.as_deref(),
         payload,
     };
-    if let Inbound::Subscribe { scene, .. } = inbound {
-        let mut conn = pool.acquire().await?;
-        let follow = Follow {
-            account_id,
-            header,
-            event: &record,
-            scene: scene.as_deref(),
-        };
-        return follow.ingest(&mut conn).await.map(Ingested::Reply);
-    }
+    let effect = match inbound {
+        Inbound::Subscribe { scene, .. } => {
+            let mut conn = pool.acquire().await?;
+            let follow = Follow {
+                account_id,
+                header,
+                event: &record,
+                scene: scene.as_deref(),
+            };
+            return follow.ingest(&mut conn).await.map(Ingested::Reply);
+        }
+        Inbound::Scan { scene, .. } => Effect::Scan(scene),
+        Inbound::Unsubscribe { .. } => Effect::Unfollow,
+        Inbound::Text { .. } | Inbound::Other { .. } => Effect::Message,
+    };
     let mut tx = pool.begin().await?;
     let event_id = match events::claim(&mut tx, &record).await? {
         Claim::New(event_id) => event_id,
@@ -76,7 +81,7 @@ pub async fn ingest(
                 }
             }
         }
-        None => apply(&mut tx, account_id, event_id, inbound).await?,
+        None => apply(&mut tx, account_id, event_id, header, effect).await?,
     };
     let reply = match text {
         Some(text) => {
@@ -103,19 +108,26 @@ async fn member_request(
     Ok(members::classify(inbound, &settings))
 }
 
+/// What an event other than a follow does (follows take their own path, [`Follow`]).
+enum Effect<'a> {
+    /// An existing follower scanned the code with this scene.
+    Scan(&'a str),
+    Unfollow,
+    /// A message or menu click that is not a member request: stored, no reply.
+    Message,
+}
+
 /// The effects of a first delivery; returns the greeting text, if any.
 async fn apply(
     tx: &mut PgConnection,
     account_id: i64,
     event_id: i64,
-    inbound: &Inbound,
+    header: &Header,
+    effect: Effect<'_>,
 ) -> sqlx::Result<Option<String>> {
-    let header = inbound.header();
     let at = sent_at(header.create_time);
-    match inbound {
-        // Follows take their own path (`Follow::ingest`) and never reach here.
-        Inbound::Subscribe { .. } => Ok(None),
-        Inbound::Scan { scene, .. } => {
+    match effect {
+        Effect::Scan(scene) => {
             let code = store::code_by_scene(tx, account_id, scene).await?;
             let flag = if code.is_some() {
                 Flag::ExistingFollower
@@ -139,11 +151,11 @@ async fn apply(
                 .await
                 .map(Some)
         }
-        Inbound::Unsubscribe { .. } => {
+        Effect::Unfollow => {
             store::record_unfollow(tx, account_id, &header.from_user, at).await?;
             Ok(None)
         }
-        Inbound::Text { .. } | Inbound::Other { .. } => Ok(None),
+        Effect::Message => Ok(None),
     }
 }
 

@@ -323,3 +323,37 @@ async fn credited_follows_of_unbound_referrers_record_skipped_notices(pool: PgPo
             .expect("jobs");
     assert_eq!(jobs, vec![("failed".to_owned(), 1, Some(40003)); 3]);
 }
+
+/// Two outcomes for one referral in one batch are recorded as one notification (the last),
+/// instead of failing the batch's upsert.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_referral_told_twice_in_one_batch_is_recorded_once(pool: PgPool) {
+    use tuijian::db::jobs::{Notification, record_notifications};
+    let app = app(&pool).await;
+    let (zhang, _) = seed_code(&pool, "张三", "twice", None, None).await;
+    event(&app, "o_twice", 1700000400, "subscribe", "qrscene_twice").await;
+    // The follow's own follow-up records its notice first (skipped: 张三 is not bound).
+    crate::common::settle_jobs(&pool).await;
+    let referral: i64 = sqlx::query_scalar("select id from referral")
+        .fetch_one(&pool)
+        .await
+        .expect("referral");
+    let row = |status| Notification {
+        account_id: 1,
+        referral_id: referral,
+        referrer_id: zhang,
+        channel: "template",
+        status,
+        errcode: None,
+        errmsg: None,
+    };
+    let (first, last) = (row("failed"), row("sent"));
+    record_notifications(&pool, &[&first, &last])
+        .await
+        .expect("recorded");
+    let stored: Vec<String> = sqlx::query_scalar("select status from notification")
+        .fetch_all(&pool)
+        .await
+        .expect("notifications");
+    assert_eq!(stored, ["sent"]);
+}
