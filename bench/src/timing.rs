@@ -70,6 +70,29 @@ impl Reader {
                 );
             }
         }
+        // Custom periods (dates are China Standard Time, both inclusive): the last 7 days
+        // (whole weeks and days), the last calendar week (one week row), and the last 90
+        // days (months, the weeks on either side, days).
+        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let ago = |n: u64| today - chrono::Days::new(n);
+        let monday = today
+            - chrono::Days::new(
+                chrono::Datelike::weekday(&today)
+                    .num_days_from_monday()
+                    .into(),
+            );
+        let last_week = (monday - chrono::Days::new(7), monday - chrono::Days::new(1));
+        for (label, from, to) in [
+            ("last 7 days", ago(6), today),
+            ("last calendar week", last_week.0, last_week.1),
+            ("last 90 days", ago(89), today),
+        ] {
+            let path = format!("/api/v1/leaderboard?period=custom&from={from}&to={to}");
+            out.push(
+                self.time(&format!("leaderboard {label}/follows"), &path, runs)
+                    .await?,
+            );
+        }
         for period in ["month", "all"] {
             let path = format!("/api/v1/referrers/{referrer}/stats?period={period}");
             out.push(

@@ -365,6 +365,7 @@ async fn leaderboards_of_any_period_equal_counting_the_rows(pool: PgPool) {
         (35, 8),
         (6, 6),
         (62, 29),
+        (66, 1),
     ] {
         let (from, to) = (ago(from), ago(to));
         periods.push((format!("period=custom&from={from}&to={to}"), from, to));
