@@ -73,14 +73,9 @@ impl Reader {
         // Custom periods (dates are China Standard Time, both inclusive): the last 7 days
         // (whole weeks and days), the last calendar week (one week row), and the last 90
         // days (months, the weeks on either side, days).
-        let today = (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive();
+        let today = tuijian::referral::period::local_date(chrono::Utc::now());
         let ago = |n: u64| today - chrono::Days::new(n);
-        let monday = today
-            - chrono::Days::new(
-                chrono::Datelike::weekday(&today)
-                    .num_days_from_monday()
-                    .into(),
-            );
+        let monday = tuijian::referral::period::week_start(today);
         let last_week = (monday - chrono::Days::new(7), monday - chrono::Days::new(1));
         for (label, from, to) in [
             ("last 7 days", ago(6), today),

@@ -6,7 +6,7 @@ use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::PgPool;
 
 use crate::db::referrers::rfc3339;
-use crate::referral::period::local_date;
+use crate::referral::period::{local_date, week_start};
 
 /// What the leaderboard ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -58,7 +58,7 @@ struct BoardRow {
 pub struct Plan {
     /// The period covers everything: read `referrer_total`.
     pub total: bool,
-    pub from: NaiveDate,
+    /// The end read up to (past today, the end of today's month or week).
     pub to: NaiveDate,
     pub months: Vec<(NaiveDate, NaiveDate)>,
     pub weeks: Vec<(NaiveDate, NaiveDate)>,
@@ -71,10 +71,6 @@ fn month_start(d: NaiveDate) -> NaiveDate {
 
 fn next_month(d: NaiveDate) -> NaiveDate {
     month_start(d) + chrono::Months::new(1)
-}
-
-fn week_start(d: NaiveDate) -> NaiveDate {
-    d - chrono::Days::new(d.weekday().num_days_from_monday().into())
 }
 
 fn next_week(d: NaiveDate) -> NaiveDate {
@@ -110,7 +106,6 @@ impl Plan {
         let epoch = NaiveDate::from_ymd_opt(1970, 1, 2).expect("a date");
         let mut plan = Plan {
             total: from <= epoch && to > today,
-            from,
             to,
             months: Vec::new(),
             weeks: Vec::new(),

@@ -49,7 +49,7 @@ impl Period {
                 to: tomorrow,
             }),
             "week" => {
-                let monday = today - Duration::days(today.weekday().num_days_from_monday().into());
+                let monday = week_start(today);
                 Ok(Period {
                     from: start_of(monday),
                     to: tomorrow,
@@ -99,6 +99,11 @@ impl Period {
             )),
         }
     }
+}
+
+/// The Monday that starts `date`'s week (weeks run Monday to Sunday).
+pub fn week_start(date: NaiveDate) -> NaiveDate {
+    date - Duration::days(date.weekday().num_days_from_monday().into())
 }
 
 /// The start (CST midnight) of the day containing `t`.
