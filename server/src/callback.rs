@@ -186,7 +186,13 @@ async fn handle(
         message::parse_inbound(&xml).map_err(|e| CallbackError::BadRequest(e.to_string()))?;
     let started = tokio::time::Instant::now();
     *kind = inbound.kind();
-    let ingest = referral::ingest::ingest(&state.pool, state.account_id, &inbound, &xml);
+    let ingest = referral::ingest::ingest(
+        &state.pool,
+        &state.follows,
+        state.account_id,
+        &inbound,
+        &xml,
+    );
     let reply = match tokio::time::timeout(config.deadline, ingest).await {
         Ok(Ok(Ingested::Reply(reply))) => {
             state.jobs_wake.notify_one();

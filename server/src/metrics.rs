@@ -28,6 +28,8 @@ pub const OUTBOX_PENDING: &str = "tuijian_outbox_pending";
 pub const JOBS: &str = "tuijian_jobs_total";
 /// WeChat API call time, labelled `call` (e.g. `user/info`) and `outcome` (ok, errcode, error).
 pub const WECHAT_SECONDS: &str = crate::wechat::client::API_SECONDS_METRIC;
+/// Follows written together in one statement (see `referral::ingest::Follows`).
+pub const FOLLOW_BATCH: &str = "tuijian_follow_batch_size";
 /// Access-token fetches from WeChat, labelled `outcome` (ok, error).
 pub const TOKEN_REFRESHES: &str = crate::wechat::api::TOKEN_REFRESHES_METRIC;
 
@@ -72,6 +74,11 @@ fn describe() {
         "WeChat API call time by call and outcome"
     );
     metrics::describe_counter!(TOKEN_REFRESHES, "access tokens fetched from WeChat");
+    metrics::describe_histogram!(
+        FOLLOW_BATCH,
+        metrics::Unit::Count,
+        "follows taken from the queue and written together"
+    );
 }
 
 /// Drains histogram buffers now and then (the exporter leaves that to its user).

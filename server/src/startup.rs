@@ -27,6 +27,7 @@ use crate::callback::{self, CallbackConfig, SharedCallbackConfig};
 use crate::config::Settings;
 use crate::db::token::PgTokenStore;
 use crate::jobs::Worker;
+use crate::referral::ingest::Follows;
 use crate::referral::members::MemberContext;
 use crate::sandbox::faults::Faults;
 use crate::sandbox::simulate::SimContext;
@@ -56,6 +57,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Wakes the outbox worker when new jobs were committed.
     pub jobs_wake: Arc<Notify>,
+    /// Writes follow callbacks in batches.
+    pub follows: Follows,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -101,6 +104,7 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| self_url.clone());
         Ok(AppState {
+            follows: Follows::start(pool.clone()),
             pool,
             settings,
             leptos_options,

@@ -135,13 +135,23 @@ pub struct FollowFacts {
     pub templates: sqlx::types::Json<std::collections::HashMap<String, String>>,
 }
 
-/// Reads the facts of a follow of `openid` through `scene` (see [`FollowFacts`]).
+/// Whose facts to read: a follow of `openid` through `scene`.
+#[derive(Debug)]
+pub struct FactsAsk<'a> {
+    pub account_id: i64,
+    pub openid: &'a str,
+    pub scene: Option<&'a str>,
+}
+
+/// Reads the facts of several follows in one round trip (see [`FollowFacts`]), in the order
+/// asked.
 pub async fn follow_facts(
     conn: &mut PgConnection,
-    account_id: i64,
-    openid: &str,
-    scene: Option<&str>,
-) -> sqlx::Result<FollowFacts> {
+    asks: &[FactsAsk<'_>],
+) -> sqlx::Result<Vec<FollowFacts>> {
+    let accounts: Vec<i64> = asks.iter().map(|a| a.account_id).collect();
+    let openids: Vec<&str> = asks.iter().map(|a| a.openid).collect();
+    let scenes: Vec<Option<&str>> = asks.iter().map(|a| a.scene).collect();
     sqlx::query_as(
         "select f.id is not null as known,
                 ref.follower_id is not null as referred, ref.name as referred_by,
@@ -150,20 +160,22 @@ pub async fn follow_facts(
                             'referrer_name', case when r.name_chosen then r.name end,
                             'referrer_openid', r.openid)
                  from qr_code q join referrer r on r.id = q.referrer_id
-                 where q.account_id = $1 and q.scene = $3) as code,
+                 where q.account_id = i.account_id and q.scene = i.scene) as code,
                 (select coalesce(jsonb_object_agg(variant, template), '{}')
-                 from greeting where account_id = $1) as templates
-         from (select 1) one
-         left join follower f on f.account_id = $1 and f.openid = $2
+                 from greeting where account_id = i.account_id) as templates
+         from unnest($1::bigint[], $2::text[], $3::text[])
+              with ordinality as i(account_id, openid, scene, n)
+         left join follower f on f.account_id = i.account_id and f.openid = i.openid
          left join lateral (
             select x.follower_id, case when r.name_chosen then r.name end as name
             from referral x join referrer r on r.id = x.referrer_id
-            where x.account_id = $1 and x.follower_id = f.id) ref on true",
+            where x.account_id = i.account_id and x.follower_id = f.id) ref on true
+         order by i.n",
     )
-    .bind(account_id)
-    .bind(openid)
-    .bind(scene)
-    .fetch_one(&mut *conn)
+    .bind(accounts)
+    .bind(openids)
+    .bind(scenes)
+    .fetch_all(&mut *conn)
     .await
 }
 
@@ -180,8 +192,6 @@ pub struct FollowWrites<'a> {
     pub flag: Option<&'a str>,
     /// The reply to store with the event.
     pub reply: &'a str,
-    /// The kind of the follow-up job (`user/info`, then telling the referrer).
-    pub job: &'a str,
 }
 
 /// What a follow wrote.
@@ -193,78 +203,120 @@ pub struct FollowRecorded {
     pub referral_id: Option<i64>,
 }
 
-/// Stores a `subscribe` event under its de-duplication key with its reply and, if the key is
-/// new, the follower (created or following again), the referral (write-once), the scan and
-/// one follow-up job, all in one statement. `None` means the key was stored before (a
-/// re-delivery; see [`crate::db::events::redelivered`]) and nothing was written. With `credit`
-/// set and no referral returned, a concurrent follow of the same person won the referral: the
-/// scan is flagged `already_referred`, and the stored reply is for the caller to correct.
-pub async fn record_follow(
+#[derive(sqlx::FromRow)]
+struct Recorded {
+    n: i64,
+    #[sqlx(flatten)]
+    row: FollowRecorded,
+}
+
+/// Stores `subscribe` events under their de-duplication keys with their replies and, for each
+/// key that is new, the follower (created or following again), the referral (write-once), the
+/// scan and one follow-up job of kind `job`, all in one statement (one transaction). The
+/// follows must be of different followers. Returns what each follow wrote, in order; `None`
+/// means its key was stored before (a re-delivery; see
+/// [`crate::db::events::redelivered`]) and nothing was written for it. With `credit` set and
+/// no referral returned, a concurrent follow of the same person won the referral: the scan is
+/// flagged `already_referred`, and the stored reply is for the caller to correct.
+pub async fn record_follows(
     conn: &mut PgConnection,
-    w: &FollowWrites<'_>,
-) -> sqlx::Result<Option<FollowRecorded>> {
-    let e = w.event;
-    sqlx::query_as(
-        "with e as (
+    job: &str,
+    writes: &[FollowWrites<'_>],
+) -> sqlx::Result<Vec<Option<FollowRecorded>>> {
+    fn column<'w, T>(
+        writes: &'w [FollowWrites<'_>],
+        f: impl Fn(&'w FollowWrites<'_>) -> T,
+    ) -> Vec<T> {
+        writes.iter().map(f).collect()
+    }
+    let rows: Vec<Recorded> = sqlx::query_as(
+        "with i as (
+            select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                                 $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+                                 $9::text[], $10::bigint[], $11::bigint[], $12::boolean[],
+                                 $13::text[])
+                with ordinality as i(account_id, dedup_key, kind, openid, sent_at, event_key,
+                                     payload, reply, scene, qr_code_id, referrer_id, credit,
+                                     flag, n)),
+         e as (
             insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
                                payload, reply)
-            values ($1, $2, $3, $4, $5, $6, $7, $8)
+            select account_id, dedup_key, kind, openid, sent_at, event_key, payload, reply
+            from i order by n
             on conflict (account_id, dedup_key) do nothing
-            returning id),
+            returning id, account_id, dedup_key),
+         ie as (select i.*, e.id as event_id from i join e using (account_id, dedup_key)),
+         -- In one order, so that two batches lock shared follower rows in the same order.
          f as (
             insert into follower (account_id, openid, first_followed_at, last_followed_at)
-            select $1, $4, $5, $5 from e
+            select account_id, openid, sent_at, sent_at from ie order by account_id, openid
             on conflict (account_id, openid) do update
                set subscribed = true,
                    last_followed_at = greatest(follower.last_followed_at,
                                                excluded.last_followed_at),
                    follow_count = follower.follow_count + 1
-            returning id),
+            returning id, account_id, openid),
+         ief as (
+            select ie.*, f.id as follower_id from ie join f using (account_id, openid)),
          r as (
             insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
                                   followed_at)
-            select $1, f.id, $11, $10, e.id, $5 from e cross join f where $12
+            select account_id, follower_id, referrer_id, qr_code_id, event_id, sent_at
+            from ief where credit
             on conflict (account_id, follower_id) do nothing
-            returning id),
+            returning id, event_id),
+         w as (
+            select ief.*, r.id as referral_id from ief left join r using (event_id)),
          j as (
             insert into outbox (account_id, kind, payload)
-            select $1, $14, jsonb_build_object('openid', $4::text, 'follower_id', f.id,
-                                               'referral_id', (select id from r))
-            from f),
+            select account_id, $14, jsonb_build_object('openid', openid,
+                                                       'follower_id', follower_id,
+                                                       'referral_id', referral_id)
+            from w),
          s as (
             insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
                               kind, flag, scanned_at)
-            select $1, e.id, $4, $9, $10, $11, 'subscribe',
-                   case when $12 and not exists (select 1 from r) then 'already_referred'
-                        else $13 end,
-                   $5
-            from e where $9::text is not null
-            returning flag),
-         -- The scan's roll-up delta (what the `scan_rollup` trigger appends for other
+            select account_id, event_id, openid, scene, qr_code_id, referrer_id, 'subscribe',
+                   case when credit and referral_id is null then 'already_referred'
+                        else flag end,
+                   sent_at
+            from w where scene is not null
+            returning account_id, referrer_id, openid, scanned_at, flag),
+         -- The scans' roll-up deltas (what the `scan_rollup` trigger appends for other
          -- scans): a scan without a flag made a referral, so it counts the follow too.
          d as (
             insert into stats_delta (account_id, referrer_id, day, openid, scanned_at, scans,
                                      follows)
-            select $1, coalesce($11, 0), cst_day($5), $4, $5, 1,
-                   (s.flag is null and $11::bigint is not null)::integer
+            select account_id, coalesce(referrer_id, 0), cst_day(scanned_at), openid,
+                   scanned_at, 1, (flag is null and referrer_id is not null)::integer
             from s)
-         select e.id as event_id, f.id as follower_id, (select id from r) as referral_id
-         from e cross join f",
+         select n, event_id, follower_id, referral_id from w",
     )
-    .bind(e.account_id)
-    .bind(e.dedup_key)
-    .bind(e.kind)
-    .bind(e.openid)
-    .bind(e.sent_at)
-    .bind(e.event_key)
-    .bind(e.payload)
-    .bind(w.reply)
-    .bind(w.scene)
-    .bind(w.code.map(|c| c.0))
-    .bind(w.code.map(|c| c.1))
-    .bind(w.credit)
-    .bind(w.flag)
-    .bind(w.job)
-    .fetch_optional(&mut *conn)
-    .await
+    .bind(column(writes, |w| w.event.account_id))
+    .bind(column(writes, |w| w.event.dedup_key))
+    .bind(column(writes, |w| w.event.kind))
+    .bind(column(writes, |w| w.event.openid))
+    .bind(column(writes, |w| w.event.sent_at))
+    .bind(column(writes, |w| w.event.event_key))
+    .bind(column(writes, |w| w.event.payload))
+    .bind(column(writes, |w| w.reply))
+    .bind(column(writes, |w| w.scene))
+    .bind(column(writes, |w| w.code.map(|c| c.0)))
+    .bind(column(writes, |w| w.code.map(|c| c.1)))
+    .bind(column(writes, |w| w.credit))
+    .bind(column(writes, |w| w.flag))
+    .bind(job)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut recorded: Vec<Option<FollowRecorded>> = writes.iter().map(|_| None).collect();
+    for Recorded { n, row } in rows {
+        // `with ordinality` counts from 1.
+        if let Some(slot) = usize::try_from(n - 1)
+            .ok()
+            .and_then(|i| recorded.get_mut(i))
+        {
+            *slot = Some(row);
+        }
+    }
+    Ok(recorded)
 }

@@ -1,10 +1,19 @@
 //! Ingestion of one accepted callback: stored once under its de-duplication key, with the
 //! attribution, the scan log, the outbox jobs and the rendered reply in the same transaction.
+//!
+//! Follows go through [`Follows`]: the follows that arrive while a batch is being written are
+//! written together (one read, one write statement and one commit for the lot), which is what
+//! lets a poster campaign's burst of follows through on a small database server. Each follow
+//! is still answered only after its own rows are committed.
+
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
+use tokio::sync::{Mutex, mpsc, oneshot};
 
-use crate::db::attribution::{self as store, FollowWrites, NewScan};
+use crate::db::attribution::{self as store, FactsAsk, FollowFacts, FollowWrites, NewScan};
 use crate::db::events::{self, Claim, NewEvent};
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
 use crate::referral::greeting::{self, Variant};
@@ -31,6 +40,7 @@ pub enum Ingested {
 #[tracing::instrument(skip_all, err, fields(kind = inbound.kind()))]
 pub async fn ingest(
     pool: &PgPool,
+    follows: &Follows,
     account_id: i64,
     inbound: &Inbound,
     payload: &str,
@@ -38,6 +48,24 @@ pub async fn ingest(
     let header = inbound.header();
     let key = inbound.dedup_key();
     let event_key = event_key(inbound);
+    let effect = match inbound {
+        Inbound::Subscribe { scene, .. } => {
+            let follow = Follow {
+                account_id,
+                header: header.clone(),
+                dedup_key: key,
+                kind: inbound.kind(),
+                sent_at: sent_at(header.create_time),
+                event_key,
+                payload: payload.to_owned(),
+                scene: scene.clone(),
+            };
+            return follows.ingest(follow).await.map(Ingested::Reply);
+        }
+        Inbound::Scan { scene, .. } => Effect::Scan(scene),
+        Inbound::Unsubscribe { .. } => Effect::Unfollow,
+        Inbound::Text { .. } | Inbound::Other { .. } => Effect::Message,
+    };
     let record = NewEvent {
         account_id,
         dedup_key: &key,
@@ -46,21 +74,6 @@ pub async fn ingest(
         sent_at: sent_at(header.create_time),
         event_key: event_key.as_deref(),
         payload,
-    };
-    let effect = match inbound {
-        Inbound::Subscribe { scene, .. } => {
-            let mut conn = pool.acquire().await?;
-            let follow = Follow {
-                account_id,
-                header,
-                event: &record,
-                scene: scene.as_deref(),
-            };
-            return follow.ingest(&mut conn).await.map(Ingested::Reply);
-        }
-        Inbound::Scan { scene, .. } => Effect::Scan(scene),
-        Inbound::Unsubscribe { .. } => Effect::Unfollow,
-        Inbound::Text { .. } | Inbound::Other { .. } => Effect::Message,
     };
     let mut tx = pool.begin().await?;
     let event_id = match events::claim(&mut tx, &record).await? {
@@ -160,23 +173,55 @@ async fn apply(
 }
 
 /// One `subscribe` event being ingested.
-struct Follow<'a> {
+struct Follow {
     account_id: i64,
-    header: &'a Header,
-    event: &'a NewEvent<'a>,
-    scene: Option<&'a str>,
+    header: Header,
+    dedup_key: String,
+    kind: &'static str,
+    sent_at: DateTime<Utc>,
+    event_key: Option<String>,
+    payload: String,
+    scene: Option<String>,
 }
 
-impl Follow<'_> {
-    /// Two round trips and one transaction in the common case: the facts are read, the rules
-    /// decide and the greeting is rendered here, then one statement writes the event with its
-    /// reply, the follower, the referral, the scan and the follow-up job. Returns the reply.
-    async fn ingest(&self, conn: &mut PgConnection) -> sqlx::Result<Option<String>> {
-        let openid = self.header.from_user.as_str();
-        let facts = store::follow_facts(conn, self.account_id, openid, self.scene).await?;
+impl Follow {
+    fn event(&self) -> NewEvent<'_> {
+        NewEvent {
+            account_id: self.account_id,
+            dedup_key: &self.dedup_key,
+            kind: self.kind,
+            openid: &self.header.from_user,
+            sent_at: self.sent_at,
+            event_key: self.event_key.as_deref(),
+            payload: &self.payload,
+        }
+    }
+
+    fn ask(&self) -> FactsAsk<'_> {
+        FactsAsk {
+            account_id: self.account_id,
+            openid: &self.header.from_user,
+            scene: self.scene.as_deref(),
+        }
+    }
+}
+
+/// A follow decided by the rules, with its greeting rendered, ready to be written.
+struct Decided<'a> {
+    event: NewEvent<'a>,
+    scene: Option<&'a str>,
+    code: Option<(i64, i64)>,
+    decision: Option<Decision>,
+    reply: String,
+}
+
+impl<'a> Decided<'a> {
+    /// Applies the attribution rules to `facts` and renders the greeting.
+    fn new(follow: &'a Follow, facts: &FollowFacts) -> Self {
+        let openid = follow.header.from_user.as_str();
         let templates = &facts.templates.0;
         let code = facts.code.as_ref().map(|c| &c.0);
-        let decision = self.scene.map(|_| {
+        let decision = follow.scene.as_ref().map(|_| {
             decide_follow(
                 code.map(|c| CodeFacts {
                     expires_at: c.expires_at,
@@ -185,7 +230,7 @@ impl Follow<'_> {
                 .as_ref(),
                 openid,
                 facts.referred,
-                self.event.sent_at,
+                follow.sent_at,
             )
         });
         let text = match (decision, code) {
@@ -203,33 +248,175 @@ impl Follow<'_> {
                 facts.referred_by.as_deref(),
             ),
         };
-        let reply = reply_xml(self.header, &text);
-        let writes = FollowWrites {
-            event: self.event,
-            scene: self.scene,
+        Decided {
+            event: follow.event(),
+            scene: follow.scene.as_deref(),
             code: code.map(|c| (c.id, c.referrer_id)),
-            credit: decision == Some(Decision::Credit),
-            flag: match decision {
+            decision,
+            reply: reply_xml(&follow.header, &text),
+        }
+    }
+
+    fn writes(&self) -> FollowWrites<'_> {
+        FollowWrites {
+            event: &self.event,
+            scene: self.scene,
+            code: self.code,
+            credit: self.decision == Some(Decision::Credit),
+            flag: match self.decision {
                 Some(Decision::NoCredit(flag)) => Some(flag.as_str()),
                 _ => None,
             },
-            reply: &reply,
-            job: JOB_FOLLOW_UP,
-        };
-        let Some(recorded) = store::record_follow(conn, &writes).await? else {
+            reply: &self.reply,
+        }
+    }
+}
+
+/// Writes follows of different followers together: one round trip reads their facts, the
+/// rules decide and the greetings are rendered here, then one statement writes each event with
+/// its reply, follower, referral, scan and follow-up job. Returns each follow's reply, in order.
+async fn write_follows(
+    conn: &mut PgConnection,
+    follows: &[&Follow],
+) -> sqlx::Result<Vec<Option<String>>> {
+    let asks: Vec<FactsAsk<'_>> = follows.iter().map(|f| f.ask()).collect();
+    let facts = store::follow_facts(conn, &asks).await?;
+    let decided: Vec<Decided<'_>> = follows
+        .iter()
+        .zip(&facts)
+        .map(|(follow, facts)| Decided::new(follow, facts))
+        .collect();
+    let writes: Vec<FollowWrites<'_>> = decided.iter().map(Decided::writes).collect();
+    let recorded = store::record_follows(conn, JOB_FOLLOW_UP, &writes).await?;
+    let mut replies = Vec::with_capacity(follows.len());
+    for (at, recorded) in recorded.into_iter().enumerate() {
+        let (follow, decided) = (follows[at], &decided[at]);
+        let Some(recorded) = recorded else {
             tracing::info!("re-delivered callback answered with the stored reply");
-            return events::redelivered(conn, self.event).await;
+            replies.push(events::redelivered(conn, &decided.event).await?);
+            continue;
         };
-        if writes.credit && recorded.referral_id.is_none() {
+        if decided.decision == Some(Decision::Credit) && recorded.referral_id.is_none() {
             // A concurrent follow of the same person won the referral: greet as a re-follow
             // naming that referrer (the stored reply is corrected for re-deliveries).
-            let first = store::referrer_of(conn, self.account_id, recorded.follower_id).await?;
-            let text = render(templates, Variant::Refollow, first.flatten().as_deref());
-            let xml = reply_xml(self.header, &text);
+            let first = store::referrer_of(conn, follow.account_id, recorded.follower_id).await?;
+            let text = render(
+                &facts[at].templates.0,
+                Variant::Refollow,
+                first.flatten().as_deref(),
+            );
+            let xml = reply_xml(&follow.header, &text);
             events::set_reply(conn, recorded.event_id, &xml).await?;
-            return Ok(Some(xml));
+            replies.push(Some(xml));
+            continue;
         }
-        Ok(Some(reply))
+        replies.push(Some(decided.reply.clone()));
+    }
+    Ok(replies)
+}
+
+/// The most follows written in one statement.
+const MAX_BATCH: usize = 64;
+/// Batches written at the same time: while one is in the database the next one gathers.
+const WRITERS: usize = 2;
+
+/// A follow waiting to be written, with where its reply goes.
+struct Pending {
+    follow: Follow,
+    done: oneshot::Sender<sqlx::Result<Option<String>>>,
+}
+
+/// The follow writers (see the module documentation). Cheap to clone; the writers stop when
+/// the last handle is dropped.
+#[derive(Clone)]
+pub struct Follows {
+    queue: mpsc::Sender<Pending>,
+}
+
+impl Follows {
+    /// Starts the writers on the current tokio runtime.
+    pub fn start(pool: PgPool) -> Self {
+        let (queue, received) = mpsc::channel(4 * MAX_BATCH);
+        let received = Arc::new(Mutex::new(received));
+        for _ in 0..WRITERS {
+            tokio::spawn(write_batches(pool.clone(), received.clone()));
+        }
+        Follows { queue }
+    }
+
+    /// Writes `follow` (with the follows around it) and returns its reply once committed.
+    async fn ingest(&self, follow: Follow) -> sqlx::Result<Option<String>> {
+        let (done, reply) = oneshot::channel();
+        self.queue
+            .send(Pending { follow, done })
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?;
+        reply.await.map_err(|_| sqlx::Error::WorkerCrashed)?
+    }
+}
+
+/// One writer: takes what is queued (up to [`MAX_BATCH`]) and writes it.
+async fn write_batches(pool: PgPool, received: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+    let mut queued = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let taken = received
+            .lock()
+            .await
+            .recv_many(&mut queued, MAX_BATCH)
+            .await;
+        if taken == 0 {
+            return;
+        }
+        metrics::histogram!(crate::metrics::FOLLOW_BATCH).record(taken as f64);
+        while !queued.is_empty() {
+            let batch = one_per_follower(&mut queued);
+            write_batch(&pool, batch).await;
+        }
+    }
+}
+
+/// Takes the follows of different followers out of `queued` (a follower's second follow waits
+/// for the next batch, so it sees the first).
+fn one_per_follower(queued: &mut Vec<Pending>) -> Vec<Pending> {
+    let mut seen = HashSet::new();
+    let (batch, later): (Vec<_>, Vec<_>) = queued
+        .drain(..)
+        .partition(|p| seen.insert((p.follow.account_id, p.follow.header.from_user.clone())));
+    *queued = later;
+    batch
+}
+
+/// Writes a batch and answers each follow. When the batch fails as a whole (nothing of it was
+/// committed), each follow is written alone, so one bad follow cannot fail the others.
+async fn write_batch(pool: &PgPool, batch: Vec<Pending>) {
+    if batch.len() > 1 {
+        let follows: Vec<&Follow> = batch.iter().map(|p| &p.follow).collect();
+        let written = match pool.acquire().await {
+            Ok(mut conn) => write_follows(&mut conn, &follows).await,
+            Err(e) => Err(e),
+        };
+        match written {
+            Ok(replies) => {
+                for (pending, reply) in batch.into_iter().zip(replies) {
+                    // A caller that gave up (its deadline passed) is answered by the stored
+                    // reply when WeChat delivers again.
+                    let _ = pending.done.send(Ok(reply));
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(
+                error = %e,
+                follows = batch.len(),
+                "a batch of follows failed; writing them one by one"
+            ),
+        }
+    }
+    for pending in batch {
+        let written = match pool.acquire().await {
+            Ok(mut conn) => write_follows(&mut conn, &[&pending.follow]).await,
+            Err(e) => Err(e),
+        };
+        let _ = pending.done.send(written.map(|mut r| r.pop().flatten()));
     }
 }
 

@@ -357,3 +357,156 @@ async fn a_referral_told_twice_in_one_batch_is_recorded_once(pool: PgPool) {
         .expect("notifications");
     assert_eq!(stored, ["sent"]);
 }
+
+/// A burst of follows arriving together (they are written in batches): each is recorded once
+/// and answered with its own greeting, re-deliveries in the burst get the stored reply, and a
+/// person following twice in the burst is credited once.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_burst_of_follows_is_recorded_once_each_and_greeted_by_its_own_referrer(pool: PgPool) {
+    let app = app(&pool).await;
+    let names = ["甲", "乙", "丙"];
+    for (i, name) in names.iter().enumerate() {
+        seed_code(&pool, name, &format!("burst{i}"), None, None).await;
+    }
+    // 30 new followers; the first five are delivered twice; the last three follow again
+    // through the next code a second later.
+    let mut sends = Vec::new();
+    for i in 0..30usize {
+        sends.push((i, 1700000500, i % 3));
+        if i < 5 {
+            sends.push((i, 1700000500, i % 3));
+        }
+        if i >= 27 {
+            sends.push((i, 1700000501, (i + 1) % 3));
+        }
+    }
+    let replies = futures_util::future::join_all(sends.iter().map(|&(i, time, code)| {
+        let app = &app;
+        async move {
+            let openid = format!("o_burst{i}");
+            let key = format!("qrscene_burst{code}");
+            event(app, &openid, time, "subscribe", &key).await
+        }
+    }))
+    .await;
+    let replies: Vec<String> = replies.into_iter().map(|r| r.expect("reply")).collect();
+    for i in 0..30usize {
+        let mine: Vec<&String> = sends
+            .iter()
+            .zip(&replies)
+            .filter(|((j, _, _), _)| *j == i)
+            .map(|(_, reply)| reply)
+            .collect();
+        let credited: Vec<String> = sqlx::query_scalar(
+            "select r.name from referral x join referrer r on r.id = x.referrer_id
+             join follower f on f.id = x.follower_id where f.openid = $1",
+        )
+        .bind(format!("o_burst{i}"))
+        .fetch_all(&pool)
+        .await
+        .expect("referral");
+        assert_eq!(credited.len(), 1, "o_burst{i}: {credited:?}");
+        let greeting = format!("欢迎关注！您是{}推荐的客户。", credited[0]);
+        if i >= 27 {
+            // Either follow may have been written first; the other is a re-follow.
+            assert_eq!(
+                mine.iter().filter(|r| ***r == greeting).count(),
+                1,
+                "{mine:?}"
+            );
+            assert!(mine.iter().any(|r| r.starts_with("欢迎回来")), "{mine:?}");
+        } else {
+            assert_eq!(credited[0], names[i % 3]);
+            assert!(mine.iter().all(|r| **r == greeting), "o_burst{i}: {mine:?}");
+        }
+    }
+    let counts: (i64, i64, i64, i64, i64, i64) = sqlx::query_as(
+        "select (select count(*) from event), (select sum(redeliveries) from event)::bigint,
+                (select count(*) from referral), (select count(*) from scan),
+                (select count(*) from outbox), (select count(*) from follower)",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("counts");
+    assert_eq!(counts, (33, 5, 30, 33, 33, 30));
+    let deltas: (i64, i64) =
+        sqlx::query_as("select sum(scans)::bigint, sum(follows)::bigint from stats_delta")
+            .fetch_one(&pool)
+            .await
+            .expect("deltas");
+    assert_eq!(deltas, (33, 30));
+}
+
+/// One statement writes several follows and says what it wrote for each, in order: a new
+/// follow, a re-delivery of a stored one, and a credit that loses to an existing referral.
+#[sqlx::test(migrations = "../migrations")]
+async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
+    use tuijian::db::attribution::{FollowWrites, record_follows};
+    use tuijian::db::events::NewEvent;
+    let (zhang, code) = seed_code(&pool, "张三", "batch", None, None).await;
+    let at = chrono::DateTime::from_timestamp(1700000600, 0).expect("time");
+    let event = |openid: &'static str, key: &'static str| NewEvent {
+        account_id: 1,
+        dedup_key: key,
+        kind: "subscribe",
+        openid,
+        sent_at: at,
+        event_key: Some("batch"),
+        payload: "<xml/>",
+    };
+    let write = |event| FollowWrites {
+        event,
+        scene: Some("batch"),
+        code: Some((code, zhang)),
+        credit: true,
+        flag: None,
+        reply: "greeting",
+    };
+    let (a1, c1) = (event("o_a", "a1"), event("o_c", "c1"));
+    let mut conn = pool.acquire().await.expect("connection");
+    let first = record_follows(&mut conn, "follow_up", &[write(&a1), write(&c1)])
+        .await
+        .expect("first batch");
+    assert!(
+        first
+            .iter()
+            .all(|r| r.as_ref().is_some_and(|r| r.referral_id.is_some()))
+    );
+    let (a2, b1) = (event("o_a", "a2"), event("o_b", "b1"));
+    let second = record_follows(
+        &mut conn,
+        "follow_up",
+        &[write(&a2), write(&b1), write(&c1)],
+    )
+    .await
+    .expect("second batch");
+    let a2_row = second[0].as_ref().expect("o_a's second follow is new");
+    assert_eq!(
+        a2_row.referral_id, None,
+        "o_a was referred by the first batch"
+    );
+    assert!(second[1].as_ref().is_some_and(|r| r.referral_id.is_some()));
+    assert!(second[2].is_none(), "c1 was stored by the first batch");
+    assert_eq!(
+        flags(&pool, "o_a").await,
+        [None, Some("already_referred".into())]
+    );
+    assert_eq!(flags(&pool, "o_b").await, [None]);
+    assert_eq!(flags(&pool, "o_c").await, [None]);
+    let mut referred = referrals_of(&pool, zhang).await;
+    referred.sort();
+    assert_eq!(referred, ["o_a", "o_b", "o_c"]);
+    let events: Vec<(String, i64)> = sqlx::query_as("select dedup_key, id from event order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("events");
+    let keys: Vec<&str> = events.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["a1", "c1", "a2", "b1"]);
+    assert_eq!(a2_row.event_id, events[2].1);
+    let follow_counts: Vec<i32> =
+        sqlx::query_scalar("select follow_count from follower order by openid")
+            .fetch_all(&pool)
+            .await
+            .expect("followers");
+    assert_eq!(follow_counts, [2, 1, 1]);
+}
