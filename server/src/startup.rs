@@ -104,7 +104,7 @@ impl AppState {
             .clone()
             .unwrap_or_else(|| self_url.clone());
         Ok(AppState {
-            follows: Follows::start(pool.clone()),
+            follows: Follows::start(&pool, settings.callback_deadline),
             pool,
             settings,
             leptos_options,

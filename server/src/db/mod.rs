@@ -84,6 +84,21 @@ fn pool_options() -> PgPoolOptions {
         .test_before_acquire(false)
 }
 
+/// A pool of at most `size` sessions to `pool`'s database that always use generic plans and
+/// cancel any statement running longer than `statement_timeout`. For statements over arrays
+/// (one row per element, such as a batch of follows): PostgreSQL would otherwise plan them
+/// again on every call (a custom plan for each array), which costs more than running them.
+pub fn generic_plan_pool(pool: &PgPool, size: u32, statement_timeout: Duration) -> PgPool {
+    let timeout_ms = statement_timeout.as_millis().max(1).to_string();
+    let options = (*pool.connect_options()).clone().options([
+        ("plan_cache_mode", "force_generic_plan"),
+        ("statement_timeout", timeout_ms.as_str()),
+    ]);
+    pool_options()
+        .max_connections(size)
+        .connect_lazy_with(options)
+}
+
 /// Applies pending migrations; an error names the failing migration.
 pub async fn migrate(pool: &PgPool) -> anyhow::Result<()> {
     MIGRATOR

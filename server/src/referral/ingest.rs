@@ -8,6 +8,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
@@ -334,12 +335,19 @@ pub struct Follows {
 }
 
 impl Follows {
-    /// Starts the writers on the current tokio runtime.
-    pub fn start(pool: PgPool) -> Self {
+    /// Starts the writers on the current tokio runtime, with their own sessions to `pool`'s
+    /// database (see [`crate::db::generic_plan_pool`]) whose statements give up after
+    /// `deadline` (the callback's budget: its caller has answered 503 by then). The writers
+    /// stop writing when `pool` is closed.
+    pub fn start(pool: &PgPool, deadline: Duration) -> Self {
+        let writers = Writers {
+            app: pool.clone(),
+            pool: crate::db::generic_plan_pool(pool, WRITERS as u32 + 1, deadline),
+        };
         let (queue, received) = mpsc::channel(4 * MAX_BATCH);
         let received = Arc::new(Mutex::new(received));
         for _ in 0..WRITERS {
-            tokio::spawn(write_batches(pool.clone(), received.clone()));
+            tokio::spawn(write_batches(writers.clone(), received.clone()));
         }
         Follows { queue }
     }
@@ -355,8 +363,15 @@ impl Follows {
     }
 }
 
+/// The writers' sessions, and the application's pool whose life they share.
+#[derive(Clone)]
+struct Writers {
+    app: PgPool,
+    pool: PgPool,
+}
+
 /// One writer: takes what is queued (up to [`MAX_BATCH`]) and writes it.
-async fn write_batches(pool: PgPool, received: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_batches(writers: Writers, received: Arc<Mutex<mpsc::Receiver<Pending>>>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     loop {
         let taken = received
@@ -370,7 +385,7 @@ async fn write_batches(pool: PgPool, received: Arc<Mutex<mpsc::Receiver<Pending>
         metrics::histogram!(crate::metrics::FOLLOW_BATCH).record(taken as f64);
         while !queued.is_empty() {
             let batch = one_per_follower(&mut queued);
-            write_batch(&pool, batch).await;
+            write_batch(&writers, batch).await;
         }
     }
 }
@@ -386,20 +401,29 @@ fn one_per_follower(queued: &mut Vec<Pending>) -> Vec<Pending> {
     batch
 }
 
-/// Writes a batch and answers each follow. When the batch fails as a whole (nothing of it was
-/// committed), each follow is written alone, so one bad follow cannot fail the others.
-async fn write_batch(pool: &PgPool, batch: Vec<Pending>) {
+/// Writes a batch and answers each follow. Follows whose callers gave up (their deadline
+/// passed, so WeChat was answered 503 and delivers again) are not written. When the batch fails
+/// as a whole (nothing of it was committed), each follow is written alone, so one bad follow
+/// cannot fail the others.
+async fn write_batch(writers: &Writers, mut batch: Vec<Pending>) {
+    batch.retain(|pending| !pending.done.is_closed());
+    if writers.app.is_closed() {
+        for pending in batch {
+            let _ = pending.done.send(Err(sqlx::Error::PoolClosed));
+        }
+        return;
+    }
     if batch.len() > 1 {
         let follows: Vec<&Follow> = batch.iter().map(|p| &p.follow).collect();
-        let written = match pool.acquire().await {
+        let written = match writers.pool.acquire().await {
             Ok(mut conn) => write_follows(&mut conn, &follows).await,
             Err(e) => Err(e),
         };
         match written {
             Ok(replies) => {
                 for (pending, reply) in batch.into_iter().zip(replies) {
-                    // A caller that gave up (its deadline passed) is answered by the stored
-                    // reply when WeChat delivers again.
+                    // A caller that gave up meanwhile is answered by the stored reply when
+                    // WeChat delivers again.
                     let _ = pending.done.send(Ok(reply));
                 }
                 return;
@@ -412,7 +436,10 @@ async fn write_batch(pool: &PgPool, batch: Vec<Pending>) {
         }
     }
     for pending in batch {
-        let written = match pool.acquire().await {
+        if pending.done.is_closed() {
+            continue;
+        }
+        let written = match writers.pool.acquire().await {
             Ok(mut conn) => write_follows(&mut conn, &[&pending.follow]).await,
             Err(e) => Err(e),
         };
