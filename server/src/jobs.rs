@@ -15,7 +15,7 @@ use tokio::sync::{Notify, watch};
 use crate::db::jobs::{self as store, Notification, NotifyContext};
 use crate::db::outbox::{self, Job};
 use crate::referral::error::ServiceError;
-use crate::referral::ingest::{JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
+use crate::referral::ingest::{Follows, JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
 use crate::referral::members::{FollowUpError, JOB_MEMBER_CODE, MemberContext};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage, UserInfo};
@@ -34,6 +34,9 @@ const BATCH: i64 = 50;
 const NOTICES_AT_ONCE: usize = 25;
 /// Idle polling interval (new work also wakes the worker at once).
 const IDLE: Duration = Duration::from_millis(500);
+/// While follows are being written, the worker waits this long between batches: callbacks
+/// have WeChat's 5-second window, follow-ups do not (they catch up when the burst is over).
+const GIVE_WAY: Duration = Duration::from_millis(100);
 /// How often the worker folds pending roll-up deltas into the report roll-ups. Reports fold
 /// before they read, so this only keeps the backlog small; a fold of a few seconds' deltas
 /// updates each busy referrer's rows once instead of once a second.
@@ -74,6 +77,8 @@ pub struct Worker {
     pub api: Arc<WechatApi>,
     pub wake: Arc<Notify>,
     pub members: MemberContext,
+    /// The follow writers, which go first.
+    pub follows: Follows,
 }
 
 impl Worker {
@@ -99,6 +104,13 @@ impl Worker {
                 }
             };
             if worked {
+                if self.follows.busy() {
+                    // New jobs keep waking the worker during a burst; it waits anyway.
+                    tokio::select! {
+                        _ = shutdown.changed() => {},
+                        () = tokio::time::sleep(GIVE_WAY) => {},
+                    }
+                }
                 continue;
             }
             tokio::select! {

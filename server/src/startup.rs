@@ -295,6 +295,7 @@ pub async fn serve(
         api: state.wechat.clone(),
         wake: state.jobs_wake.clone(),
         members: state.members(),
+        follows: state.follows.clone(),
     };
     crate::metrics::handle();
     let upkeep = tokio::spawn(crate::metrics::upkeep(worker_stopped.clone()));

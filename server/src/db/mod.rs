@@ -84,19 +84,58 @@ fn pool_options() -> PgPoolOptions {
         .test_before_acquire(false)
 }
 
-/// A pool of at most `size` sessions to `pool`'s database that always use generic plans and
-/// cancel any statement running longer than `statement_timeout`. For statements over arrays
-/// (one row per element, such as a batch of follows): PostgreSQL would otherwise plan them
-/// again on every call (a custom plan for each array), which costs more than running them.
-pub fn generic_plan_pool(pool: &PgPool, size: u32, statement_timeout: Duration) -> PgPool {
-    let timeout_ms = statement_timeout.as_millis().max(1).to_string();
-    let options = (*pool.connect_options()).clone().options([
-        ("plan_cache_mode", "force_generic_plan"),
-        ("statement_timeout", timeout_ms.as_str()),
-    ]);
-    pool_options()
-        .max_connections(size)
-        .connect_lazy_with(options)
+/// A session to `pool`'s database for batch statements over arrays (one row per element, such
+/// as a batch of follows), which PostgreSQL would otherwise plan again on every call (a custom
+/// plan for each array costs more than running it). The session keeps generic plans, made
+/// again every `replan_every` so that they follow the tables' growth (a plan made while a
+/// table was empty scans it whole), and cancels statements running longer than
+/// `statement_timeout`. A failed statement drops the connection; the next use reconnects.
+pub struct BatchSession {
+    options: PgConnectOptions,
+    replan_every: Duration,
+    conn: Option<(sqlx::PgConnection, std::time::Instant)>,
+}
+
+impl BatchSession {
+    pub fn new(pool: &PgPool, statement_timeout: Duration, replan_every: Duration) -> Self {
+        let timeout_ms = statement_timeout.as_millis().max(1).to_string();
+        let options = (*pool.connect_options()).clone().options([
+            ("plan_cache_mode", "force_generic_plan"),
+            ("statement_timeout", timeout_ms.as_str()),
+        ]);
+        BatchSession {
+            options,
+            replan_every,
+            conn: None,
+        }
+    }
+
+    /// Runs `work` on the session's connection; an error drops the connection.
+    pub async fn run<T>(
+        &mut self,
+        work: impl AsyncFnOnce(&mut sqlx::PgConnection) -> sqlx::Result<T>,
+    ) -> sqlx::Result<T> {
+        use sqlx::Connection as _;
+        let (conn, prepared) = match &mut self.conn {
+            Some(open) => open,
+            None => self.conn.insert((
+                sqlx::PgConnection::connect_with(&self.options).await?,
+                std::time::Instant::now(),
+            )),
+        };
+        if prepared.elapsed() >= self.replan_every {
+            *prepared = std::time::Instant::now();
+            if let Err(e) = conn.clear_cached_statements().await {
+                self.conn = None;
+                return Err(e);
+            }
+        }
+        let done = work(conn).await;
+        if done.is_err() {
+            self.conn = None;
+        }
+        done
+    }
 }
 
 /// Applies pending migrations; an error names the failing migration.

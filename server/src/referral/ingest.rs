@@ -8,12 +8,14 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 use tokio::sync::{Mutex, mpsc, oneshot};
 
+use crate::db::BatchSession;
 use crate::db::attribution::{self as store, FactsAsk, FollowFacts, FollowWrites, NewScan};
 use crate::db::events::{self, Claim, NewEvent};
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
@@ -320,6 +322,8 @@ async fn write_follows(
 const MAX_BATCH: usize = 64;
 /// Batches written at the same time: while one is in the database the next one gathers.
 const WRITERS: usize = 2;
+/// How often a writer's statements are planned again (see [`BatchSession`]).
+const REPLAN_EVERY: Duration = Duration::from_secs(1);
 
 /// A follow waiting to be written, with where its reply goes.
 struct Pending {
@@ -332,28 +336,39 @@ struct Pending {
 #[derive(Clone)]
 pub struct Follows {
     queue: mpsc::Sender<Pending>,
+    /// Follows queued or being written.
+    in_flight: Arc<AtomicUsize>,
 }
 
 impl Follows {
-    /// Starts the writers on the current tokio runtime, with their own sessions to `pool`'s
-    /// database (see [`crate::db::generic_plan_pool`]) whose statements give up after
-    /// `deadline` (the callback's budget: its caller has answered 503 by then). The writers
-    /// stop writing when `pool` is closed.
+    /// Starts the writers on the current tokio runtime, each with its own session to `pool`'s
+    /// database (see [`BatchSession`]) whose statements give up after `deadline` (the
+    /// callback's budget: its caller has answered 503 by then). The writers stop writing when
+    /// `pool` is closed.
     pub fn start(pool: &PgPool, deadline: Duration) -> Self {
-        let writers = Writers {
-            app: pool.clone(),
-            pool: crate::db::generic_plan_pool(pool, WRITERS as u32 + 1, deadline),
-        };
         let (queue, received) = mpsc::channel(4 * MAX_BATCH);
         let received = Arc::new(Mutex::new(received));
         for _ in 0..WRITERS {
-            tokio::spawn(write_batches(writers.clone(), received.clone()));
+            let writer = Writer {
+                app: pool.clone(),
+                session: BatchSession::new(pool, deadline, REPLAN_EVERY),
+            };
+            tokio::spawn(write_batches(writer, received.clone()));
         }
-        Follows { queue }
+        Follows {
+            queue,
+            in_flight: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Whether follows are queued or being written now (the outbox worker gives way to them).
+    pub fn busy(&self) -> bool {
+        self.in_flight.load(Ordering::Relaxed) > 0
     }
 
     /// Writes `follow` (with the follows around it) and returns its reply once committed.
     async fn ingest(&self, follow: Follow) -> sqlx::Result<Option<String>> {
+        let _counted = InFlight::new(&self.in_flight);
         let (done, reply) = oneshot::channel();
         self.queue
             .send(Pending { follow, done })
@@ -363,15 +378,30 @@ impl Follows {
     }
 }
 
-/// The writers' sessions, and the application's pool whose life they share.
-#[derive(Clone)]
-struct Writers {
+/// A writer's session, and the application's pool whose life it shares.
+struct Writer {
     app: PgPool,
-    pool: PgPool,
+    session: BatchSession,
+}
+
+/// Counts one follow in flight for as long as it lives (a caller that gives up drops it).
+struct InFlight<'a>(&'a AtomicUsize);
+
+impl<'a> InFlight<'a> {
+    fn new(count: &'a AtomicUsize) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        InFlight(count)
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 /// One writer: takes what is queued (up to [`MAX_BATCH`]) and writes it.
-async fn write_batches(writers: Writers, received: Arc<Mutex<mpsc::Receiver<Pending>>>) {
+async fn write_batches(mut writer: Writer, received: Arc<Mutex<mpsc::Receiver<Pending>>>) {
     let mut queued = Vec::with_capacity(MAX_BATCH);
     loop {
         let taken = received
@@ -385,7 +415,7 @@ async fn write_batches(writers: Writers, received: Arc<Mutex<mpsc::Receiver<Pend
         metrics::histogram!(crate::metrics::FOLLOW_BATCH).record(taken as f64);
         while !queued.is_empty() {
             let batch = one_per_follower(&mut queued);
-            write_batch(&writers, batch).await;
+            write_batch(&mut writer, batch).await;
         }
     }
 }
@@ -405,9 +435,9 @@ fn one_per_follower(queued: &mut Vec<Pending>) -> Vec<Pending> {
 /// passed, so WeChat was answered 503 and delivers again) are not written. When the batch fails
 /// as a whole (nothing of it was committed), each follow is written alone, so one bad follow
 /// cannot fail the others.
-async fn write_batch(writers: &Writers, mut batch: Vec<Pending>) {
+async fn write_batch(writer: &mut Writer, mut batch: Vec<Pending>) {
     batch.retain(|pending| !pending.done.is_closed());
-    if writers.app.is_closed() {
+    if writer.app.is_closed() {
         for pending in batch {
             let _ = pending.done.send(Err(sqlx::Error::PoolClosed));
         }
@@ -415,10 +445,10 @@ async fn write_batch(writers: &Writers, mut batch: Vec<Pending>) {
     }
     if batch.len() > 1 {
         let follows: Vec<&Follow> = batch.iter().map(|p| &p.follow).collect();
-        let written = match writers.pool.acquire().await {
-            Ok(mut conn) => write_follows(&mut conn, &follows).await,
-            Err(e) => Err(e),
-        };
+        let written = writer
+            .session
+            .run(async |conn| write_follows(conn, &follows).await)
+            .await;
         match written {
             Ok(replies) => {
                 for (pending, reply) in batch.into_iter().zip(replies) {
@@ -439,10 +469,11 @@ async fn write_batch(writers: &Writers, mut batch: Vec<Pending>) {
         if pending.done.is_closed() {
             continue;
         }
-        let written = match writers.pool.acquire().await {
-            Ok(mut conn) => write_follows(&mut conn, &[&pending.follow]).await,
-            Err(e) => Err(e),
-        };
+        let follow = [&pending.follow];
+        let written = writer
+            .session
+            .run(async |conn| write_follows(conn, &follow).await)
+            .await;
         let _ = pending.done.send(written.map(|mut r| r.pop().flatten()));
     }
 }

@@ -510,3 +510,53 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
             .expect("followers");
     assert_eq!(follow_counts, [2, 1, 1]);
 }
+
+/// The follow writers' session: generic plans, a statement timeout, plans made again after
+/// `replan_every`, and a new connection after a failed statement.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_batch_session_times_out_replans_and_reconnects(pool: PgPool) {
+    use std::time::Duration;
+    use tuijian::db::BatchSession;
+    let mut session = BatchSession::new(&pool, Duration::from_millis(200), Duration::ZERO);
+    let settings: (String, String, i32) = session
+        .run(async |conn| {
+            sqlx::query_as(
+                "select current_setting('plan_cache_mode'),
+                        current_setting('statement_timeout'), pg_backend_pid() as first_use",
+            )
+            .fetch_one(conn)
+            .await
+        })
+        .await
+        .expect("settings");
+    assert_eq!(
+        (settings.0.as_str(), settings.1.as_str()),
+        ("force_generic_plan", "200ms")
+    );
+    // With `replan_every` zero, the statements cached by the last use are gone at the next.
+    let prepared: i64 = session
+        .run(async |conn| {
+            sqlx::query_scalar(
+                "select count(*) from pg_prepared_statements
+                 where position('first' || '_use' in statement) > 0",
+            )
+            .fetch_one(conn)
+            .await
+        })
+        .await
+        .expect("prepared");
+    assert_eq!(prepared, 0);
+    let slow = session
+        .run(async |conn| sqlx::query("select pg_sleep(2)").execute(conn).await)
+        .await;
+    assert!(slow.is_err(), "the statement timeout cancels it");
+    let pid: i32 = session
+        .run(async |conn| {
+            sqlx::query_scalar("select pg_backend_pid()")
+                .fetch_one(conn)
+                .await
+        })
+        .await
+        .expect("reconnected");
+    assert_ne!(pid, settings.2, "a failed statement drops the connection");
+}
