@@ -89,9 +89,12 @@ fn pool_options() -> PgPoolOptions {
 /// plan for each array costs more than running it). The session keeps generic plans, made
 /// again every `replan_every` so that they follow the tables' growth (a plan made while a
 /// table was empty scans it whole), and cancels statements running longer than
-/// `statement_timeout`. A failed statement drops the connection; the next use reconnects.
+/// `statement_timeout` (and connecting when it takes longer). A failed statement drops the
+/// connection; the next use reconnects.
 pub struct BatchSession {
     options: PgConnectOptions,
+    /// How long connecting may take (the statement timeout).
+    connect_timeout: Duration,
     replan_every: Duration,
     conn: Option<(sqlx::PgConnection, std::time::Instant)>,
 }
@@ -105,6 +108,7 @@ impl BatchSession {
         ]);
         BatchSession {
             options,
+            connect_timeout: statement_timeout,
             replan_every,
             conn: None,
         }
@@ -118,10 +122,18 @@ impl BatchSession {
         use sqlx::Connection as _;
         let (conn, prepared) = match &mut self.conn {
             Some(open) => open,
-            None => self.conn.insert((
-                sqlx::PgConnection::connect_with(&self.options).await?,
-                std::time::Instant::now(),
-            )),
+            None => {
+                let connect = sqlx::PgConnection::connect_with(&self.options);
+                let conn = tokio::time::timeout(self.connect_timeout, connect)
+                    .await
+                    .map_err(|_| {
+                        sqlx::Error::Io(std::io::Error::new(
+                            std::io::ErrorKind::TimedOut,
+                            "connecting to the database took too long",
+                        ))
+                    })??;
+                self.conn.insert((conn, std::time::Instant::now()))
+            }
         };
         if prepared.elapsed() >= self.replan_every {
             *prepared = std::time::Instant::now();
