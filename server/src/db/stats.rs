@@ -51,19 +51,25 @@ struct BoardRow {
 }
 
 /// Which roll-up rows add up to a period of whole CST days `[from, to)` (see the
-/// `stats_rollup` and `week_rollup` migrations): the all-time totals, or the whole months, the
-/// whole weeks (Monday to Sunday) in what is left on either side of them, and the days left
-/// around those. Each list holds `[start, end)` ranges of its table's key.
+/// `stats_rollup` and `week_rollup` migrations): the all-time totals, or signed ranges of
+/// months, weeks (Monday to Sunday) and days. A part of a month or week is read either by its
+/// finer units, or as the whole unit minus the finer units outside the period, whichever reads
+/// fewer rows (2 September to 30 November: September minus 1 September, then October and
+/// November, instead of three weeks and eight days). Each list holds `(start, end, sign)`
+/// ranges of its table's key; the rows of a range are added (`1`) or subtracted (`-1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
     /// The period covers everything: read `referrer_total`.
     pub total: bool,
     /// The end read up to (past today, the end of today's month or week).
     pub to: NaiveDate,
-    pub months: Vec<(NaiveDate, NaiveDate)>,
-    pub weeks: Vec<(NaiveDate, NaiveDate)>,
-    pub days: Vec<(NaiveDate, NaiveDate)>,
+    pub months: Vec<Span>,
+    pub weeks: Vec<Span>,
+    pub days: Vec<Span>,
 }
+
+/// `[start, end)` of a roll-up table's key, added (`1`) or subtracted (`-1`).
+pub type Span = (NaiveDate, NaiveDate, i32);
 
 fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("day 1 exists")
@@ -77,21 +83,129 @@ fn next_week(d: NaiveDate) -> NaiveDate {
     week_start(d) + chrono::Days::new(7)
 }
 
-/// The whole units in `[from, to)` (`start` rounds down to a unit, `next` up past it), as
-/// `(first, end)`, or `None` when no whole unit fits.
-fn whole(
-    from: NaiveDate,
-    to: NaiveDate,
-    start: fn(NaiveDate) -> NaiveDate,
-    next: fn(NaiveDate) -> NaiveDate,
-) -> Option<(NaiveDate, NaiveDate)> {
-    let first = if start(from) == from {
+/// The roll-up units, coarsest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Grain {
+    Month,
+    Week,
+    Day,
+}
+
+impl Grain {
+    fn start(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Grain::Month => month_start(d),
+            Grain::Week => week_start(d),
+            Grain::Day => d,
+        }
+    }
+
+    /// The start of the unit after the one holding `d`.
+    fn next(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Grain::Month => next_month(d),
+            Grain::Week => next_week(d),
+            Grain::Day => d + chrono::Days::new(1),
+        }
+    }
+
+    fn finer(self) -> Grain {
+        match self {
+            Grain::Month => Grain::Week,
+            Grain::Week | Grain::Day => Grain::Day,
+        }
+    }
+}
+
+/// Signed ranges, and how many rows per referrer they read (units before `data_end` only:
+/// nothing is recorded after today).
+#[derive(Default)]
+struct Cover {
+    spans: Vec<(Grain, NaiveDate, NaiveDate, i32)>,
+    cost: usize,
+}
+
+impl Cover {
+    fn unit(grain: Grain, lo: NaiveDate, hi: NaiveDate, data_end: NaiveDate) -> Cover {
+        let mut cost = 0;
+        let mut at = lo;
+        while at < hi && at < data_end {
+            cost += 1;
+            at = grain.next(at);
+        }
+        Cover {
+            spans: vec![(grain, lo, hi, 1)],
+            cost,
+        }
+    }
+
+    fn add(mut self, other: Cover) -> Cover {
+        self.spans.extend(other.spans);
+        self.cost += other.cost;
+        self
+    }
+
+    fn subtract(self, other: Cover) -> Cover {
+        let negated = Cover {
+            spans: other
+                .spans
+                .into_iter()
+                .map(|(g, lo, hi, sign)| (g, lo, hi, -sign))
+                .collect(),
+            cost: other.cost,
+        };
+        self.add(negated)
+    }
+
+    /// The cheaper of two covers (`self` on a tie).
+    fn or(self, other: Cover) -> Cover {
+        if other.cost < self.cost { other } else { self }
+    }
+}
+
+/// Signed ranges of `grain` and finer units adding up to exactly `[from, to)`.
+fn cover(grain: Grain, from: NaiveDate, to: NaiveDate, data_end: NaiveDate) -> Cover {
+    if from >= to {
+        return Cover::default();
+    }
+    if grain == Grain::Day {
+        return Cover::unit(Grain::Day, from, to, data_end);
+    }
+    let first = if grain.start(from) == from {
         from
     } else {
-        next(from)
+        grain.next(from)
     };
-    let end = start(to);
-    (first < end).then_some((first, end))
+    let end = grain.start(to);
+    if first < end {
+        return Cover::unit(grain, first, end, data_end)
+            .add(part(grain, from, first, data_end))
+            .add(part(grain, end, to, data_end));
+    }
+    // No whole unit: within one unit, or across one boundary.
+    let inside = cover(grain.finer(), from, to, data_end);
+    let boundary = grain.next(from);
+    if boundary < to {
+        inside.or(part(grain, from, boundary, data_end).add(part(grain, boundary, to, data_end)))
+    } else {
+        inside.or(outside(grain, from, to, data_end))
+    }
+}
+
+/// `[from, to)` within one unit of `grain`: by finer units, or the unit minus the rest.
+fn part(grain: Grain, from: NaiveDate, to: NaiveDate, data_end: NaiveDate) -> Cover {
+    if from >= to {
+        return Cover::default();
+    }
+    cover(grain.finer(), from, to, data_end).or(outside(grain, from, to, data_end))
+}
+
+/// The unit of `grain` holding `[from, to)`, minus its finer units outside it.
+fn outside(grain: Grain, from: NaiveDate, to: NaiveDate, data_end: NaiveDate) -> Cover {
+    let (start, next) = (grain.start(from), grain.next(from));
+    Cover::unit(grain, start, next, data_end)
+        .subtract(cover(grain.finer(), start, from, data_end))
+        .subtract(cover(grain.finer(), to, next, data_end))
 }
 
 impl Plan {
@@ -114,21 +228,19 @@ impl Plan {
         if plan.total {
             return plan;
         }
-        let rest = match whole(from, to, month_start, next_month) {
-            Some((first, end)) => {
-                plan.months.push((first, end));
-                vec![(from, first), (end, to)]
-            }
-            None => vec![(from, to)],
-        };
-        for (a, b) in rest.into_iter().filter(|(a, b)| a < b) {
-            match whole(a, b, week_start, next_week) {
-                Some((first, end)) => {
-                    plan.weeks.push((first, end));
-                    plan.days
-                        .extend([(a, first), (end, b)].into_iter().filter(|(x, y)| x < y));
-                }
-                None => plan.days.push((a, b)),
+        let data_end = today + chrono::Days::new(1);
+        let mut spans = cover(Grain::Month, from, to, data_end).spans;
+        spans.sort_by_key(|&(grain, lo, _, sign)| (grain as u8, lo, sign));
+        for (grain, lo, hi, sign) in spans {
+            let list = match grain {
+                Grain::Month => &mut plan.months,
+                Grain::Week => &mut plan.weeks,
+                Grain::Day => &mut plan.days,
+            };
+            // Adjacent ranges of one sign are read as one.
+            match list.last_mut() {
+                Some(last) if last.1 == lo && last.2 == sign => last.1 = hi,
+                _ => list.push((lo, hi, sign)),
             }
         }
         plan
@@ -173,8 +285,9 @@ pub async fn leaderboard(
     fold(pool).await?;
     let plan = Plan::new(local_date(from), local_date(to), local_date(Utc::now()));
     let m = metric.column();
-    let starts = |r: &[(NaiveDate, NaiveDate)]| r.iter().map(|x| x.0).collect::<Vec<_>>();
-    let ends = |r: &[(NaiveDate, NaiveDate)]| r.iter().map(|x| x.1).collect::<Vec<_>>();
+    let starts = |r: &[Span]| r.iter().map(|x| x.0).collect::<Vec<_>>();
+    let ends = |r: &[Span]| r.iter().map(|x| x.1).collect::<Vec<_>>();
+    let signs = |r: &[Span]| r.iter().map(|x| x.2).collect::<Vec<_>>();
     // `m` comes from a fixed list above, never from input. Each range is one index-only
     // range scan. The top rows are picked with a bounded sort and ranked in Rust: a rank only
     // depends on the rows listed before it.
@@ -183,16 +296,16 @@ pub async fn leaderboard(
             select referrer_id, follows, unfollows, lost from referrer_total
             where account_id = $1 and $2
             union all
-            select t.referrer_id, t.follows, t.unfollows, t.lost
-            from unnest($3::date[], $4::date[]) as p(lo, hi)
+            select t.referrer_id, p.sign * t.follows, p.sign * t.unfollows, p.sign * t.lost
+            from unnest($3::date[], $4::date[], $11::int[]) as p(lo, hi, sign)
             join referrer_month t on t.account_id = $1 and t.month >= p.lo and t.month < p.hi
             union all
-            select t.referrer_id, t.follows, t.unfollows, t.lost
-            from unnest($5::date[], $6::date[]) as p(lo, hi)
+            select t.referrer_id, p.sign * t.follows, p.sign * t.unfollows, p.sign * t.lost
+            from unnest($5::date[], $6::date[], $12::int[]) as p(lo, hi, sign)
             join referrer_week t on t.account_id = $1 and t.week >= p.lo and t.week < p.hi
             union all
-            select t.referrer_id, t.follows, t.unfollows, t.lost
-            from unnest($7::date[], $8::date[]) as p(lo, hi)
+            select t.referrer_id, p.sign * t.follows, p.sign * t.unfollows, p.sign * t.lost
+            from unnest($7::date[], $8::date[], $13::int[]) as p(lo, hi, sign)
             join referrer_day t on t.account_id = $1 and t.day >= p.lo and t.day < p.hi),
          agg as (
             select referrer_id, sum(follows)::bigint as follows,
@@ -227,6 +340,9 @@ pub async fn leaderboard(
         .bind(ends(&plan.days))
         .bind(kind)
         .bind(limit)
+        .bind(signs(&plan.months))
+        .bind(signs(&plan.weeks))
+        .bind(signs(&plan.days))
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
@@ -489,9 +605,10 @@ mod tests {
     }
 
     #[test]
-    fn plans_read_whole_months_then_whole_weeks_then_days() {
+    fn plans_read_whole_units_and_subtract_where_that_reads_less() {
         let today = d("2026-11-24");
-        let r = |a: &str, b: &str| (d(a), d(b));
+        let r = |a: &str, b: &str| (d(a), d(b), 1);
+        let minus = |a: &str, b: &str| (d(a), d(b), -1);
         // This month so far: the month row (nothing exists after today).
         let month = Plan::new(d("2026-11-01"), d("2026-11-25"), today);
         assert!(!month.total);
@@ -517,38 +634,87 @@ mod tests {
         let day = Plan::new(today, d("2026-11-25"), today);
         assert!(day.months.is_empty() && day.weeks.is_empty());
         assert_eq!(day.days, [r("2026-11-24", "2026-12-01")]);
-        // Past days across two weeks: one whole week and the days on either side.
+        // Wednesday to Tuesday in the past: the first week minus its Monday and Tuesday (two
+        // rows, not five), the next week, and two days.
         let past = Plan::new(d("2026-02-04"), d("2026-02-18"), today);
-        assert_eq!(past.weeks, [r("2026-02-09", "2026-02-16")]);
+        assert_eq!(past.weeks, [r("2026-02-02", "2026-02-16")]);
         assert_eq!(
             past.days,
-            [r("2026-02-04", "2026-02-09"), r("2026-02-16", "2026-02-18")]
+            [
+                minus("2026-02-02", "2026-02-04"),
+                r("2026-02-16", "2026-02-18")
+            ]
         );
-        // A custom past period: whole months, the whole weeks on either side of them, and
-        // the days left.
+        // A custom past period: whole months, then the cheapest way to the edges: a week and
+        // a day before March; after it, the week of 23 February minus 1 March.
         let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today);
         assert_eq!(custom.to, d("2026-06-10"));
         assert_eq!(custom.months, [r("2026-03-01", "2026-06-01")]);
         assert_eq!(
             custom.weeks,
-            [r("2026-02-16", "2026-02-23"), r("2026-06-01", "2026-06-08")]
+            [r("2026-02-16", "2026-03-02"), r("2026-06-01", "2026-06-08")]
         );
         assert_eq!(
             custom.days,
             [
                 r("2026-02-15", "2026-02-16"),
-                r("2026-02-23", "2026-03-01"),
+                minus("2026-03-01", "2026-03-02"),
                 r("2026-06-08", "2026-06-10")
             ]
         );
-        // Within one past month and no whole week: days only.
+        // The last 90 days: September minus its first day, then October and November.
+        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), d("2026-11-30"));
+        assert_eq!(quarter.months, [r("2026-09-01", "2026-12-01")]);
+        assert!(quarter.weeks.is_empty());
+        assert_eq!(
+            quarter.days,
+            [
+                minus("2026-09-01", "2026-09-02"),
+                r("2026-12-01", "2026-12-07")
+            ]
+        );
+        // Within one past week: the week minus its Monday.
         let short = Plan::new(d("2026-02-03"), d("2026-02-09"), today);
-        assert!(short.months.is_empty() && short.weeks.is_empty());
-        assert_eq!(short.days, [r("2026-02-03", "2026-02-09")]);
+        assert!(short.months.is_empty());
+        assert_eq!(short.weeks, [r("2026-02-02", "2026-02-09")]);
+        assert_eq!(short.days, [minus("2026-02-02", "2026-02-03")]);
         // All time: the totals only.
         let all = Plan::new(d("1970-01-01"), d("2026-11-25"), today);
         assert!(all.total && all.months.is_empty() && all.weeks.is_empty() && all.days.is_empty());
         assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today).total);
+    }
+
+    /// Every plan counts each day up to today once if it is in the period, else not at all.
+    #[test]
+    fn plans_count_each_day_of_the_period_once() {
+        let base = d("2025-11-20");
+        for today_offset in [0u64, 3, 40, 70, 400] {
+            let today = base + chrono::Days::new(today_offset);
+            for start in 0..75u64 {
+                for len in [
+                    1u64, 2, 3, 5, 6, 7, 8, 12, 13, 20, 27, 31, 36, 45, 62, 90, 120,
+                ] {
+                    let from = base + chrono::Days::new(start);
+                    let to = from + chrono::Days::new(len);
+                    let plan = Plan::new(from, to, today);
+                    let mut day = from - chrono::Days::new(70);
+                    while day <= today && day < to + chrono::Days::new(70) {
+                        let count: i32 = [&plan.months, &plan.weeks, &plan.days]
+                            .into_iter()
+                            .flatten()
+                            .filter(|(lo, hi, _)| *lo <= day && day < *hi)
+                            .map(|(_, _, sign)| sign)
+                            .sum();
+                        let expected = i32::from(from <= day && day < to);
+                        assert_eq!(
+                            count, expected,
+                            "{day} in {from}..{to} (today {today}): {plan:?}"
+                        );
+                        day = day + chrono::Days::new(1);
+                    }
+                }
+            }
+        }
     }
 
     #[test]
