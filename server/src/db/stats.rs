@@ -55,11 +55,13 @@ struct BoardRow {
 /// months, weeks (Monday to Sunday) and days. A part of a month or week is read either by its
 /// finer units, or as the whole unit minus the finer units outside the period, whichever reads
 /// fewer rows (2 September to 30 November: September minus 1 September, then October and
-/// November, instead of three weeks and eight days). Each list holds `(start, end, sign)`
-/// ranges of its table's key; the rows of a range are added (`1`) or subtracted (`-1`).
+/// November, instead of three weeks and eight days), and a long period may be read as the
+/// all-time totals minus what lies outside it. Each list holds `(start, end, sign)` ranges of
+/// its table's key; the rows of a range are added (`1`) or subtracted (`-1`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
-    /// The period covers everything: read `referrer_total`.
+    /// Add `referrer_total` (the period covers everything, or what lies outside it is
+    /// subtracted).
     pub total: bool,
     /// The end read up to (past today, the end of today's month or week).
     pub to: NaiveDate,
@@ -121,11 +123,22 @@ impl Grain {
 /// nothing is recorded after today).
 #[derive(Default)]
 struct Cover {
+    /// The all-time totals are added.
+    total: bool,
     spans: Vec<(Grain, NaiveDate, NaiveDate, i32)>,
     cost: usize,
 }
 
 impl Cover {
+    /// The all-time totals (one row per referrer).
+    fn totals() -> Cover {
+        Cover {
+            total: true,
+            spans: Vec::new(),
+            cost: 1,
+        }
+    }
+
     fn unit(grain: Grain, lo: NaiveDate, hi: NaiveDate, data_end: NaiveDate) -> Cover {
         let mut cost = 0;
         let mut at = lo;
@@ -134,19 +147,23 @@ impl Cover {
             at = grain.next(at);
         }
         Cover {
+            total: false,
             spans: vec![(grain, lo, hi, 1)],
             cost,
         }
     }
 
     fn add(mut self, other: Cover) -> Cover {
+        self.total |= other.total;
         self.spans.extend(other.spans);
         self.cost += other.cost;
         self
     }
 
+    /// `other` holds no totals.
     fn subtract(self, other: Cover) -> Cover {
         let negated = Cover {
+            total: false,
             spans: other
                 .spans
                 .into_iter()
@@ -210,8 +227,15 @@ fn outside(grain: Grain, from: NaiveDate, to: NaiveDate, data_end: NaiveDate) ->
 
 impl Plan {
     /// `today` is the current CST date: nothing is recorded after it, so a period reaching
-    /// past it may be read up to the end of its month or week.
-    pub fn new(from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Self {
+    /// past it may be read up to the end of its month or week. `data_start`, the first day
+    /// anything was recorded, lets a long period be read as the all-time totals minus what
+    /// lies outside it, when that reads fewer rows.
+    pub fn new(
+        from: NaiveDate,
+        to: NaiveDate,
+        today: NaiveDate,
+        data_start: Option<NaiveDate>,
+    ) -> Self {
         let to = if to > today {
             to.max(next_month(today)).max(next_week(today))
         } else {
@@ -229,7 +253,21 @@ impl Plan {
             return plan;
         }
         let data_end = today + chrono::Days::new(1);
-        let mut spans = cover(Grain::Month, from, to, data_end).spans;
+        let inside = cover(Grain::Month, from, to, data_end);
+        let chosen = match data_start {
+            Some(start) => {
+                let before = if start < from {
+                    cover(Grain::Month, month_start(start), from, data_end)
+                } else {
+                    Cover::default()
+                };
+                let after = cover(Grain::Month, to, data_end.max(to), data_end);
+                inside.or(Cover::totals().subtract(before).subtract(after))
+            }
+            None => inside,
+        };
+        plan.total = chosen.total;
+        let mut spans = chosen.spans;
         spans.sort_by_key(|&(grain, lo, _, sign)| (grain as u8, lo, sign));
         for (grain, lo, hi, sign) in spans {
             let list = match grain {
@@ -283,7 +321,12 @@ pub async fn leaderboard(
     limit: i64,
 ) -> sqlx::Result<Vec<LeaderboardRow>> {
     fold(pool).await?;
-    let plan = Plan::new(local_date(from), local_date(to), local_date(Utc::now()));
+    let plan = Plan::new(
+        local_date(from),
+        local_date(to),
+        local_date(Utc::now()),
+        data_start(pool, account_id).await?,
+    );
     let m = metric.column();
     let starts = |r: &[Span]| r.iter().map(|x| x.0).collect::<Vec<_>>();
     let ends = |r: &[Span]| r.iter().map(|x| x.1).collect::<Vec<_>>();
@@ -585,6 +628,15 @@ pub fn referrals_in(
     .boxed()
 }
 
+/// The first month anything was rolled up for the account, if any (from the month roll-up's
+/// index).
+async fn data_start(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<NaiveDate>> {
+    sqlx::query_scalar("select min(month) from referrer_month where account_id = $1")
+        .bind(account_id)
+        .fetch_one(pool)
+        .await
+}
+
 /// When the first scan or referral happened, if any.
 pub async fn first_activity(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar(
@@ -610,33 +662,33 @@ mod tests {
         let r = |a: &str, b: &str| (d(a), d(b), 1);
         let minus = |a: &str, b: &str| (d(a), d(b), -1);
         // This month so far: the month row (nothing exists after today).
-        let month = Plan::new(d("2026-11-01"), d("2026-11-25"), today);
+        let month = Plan::new(d("2026-11-01"), d("2026-11-25"), today, None);
         assert!(!month.total);
         assert_eq!(month.to, d("2026-12-01"));
         assert_eq!(month.months, [r("2026-11-01", "2026-12-01")]);
         assert!(month.weeks.is_empty() && month.days.is_empty());
         // This week so far (Monday 23rd to Tuesday 24th): the week row, then days up to the
         // end of the month, which hold nothing yet.
-        let week = Plan::new(d("2026-11-23"), d("2026-11-25"), today);
+        let week = Plan::new(d("2026-11-23"), d("2026-11-25"), today, None);
         assert!(week.months.is_empty());
         assert_eq!(week.weeks, [r("2026-11-23", "2026-11-30")]);
         assert_eq!(week.days, [r("2026-11-30", "2026-12-01")]);
         // A week across the turn of the month (today Wednesday 30 December): read up to its
         // Sunday, so the week row is used.
-        let turn = Plan::new(d("2026-12-28"), d("2026-12-31"), d("2026-12-30"));
+        let turn = Plan::new(d("2026-12-28"), d("2026-12-31"), d("2026-12-30"), None);
         assert_eq!(turn.to, d("2027-01-04"));
         assert_eq!(turn.weeks, [r("2026-12-28", "2027-01-04")]);
         assert!(turn.days.is_empty());
         // Today on a Monday: today's week row holds only today.
-        let monday = Plan::new(d("2026-11-30"), d("2026-12-01"), d("2026-11-30"));
+        let monday = Plan::new(d("2026-11-30"), d("2026-12-01"), d("2026-11-30"), None);
         assert_eq!(monday.weeks, [r("2026-11-30", "2026-12-07")]);
         // Today on a Tuesday: the day row (and the empty rest of the week).
-        let day = Plan::new(today, d("2026-11-25"), today);
+        let day = Plan::new(today, d("2026-11-25"), today, None);
         assert!(day.months.is_empty() && day.weeks.is_empty());
         assert_eq!(day.days, [r("2026-11-24", "2026-12-01")]);
         // Wednesday to Tuesday in the past: the first week minus its Monday and Tuesday (two
         // rows, not five), the next week, and two days.
-        let past = Plan::new(d("2026-02-04"), d("2026-02-18"), today);
+        let past = Plan::new(d("2026-02-04"), d("2026-02-18"), today, None);
         assert_eq!(past.weeks, [r("2026-02-02", "2026-02-16")]);
         assert_eq!(
             past.days,
@@ -647,7 +699,7 @@ mod tests {
         );
         // A custom past period: whole months, then the cheapest way to the edges: a week and
         // a day before March; after it, the week of 23 February minus 1 March.
-        let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today);
+        let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today, None);
         assert_eq!(custom.to, d("2026-06-10"));
         assert_eq!(custom.months, [r("2026-03-01", "2026-06-01")]);
         assert_eq!(
@@ -663,7 +715,7 @@ mod tests {
             ]
         );
         // The last 90 days: September minus its first day, then October and November.
-        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), d("2026-11-30"));
+        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), d("2026-11-30"), None);
         assert_eq!(quarter.months, [r("2026-09-01", "2026-12-01")]);
         assert!(quarter.weeks.is_empty());
         assert_eq!(
@@ -674,47 +726,76 @@ mod tests {
             ]
         );
         // Within one past week: the week minus its Monday.
-        let short = Plan::new(d("2026-02-03"), d("2026-02-09"), today);
+        let short = Plan::new(d("2026-02-03"), d("2026-02-09"), today, None);
         assert!(short.months.is_empty());
         assert_eq!(short.weeks, [r("2026-02-02", "2026-02-09")]);
         assert_eq!(short.days, [minus("2026-02-02", "2026-02-03")]);
         // All time: the totals only.
-        let all = Plan::new(d("1970-01-01"), d("2026-11-25"), today);
+        let all = Plan::new(d("1970-01-01"), d("2026-11-25"), today, None);
         assert!(all.total && all.months.is_empty() && all.weeks.is_empty() && all.days.is_empty());
-        assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today).total);
+        assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today, None).total);
     }
 
-    /// Every plan counts each day up to today once if it is in the period, else not at all.
+    /// Every plan counts each day up to today once if it is in the period, else not at all
+    /// (from the first day with data on, when the plan may use the all-time totals).
     #[test]
     fn plans_count_each_day_of_the_period_once() {
         let base = d("2025-11-20");
-        for today_offset in [0u64, 3, 40, 70, 400] {
-            let today = base + chrono::Days::new(today_offset);
-            for start in 0..75u64 {
-                for len in [
-                    1u64, 2, 3, 5, 6, 7, 8, 12, 13, 20, 27, 31, 36, 45, 62, 90, 120,
-                ] {
-                    let from = base + chrono::Days::new(start);
-                    let to = from + chrono::Days::new(len);
-                    let plan = Plan::new(from, to, today);
-                    let mut day = from - chrono::Days::new(70);
-                    while day <= today && day < to + chrono::Days::new(70) {
-                        let count: i32 = [&plan.months, &plan.weeks, &plan.days]
-                            .into_iter()
-                            .flatten()
-                            .filter(|(lo, hi, _)| *lo <= day && day < *hi)
-                            .map(|(_, _, sign)| sign)
-                            .sum();
-                        let expected = i32::from(from <= day && day < to);
-                        assert_eq!(
-                            count, expected,
-                            "{day} in {from}..{to} (today {today}): {plan:?}"
-                        );
-                        day = day + chrono::Days::new(1);
+        let starts = [
+            None,
+            Some(base),
+            Some(d("2025-12-01")),
+            Some(d("2026-01-13")),
+        ];
+        let lengths = [
+            1u64, 2, 3, 5, 6, 7, 8, 12, 13, 20, 27, 31, 36, 45, 62, 90, 120, 380,
+        ];
+        for data_start in starts {
+            for today_offset in [0u64, 3, 40, 70, 400] {
+                let today = base + chrono::Days::new(today_offset);
+                for start in 0..75u64 {
+                    for len in lengths {
+                        let from = base + chrono::Days::new(start);
+                        let to = from + chrono::Days::new(len);
+                        let plan = Plan::new(from, to, today, data_start);
+                        let mut day = data_start.unwrap_or(from - chrono::Days::new(70));
+                        while day <= today && day < to + chrono::Days::new(70) {
+                            let count: i32 = i32::from(plan.total)
+                                + [&plan.months, &plan.weeks, &plan.days]
+                                    .into_iter()
+                                    .flatten()
+                                    .filter(|(lo, hi, _)| *lo <= day && day < *hi)
+                                    .map(|(_, _, sign)| sign)
+                                    .sum::<i32>();
+                            let expected = i32::from(from <= day && day < to);
+                            assert_eq!(
+                                count, expected,
+                                "{day} in {from}..{to} (today {today}, data from \
+                                 {data_start:?}): {plan:?}"
+                            );
+                            day = day + chrono::Days::new(1);
+                        }
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn long_periods_read_the_totals_minus_the_rest() {
+        // A year of data; 5 December to today: the totals minus November and four days of
+        // December 2025 (six rows per referrer instead of sixteen).
+        let today = d("2026-11-30");
+        let data = Some(d("2025-11-01"));
+        let year = Plan::new(d("2025-12-05"), d("2026-12-01"), today, data);
+        assert!(year.total);
+        assert_eq!(year.months, [(d("2025-11-01"), d("2025-12-01"), -1)]);
+        assert!(year.weeks.is_empty());
+        assert_eq!(year.days, [(d("2025-12-01"), d("2025-12-05"), -1)]);
+        // The last 90 days are cheaper inside.
+        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), today, data);
+        assert!(!quarter.total);
+        assert_eq!(quarter.months, [(d("2026-09-01"), d("2026-12-01"), 1)]);
     }
 
     #[test]
