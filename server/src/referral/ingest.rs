@@ -50,7 +50,6 @@ pub async fn ingest(
 ) -> Result<Ingested, sqlx::Error> {
     let header = inbound.header();
     let key = inbound.dedup_key();
-    let event_key = event_key(inbound);
     let effect = match inbound {
         Inbound::Subscribe { scene, .. } => {
             let follow = Follow {
@@ -59,7 +58,6 @@ pub async fn ingest(
                 dedup_key: key,
                 kind: inbound.kind(),
                 sent_at: sent_at(header.create_time),
-                event_key,
                 payload: payload.to_owned(),
                 scene: scene.clone(),
             };
@@ -69,6 +67,7 @@ pub async fn ingest(
         Inbound::Unsubscribe { .. } => Effect::Unfollow,
         Inbound::Text { .. } | Inbound::Other { .. } => Effect::Message,
     };
+    let event_key = event_key(inbound);
     let record = NewEvent {
         account_id,
         dedup_key: &key,
@@ -182,8 +181,8 @@ struct Follow {
     dedup_key: String,
     kind: &'static str,
     sent_at: DateTime<Utc>,
-    event_key: Option<String>,
     payload: String,
+    /// The scanned scene, if any (also the event's key, see [`event_key`]).
     scene: Option<String>,
 }
 
@@ -195,7 +194,7 @@ impl Follow {
             kind: self.kind,
             openid: &self.header.from_user,
             sent_at: self.sent_at,
-            event_key: self.event_key.as_deref(),
+            event_key: self.scene.as_deref(),
             payload: &self.payload,
         }
     }
