@@ -50,9 +50,10 @@ pub fn provide_lang() {
     provide_context(RwSignal::new(initial_lang()));
 }
 
-/// The language signal provided by [`provide_lang`].
+/// The language signal provided by [`provide_lang`]; in an island (hydrated on its own, without
+/// the server's context) the cookie decides, as it did for the server.
 pub fn use_lang() -> RwSignal<Lang> {
-    use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(Lang::Zh))
+    use_context::<RwSignal<Lang>>().unwrap_or_else(|| RwSignal::new(initial_lang()))
 }
 
 /// A reactive text in both languages.
@@ -64,9 +65,8 @@ pub fn t(zh: &'static str, en: &'static str) -> impl Fn() -> &'static str + Copy
     }
 }
 
-/// Switches the language and remembers the choice for a year.
+/// Remembers the language for a year and renders the page again in it.
 pub fn set_lang(lang: Lang) {
-    use_lang().set(lang);
     #[cfg(feature = "hydrate")]
     {
         use wasm_bindgen::JsCast;
@@ -78,6 +78,9 @@ pub fn set_lang(lang: Lang) {
             let _ = doc.set_cookie(&cookie);
         }
     }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = lang;
+    crate::browser::reload();
 }
 
 #[cfg(feature = "ssr")]

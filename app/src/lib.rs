@@ -3,6 +3,7 @@
 #![recursion_limit = "256"]
 
 pub mod api;
+pub mod browser;
 pub mod components;
 pub mod greeting;
 pub mod i18n;
@@ -14,6 +15,7 @@ pub mod service;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
+    SsrMode,
     components::{Route, Router, Routes},
     path,
 };
@@ -42,7 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <link rel="icon" type="image/svg+xml" href=FAVICON />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body>
@@ -52,42 +54,32 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The dashboard: language context, navigation and one route per page.
+/// The dashboard: language context, navigation and one route per page. Pages render on the
+/// server, whole (`SsrMode::Async`: live-region refreshes read the finished page); only their
+/// `#[island]` parts hydrate in the browser, and links load pages.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     i18n::provide_lang();
-    mark_hydrated();
     view! {
         <Stylesheet id="tuijian" href=format!("/pkg/{BUNDLE_NAME}.css") />
         <Title text="推荐 · Tuijian" />
         <Router>
             <Layout>
                 <Routes fallback=NotFoundPage>
-                    <Route path=path!("/") view=OverviewPage />
-                    <Route path=path!("/login") view=LoginPage />
-                    <Route path=path!("/m/:token") view=MemberPageView />
-                    <Route path=path!("/referrers") view=ReferrersPage />
-                    <Route path=path!("/referrers/:id") view=ReferrerDetailPage />
-                    <Route path=path!("/referrers/:id/poster/:code") view=PosterPage />
-                    <Route path=path!("/sandbox") view=SandboxPage />
-                    <Route path=path!("/qrcodes") view=QrCodesPage />
-                    <Route path=path!("/leaderboard") view=LeaderboardPage />
-                    <Route path=path!("/stats") view=StatsPage />
-                    <Route path=path!("/settings") view=SettingsPage />
+                    <Route path=path!("/") view=OverviewPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/m/:token") view=MemberPageView ssr=SsrMode::Async />
+                    <Route path=path!("/referrers") view=ReferrersPage ssr=SsrMode::Async />
+                    <Route path=path!("/referrers/:id") view=ReferrerDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/referrers/:id/poster/:code") view=PosterPage ssr=SsrMode::Async />
+                    <Route path=path!("/sandbox") view=SandboxPage ssr=SsrMode::Async />
+                    <Route path=path!("/qrcodes") view=QrCodesPage ssr=SsrMode::Async />
+                    <Route path=path!("/leaderboard") view=LeaderboardPage ssr=SsrMode::Async />
+                    <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>
     }
-}
-
-/// Marks `<body data-hydrated="true">` once the WASM bundle has taken over, so browser tests and
-/// scripts know clicks will be handled.
-fn mark_hydrated() {
-    #[cfg(feature = "hydrate")]
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
 }

@@ -26,6 +26,17 @@ export async function hydrated(page: Page) {
   await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
 }
 
+/**
+ * Follows a link that loads another page (the dashboard renders pages on the server) and waits
+ * until that page's islands are hydrated.
+ */
+export async function follow(page: Page, testid: string) {
+  const before = page.url();
+  await page.getByTestId(testid).first().click();
+  await page.waitForURL((url) => url.toString() !== before);
+  await hydrated(page);
+}
+
 /** The users `cargo xtask test` creates for the browser tests. */
 export const PASSWORD = process.env.E2E_PASSWORD ?? "e2e-password-1";
 export type TestUser = "e2e-admin" | "e2e-manager" | "e2e-staff";

@@ -1,11 +1,11 @@
-import { test, expect, login, unique } from "./fixtures";
+import { test, expect, follow, hydrated, login, unique } from "./fixtures";
 
 // Refused logins, roles and invalid input answer 4xx, which the browser reports on the console.
 test.use({ expectedConsoleErrors: [/status of 4\d\d/] });
 
 test("create a referrer, then a QR code, download its PNG and open the poster", async ({ page, context }) => {
   await login(page);
-  await page.getByTestId("nav-referrers").click();
+  await follow(page, "nav-referrers");
   await expect(page.getByTestId("new-referrer-form")).toBeVisible();
 
   // Invalid input: field-level messages, nothing created.
@@ -24,7 +24,15 @@ test("create a referrer, then a QR code, download its PNG and open the poster", 
   // Other specs' referrers are in the list until the search applies.
   await expect(page.getByTestId("referrer-link")).toHaveCount(1);
   await expect(page.getByTestId("referrer-link")).toHaveText(name);
-  await page.getByTestId("referrer-link").click();
+  // The list was refreshed in place (the form's message is still there), and the search is in
+  // the address, so a reload shows the same list.
+  await expect(page.getByTestId("created-ok")).toBeVisible();
+  await expect(page).toHaveURL(/\/referrers\?q=/);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByTestId("referrer-search")).toHaveValue(name);
+  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
+  await follow(page, "referrer-link");
   await expect(page.getByTestId("referrer-name")).toContainText(name);
   await expect(page.getByTestId("codes-empty")).toBeVisible();
 
@@ -54,13 +62,13 @@ test("create a referrer, then a QR code, download its PNG and open the poster", 
 
 test("batch creation shows progress", async ({ page }) => {
   await login(page);
-  await page.getByTestId("nav-referrers").click();
+  await follow(page, "nav-referrers");
   for (const n of [unique("批量甲"), unique("批量乙")]) {
     await page.getByTestId("input-name").fill(n);
     await page.getByTestId("create-referrer").click();
     await expect(page.getByTestId("input-name")).toHaveValue("");
   }
-  await page.getByTestId("nav-qrcodes").click();
+  await follow(page, "nav-qrcodes");
   const before = Number(await page.getByTestId("quota-used").textContent());
   const boxes = page.getByTestId("batch-check");
   await boxes.nth(0).check();

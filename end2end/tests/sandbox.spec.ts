@@ -1,18 +1,18 @@
-import { test, expect, login, unique } from "./fixtures";
+import { test, expect, follow, hydrated, login, unique } from "./fixtures";
 
 test("a simulated scan greets by the referrer's name and reaches the leaderboard, stats and CSV", async ({ page }) => {
   await login(page);
-  await page.getByTestId("nav-referrers").click();
+  await follow(page, "nav-referrers");
   const name = unique("韩梅梅");
   await page.getByTestId("input-name").fill(name);
   await page.getByTestId("create-referrer").click();
   await page.getByTestId("referrer-search").fill(name);
   await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await page.getByTestId("referrer-link").click();
+  await follow(page, "referrer-link");
   await page.getByTestId("create-code").click();
   await expect(page.getByTestId("code-card")).toHaveCount(1);
 
-  await page.getByTestId("nav-sandbox").click();
+  await follow(page, "nav-sandbox");
   await expect(page.getByTestId("sim-code")).toBeVisible();
   const option = page.getByTestId("sim-code").locator("option", { hasText: name });
   await page.getByTestId("sim-code").selectOption({ value: await option.getAttribute("value") ?? "" });
@@ -24,6 +24,12 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   await page.getByTestId("nav-leaderboard").click();
   const row = page.getByTestId("leaderboard-row").filter({ hasText: name });
   await expect(row).toHaveCount(1);
+  await expect(row.getByTestId("row-follows")).toHaveText("1");
+  // Another period: the board and its export links follow the choice without a reload.
+  await hydrated(page);
+  await page.getByTestId("period-select").selectOption("all");
+  await expect(page).toHaveURL(/period=all/);
+  await expect(page.getByTestId("csv-leaderboard")).toHaveAttribute("href", /period=all/);
   await expect(row.getByTestId("row-follows")).toHaveText("1");
   await page.screenshot({ path: "test-results/leaderboard.png", fullPage: true });
 

@@ -1,8 +1,8 @@
-import { test, expect, login, unique } from "./fixtures";
+import { test, expect, follow, login, unique } from "./fixtures";
 
 test("a greeting template previews live, saves, and greets the next follower", async ({ page }) => {
   await login(page);
-  await page.getByTestId("nav-settings").click();
+  await follow(page, "nav-settings");
   const editor = page.getByTestId("greeting-referred");
   await expect(editor.getByTestId("greeting-preview")).toHaveText("欢迎关注！您是张三推荐的客户。");
   await editor.getByTestId("greeting-input").fill("{follower}您好！{referrer}邀请您来的。");
@@ -13,16 +13,16 @@ test("a greeting template previews live, saves, and greets the next follower", a
   await page.screenshot({ path: "test-results/settings.png", fullPage: true });
 
   // The next referred follower gets the new text.
-  await page.getByTestId("nav-referrers").click();
+  await follow(page, "nav-referrers");
   const name = unique("王芳");
   await page.getByTestId("input-name").fill(name);
   await page.getByTestId("create-referrer").click();
   await page.getByTestId("referrer-search").fill(name);
   await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await page.getByTestId("referrer-link").click();
+  await follow(page, "referrer-link");
   await page.getByTestId("create-code").click();
   await expect(page.getByTestId("code-card")).toHaveCount(1);
-  await page.getByTestId("nav-sandbox").click();
+  await follow(page, "nav-sandbox");
   const option = page.getByTestId("sim-code").locator("option", { hasText: name });
   await page.getByTestId("sim-code").selectOption({ value: (await option.getAttribute("value")) ?? "" });
   await page.getByTestId("sim-user").fill(unique("g"));
@@ -30,7 +30,7 @@ test("a greeting template previews live, saves, and greets the next follower", a
   await expect(page.getByTestId("bubble-reply")).toHaveText(`朋友您好！${name}邀请您来的。`);
 
   // Restore the default for the other specs.
-  await page.getByTestId("nav-settings").click();
+  await follow(page, "nav-settings");
   await page.getByTestId("greeting-referred").getByTestId("greeting-reset").click();
   await expect(page.getByTestId("greeting-referred").getByTestId("greeting-input")).toHaveValue(
     "欢迎关注！您是{referrer}推荐的客户。",
@@ -39,7 +39,7 @@ test("a greeting template previews live, saves, and greets the next follower", a
 
 test("an API token is shown once and secrets are never shown", async ({ page }) => {
   await login(page);
-  await page.getByTestId("nav-settings").click();
+  await follow(page, "nav-settings");
   await expect(page.getByTestId("wechat-info")).toContainText("AppSecret");
   await page.getByTestId("token-name").fill(unique("ci-"));
   await page.getByTestId("token-mint").click();

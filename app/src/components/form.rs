@@ -57,31 +57,40 @@ pub fn Loading() -> impl IntoView {
     view! { <p class="loading" data-testid="loading">{t("正在加载…", "Loading…")}</p> }
 }
 
-/// Previous / next page buttons.
+/// Previous / next page links (`href` gives the address of a page number).
 #[component]
-pub fn Pager(
-    page: RwSignal<i64>,
-    #[prop(into)] total: Signal<i64>,
-    per_page: i64,
-) -> impl IntoView {
-    let pages = move || ((total.get() + per_page - 1) / per_page).max(1);
+pub fn Pager(page: i64, total: i64, per_page: i64, href: impl Fn(i64) -> String) -> impl IntoView {
+    let pages = ((total + per_page - 1) / per_page).max(1);
+    let page = page.clamp(1, pages);
+    let link = |to: i64, enabled: bool, testid: &'static str, label| {
+        if enabled {
+            view! { <a class="button" href=href(to) data-testid=testid>{label}</a> }.into_any()
+        } else {
+            view! { <span class="button disabled" aria-disabled="true" data-testid=testid>{label}</span> }
+                .into_any()
+        }
+    };
     view! {
         <nav class="pager" aria-label="pages">
-            <button
-                data-testid="page-prev"
-                disabled=move || { page.get() <= 1 }
-                on:click=move |_| page.update(|p| *p = (*p - 1).max(1))
-            >
-                {t("上一页", "Previous")}
-            </button>
-            <span data-testid="page-info">{move || format!("{} / {}", page.get(), pages())}</span>
-            <button
-                data-testid="page-next"
-                disabled=move || { page.get() >= pages() }
-                on:click=move |_| page.update(|p| *p += 1)
-            >
-                {t("下一页", "Next")}
-            </button>
+            {link(page - 1, page > 1, "page-prev", t("上一页", "Previous"))}
+            <span data-testid="page-info">{format!("{page} / {pages}")}</span>
+            {link(page + 1, page < pages, "page-next", t("下一页", "Next"))}
         </nav>
     }
+}
+
+/// A query parameter of the current page's address.
+pub fn query_param(name: &str) -> Option<String> {
+    leptos_router::hooks::use_query_map()
+        .read_untracked()
+        .get(name)
+        .filter(|v| !v.trim().is_empty())
+}
+
+/// The `page` query parameter (1 when absent or invalid).
+pub fn page_param() -> i64 {
+    query_param("page")
+        .and_then(|p| p.parse().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
 }

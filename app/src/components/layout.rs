@@ -35,7 +35,8 @@ const NAV: [(&str, &str, &str, &str, Role); 7] = [
 /// The signed-in user, shared with pages through context.
 pub type UserResource = Resource<Result<Option<CurrentUser>, crate::model::AppError>>;
 
-/// Header and navigation around the routed page.
+/// Header and navigation around the routed page, rendered on the server; the menu button, the
+/// sign-out button and the language switch are islands.
 #[component]
 pub fn Layout(children: Children) -> AnyView {
     // Members' personal pages are for followers, not staff: no dashboard frame.
@@ -45,8 +46,6 @@ pub fn Layout(children: Children) -> AnyView {
     if path.starts_with("/m/") {
         return view! { <main class="member-main">{children()}</main> }.into_any();
     }
-    let lang = use_lang();
-    let menu_open = RwSignal::new(false);
     let user: UserResource = Resource::new(|| (), |_| whoami());
     provide_context(user);
     let status = Resource::new(|| (), |_| get_status());
@@ -57,78 +56,101 @@ pub fn Layout(children: Children) -> AnyView {
             .and_then(|s| s.ok())
             .is_some_and(|s| s.mode == WechatMode::Sandbox)
     };
-    let signed_in = move || role().is_some();
-    let do_logout = Action::new(|_: &()| logout());
-    Effect::new(move |_| {
-        if let Some(Ok(())) = do_logout.value().get() {
-            #[cfg(feature = "hydrate")]
-            {
-                let _ = window().location().set_href("/login");
-            }
-        }
-    });
     view! {
         <header class="topbar">
             <a class="brand" href="/">
                 "推荐 "
                 <span class="brand-sub">"Tuijian"</span>
             </a>
-            <button
-                class="menu-toggle"
-                aria-expanded=move || menu_open.get().to_string()
-                aria-controls="main-nav"
-                on:click=move |_| menu_open.update(|open| *open = !*open)
-            >
-                {t("菜单", "Menu")}
-            </button>
-            <nav id="main-nav" class="nav" class:open=move || menu_open.get()>
-                <Transition>
+            <NavMenu>
+                <Suspense>
                     {move || {
                         NAV.into_iter()
                             .filter(move |(href, .., needed)| {
-                                signed_in() && role().is_some_and(|r| r.allows(*needed))
+                                role().is_some_and(|r| r.allows(*needed))
                                     && (*href != "/sandbox" || sandbox())
                             })
                             .map(|(href, zh, en, testid, _)| {
-                                let label = t(zh, en);
                                 view! {
-                                    <A href=href attr:data-testid=testid on:click=move |_| menu_open.set(false)>
-                                        {label}
+                                    <A href=href attr:data-testid=testid>
+                                        {t(zh, en)}
                                     </A>
                                 }
                             })
                             .collect_view()
                     }}
-                </Transition>
-            </nav>
+                </Suspense>
+            </NavMenu>
             <div class="topbar-right">
                 <ModeBadge />
-                <Transition>
+                <Suspense>
                     {move || {
                         user.get().and_then(|r| r.ok()).flatten().map(|u| {
                             view! {
                                 <span class="user" data-testid="user-name">
                                     {u.username.clone()} " · " {role_label(u.role)}
                                 </span>
-                                <button class="link" data-testid="logout" on:click=move |_| { do_logout.dispatch(()); }>
-                                    {t("退出", "Sign out")}
-                                </button>
+                                <LogoutButton />
                             }
                         })
                     }}
-                </Transition>
-                <button
-                    class="lang-toggle"
-                    data-testid="lang-toggle"
-                    on:click=move |_| set_lang(lang.get_untracked().toggled())
-                >
-                    {t("English", "中文")}
-                </button>
+                </Suspense>
+                <LangToggle />
             </div>
         </header>
         <main class="content">{children()}</main>
     }
     .into_any()
+}
+
+/// The menu button of small screens and the navigation it opens.
+#[island]
+fn NavMenu(children: Children) -> impl IntoView {
+    let open = RwSignal::new(false);
+    view! {
+        <button
+            class="menu-toggle"
+            aria-expanded=move || open.get().to_string()
+            aria-controls="main-nav"
+            on:click=move |_| open.update(|o| *o = !*o)
+        >
+            {t("菜单", "Menu")}
+        </button>
+        <nav id="main-nav" class="nav" class:open=move || open.get()>
+            {children()}
+        </nav>
+    }
+}
+
+/// Ends the session and goes to the login page.
+#[island]
+fn LogoutButton() -> impl IntoView {
+    let sign_out = Action::new(|_: &()| logout());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = sign_out.value().get() {
+            crate::browser::go("/login");
+        }
+    });
+    view! {
+        <button class="link" data-testid="logout" on:click=move |_| { sign_out.dispatch(()); }>
+            {t("退出", "Sign out")}
+        </button>
+    }
+}
+
+/// Switches between Chinese and English (remembered in a cookie; the page renders again).
+#[island]
+fn LangToggle() -> impl IntoView {
+    let lang = use_lang();
+    view! {
+        <button
+            class="lang-toggle"
+            data-testid="lang-toggle"
+            on:click=move |_| set_lang(lang.get_untracked().toggled())
+        >
+            {t("English", "中文")}
+        </button>
+    }
 }
 
 /// A role's name in the current language.

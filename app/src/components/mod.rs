@@ -4,4 +4,5 @@ pub mod chart;
 pub mod empty_state;
 pub mod form;
 pub mod layout;
+pub mod live;
 pub mod status_badge;

@@ -4,100 +4,103 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::reports::get_leaderboard;
-use crate::components::form::Loading;
+use crate::components::form::query_param;
+use crate::components::live::{AutoRefresh, LiveFilter};
 use crate::i18n::t;
 use crate::model::{LeaderboardRow, ReportQuery};
 
 /// How often the board refreshes itself.
-#[cfg(feature = "hydrate")]
 const REFRESH_SECS: u64 = 10;
 
-/// Ranks referrers for a period by a metric; refreshes every few seconds.
+/// Ranks referrers for a period by a metric (`?period=…&metric=…&kind=…`); refreshes itself.
 #[component]
 pub fn LeaderboardPage() -> impl IntoView {
-    let period = RwSignal::new("month".to_owned());
-    let metric = RwSignal::new("follows".to_owned());
-    let kind = RwSignal::new(String::new());
-    let tick = RwSignal::new(0u32);
-    #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let handle = set_interval_with_handle(
-            move || tick.update(|n| *n += 1),
-            std::time::Duration::from_secs(REFRESH_SECS),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    });
-    let query = move || ReportQuery {
-        period: Some(period.get()),
-        metric: Some(metric.get()),
-        kind: Some(kind.get()).filter(|k| !k.is_empty()),
+    let period = query_param("period").unwrap_or_else(|| "month".into());
+    let metric = query_param("metric").unwrap_or_else(|| "follows".into());
+    let kind = query_param("kind").unwrap_or_default();
+    let query = ReportQuery {
+        period: Some(period.clone()),
+        metric: Some(metric.clone()),
+        kind: Some(kind.clone()).filter(|k| !k.is_empty()),
         ..ReportQuery::default()
     };
-    let board = Resource::new(move || (query(), tick.get()), |(q, _)| get_leaderboard(q));
-    let csv = move || format!("/api/v1/referrals.csv?period={}", period.get());
-    let board_csv = move || {
-        format!(
-            "/api/v1/leaderboard.csv?period={}&metric={}&kind={}",
-            period.get(),
-            metric.get(),
-            kind.get()
-        )
+    let board = Resource::new(|| (), move |_| get_leaderboard(query.clone()));
+    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
+    let csv = format!("/api/v1/referrals.csv?period={}", enc(&period));
+    let board_csv = format!(
+        "/api/v1/leaderboard.csv?period={}&metric={}&kind={}",
+        enc(&period),
+        enc(&metric),
+        enc(&kind)
+    );
+    let option = |current: &str, value: &'static str, label| {
+        let selected = current == value;
+        view! { <option value=value selected=selected>{label}</option> }
     };
     view! {
         <h1>{t("排行榜", "Leaderboard")}</h1>
         <div class="toolbar">
-            <PeriodSelect period=period />
-            <label class="inline">
-                {t("指标", "Metric")}
-                <select data-testid="metric-select" on:change=move |ev| metric.set(event_target_value(&ev))>
-                    <option value="follows">{t("新关注", "New follows")}</option>
-                    <option value="net">{t("净增", "Net follows")}</option>
-                    <option value="retained">{t("留存", "Retained")}</option>
-                </select>
-            </label>
-            <label class="inline">
-                {t("推荐人类型", "Referrers")}
-                <select data-testid="kind-select" on:change=move |ev| kind.set(event_target_value(&ev))>
-                    <option value="">{t("全部", "All")}</option>
-                    <option value="staff">{t("员工创建", "Staff-made")}</option>
-                    <option value="member">{t("会员", "Members")}</option>
-                </select>
-            </label>
-            <a class="button" href=board_csv download data-testid="csv-leaderboard">{t("导出排行榜 CSV", "Export leaderboard CSV")}</a>
-            <a class="button" href=csv download data-testid="csv-referrals">{t("导出推荐记录 CSV", "Export referrals CSV")}</a>
-            <span class="muted">{t("每 10 秒自动刷新", "Refreshes every 10 s")}</span>
+            <LiveFilter>
+                <form method="get" action="/leaderboard" class="toolbar" data-testid="leaderboard-filter">
+                    <PeriodSelect period=period.clone() />
+                    <label class="inline">
+                        {t("指标", "Metric")}
+                        <select name="metric" data-testid="metric-select">
+                            {option(&metric, "follows", t("新关注", "New follows"))}
+                            {option(&metric, "net", t("净增", "Net follows"))}
+                            {option(&metric, "retained", t("留存", "Retained"))}
+                        </select>
+                    </label>
+                    <label class="inline">
+                        {t("推荐人类型", "Referrers")}
+                        <select name="kind" data-testid="kind-select">
+                            {option(&kind, "", t("全部", "All"))}
+                            {option(&kind, "staff", t("员工创建", "Staff-made"))}
+                            {option(&kind, "member", t("会员", "Members"))}
+                        </select>
+                    </label>
+                </form>
+            </LiveFilter>
+            <span class="toolbar" data-live="board-links">
+                <a class="button" href=board_csv download data-testid="csv-leaderboard">{t("导出排行榜 CSV", "Export leaderboard CSV")}</a>
+                <a class="button" href=csv download data-testid="csv-referrals">{t("导出推荐记录 CSV", "Export referrals CSV")}</a>
+            </span>
+            <AutoRefresh secs=REFRESH_SECS />
         </div>
-        <Transition fallback=Loading>
-            {move || {
-                board.get().map(|result| match result {
-                    Ok(rows) if rows.is_empty() => view! {
-                        <p class="empty" data-testid="leaderboard-empty">
-                            {t("这个时段还没有推荐。", "No referrals in this period yet.")}
-                        </p>
-                    }.into_any(),
-                    Ok(rows) => view! { <Board rows=rows /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                })
-            }}
-        </Transition>
+        <div data-live="board">
+            <Suspense>
+                {move || {
+                    board.get().map(|result| match result {
+                        Ok(rows) if rows.is_empty() => view! {
+                            <p class="empty" data-testid="leaderboard-empty">
+                                {t("这个时段还没有推荐。", "No referrals in this period yet.")}
+                            </p>
+                        }.into_any(),
+                        Ok(rows) => view! { <Board rows=rows /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </div>
     }
 }
 
-/// The period selector shared by the leaderboard and the stats page.
+/// The period selector shared by the leaderboard and the stats page (a field of their filter
+/// forms).
 #[component]
-pub fn PeriodSelect(period: RwSignal<String>) -> impl IntoView {
+pub fn PeriodSelect(period: String) -> impl IntoView {
+    let option = move |value: &'static str, label| {
+        let selected = period == value;
+        view! { <option value=value selected=selected>{label}</option> }
+    };
     view! {
         <label class="inline">
             {t("时段", "Period")}
-            <select data-testid="period-select" on:change=move |ev| period.set(event_target_value(&ev))>
-                <option value="day" selected=move || period.get() == "day">{t("今天", "Today")}</option>
-                <option value="week" selected=move || period.get() == "week">{t("本周", "This week")}</option>
-                <option value="month" selected=move || period.get() == "month">{t("本月", "This month")}</option>
-                <option value="all" selected=move || period.get() == "all">{t("全部", "All time")}</option>
+            <select name="period" data-testid="period-select">
+                {option("day", t("今天", "Today"))}
+                {option("week", t("本周", "This week"))}
+                {option("month", t("本月", "This month"))}
+                {option("all", t("全部", "All time"))}
             </select>
         </label>
     }

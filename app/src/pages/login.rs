@@ -7,9 +7,20 @@ use crate::components::form::{ErrorBanner, TextField};
 use crate::i18n::t;
 use crate::model::AppError;
 
-/// Username and password; on success the browser goes to the overview.
+/// The sign-in page.
 #[component]
 pub fn LoginPage() -> impl IntoView {
+    view! {
+        <section class="login card">
+            <h1>{t("登录", "Sign in")}</h1>
+            <LoginForm />
+        </section>
+    }
+}
+
+/// Username and password; on success the browser goes to the overview.
+#[island]
+fn LoginForm() -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let submit = Action::new(move |(u, p): &(String, String)| {
@@ -19,10 +30,7 @@ pub fn LoginPage() -> impl IntoView {
     let error = Signal::derive(move || submit.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(_)) = submit.value().get() {
-            #[cfg(feature = "hydrate")]
-            {
-                let _ = window().location().set_href("/");
-            }
+            crate::browser::go("/");
         }
     });
     let on_submit = move |ev: leptos::ev::SubmitEvent| {
@@ -30,8 +38,6 @@ pub fn LoginPage() -> impl IntoView {
         submit.dispatch((username.get_untracked(), password.get_untracked()));
     };
     view! {
-        <section class="login card">
-            <h1>{t("登录", "Sign in")}</h1>
             <form on:submit=on_submit data-testid="login-form">
                 <TextField label=t("用户名", "Username") field="username" value=username error=error />
                 <TextField
@@ -48,6 +54,5 @@ pub fn LoginPage() -> impl IntoView {
                     {move || if submit.pending().get() { t("登录中…", "Signing in…")() } else { t("登录", "Sign in")() }}
                 </button>
             </form>
-        </section>
     }
 }

@@ -8,26 +8,22 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::member::{load_member_page, save_member_name};
 use crate::components::form::TextField;
-use crate::model::{AppError, MemberPage};
+use crate::model::MemberPage;
 
 #[component]
 pub fn MemberPageView() -> impl IntoView {
     let params = use_params_map();
-    let token = move || params.read().get("token").unwrap_or_default();
-    let save = Action::new(move |name: &String| {
-        let (token, name) = (token(), name.clone());
-        async move { save_member_name(token, name).await }
+    let token = params.read_untracked().get("token").unwrap_or_default();
+    let page = Resource::new(|| (), {
+        let token = token.clone();
+        move |_| load_member_page(token.clone())
     });
-    let page = Resource::new(
-        move || (token(), save.version().get()),
-        |(token, _)| load_member_page(token),
-    );
     view! {
         <Title text="我的推广码" />
         <section class="member" data-testid="member-page">
-            <Suspense fallback=|| view! { <p class="loading" data-testid="loading">"正在加载…"</p> }>
+            <Suspense>
                 {move || page.get().map(|result| match result {
-                    Ok(p) => view! { <MemberBody page=p save=save /> }.into_any(),
+                    Ok(p) => view! { <MemberBody page=p token=token.clone() /> }.into_any(),
                     Err(e) if e.code == "not_found" => view! {
                         <div class="member-card" data-testid="member-not-found">
                             <h1>"页面不存在"</h1>
@@ -48,10 +44,7 @@ pub fn MemberPageView() -> impl IntoView {
 }
 
 #[component]
-fn MemberBody(page: MemberPage, save: Action<String, Result<String, AppError>>) -> impl IntoView {
-    let name = RwSignal::new(page.name.clone().unwrap_or_default());
-    let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let saved = move || matches!(save.value().get(), Some(Ok(_)));
+fn MemberBody(page: MemberPage, token: String) -> impl IntoView {
     let title = match &page.name {
         Some(n) => format!("{n} 的推广码"),
         None => "我的推广码".to_owned(),
@@ -60,7 +53,7 @@ fn MemberBody(page: MemberPage, save: Action<String, Result<String, AppError>>) 
     view! {
         <div class="member-card">
             <p class="muted">{page.account_name.clone()}</p>
-            <h1 data-testid="member-title">{title}</h1>
+            <h1 data-testid="member-title" data-live="member-title">{title}</h1>
             {if page.archived {
                 view! { <p class="error" role="alert" data-testid="member-archived">"您的推广码已停用。"</p> }.into_any()
             } else {
@@ -97,21 +90,7 @@ fn MemberBody(page: MemberPage, save: Action<String, Result<String, AppError>>) 
                     "还没有设置。设置后，朋友关注时会看到您的称呼；也可以在公众号里发送「我叫 您的名字」。"
                 }}
             </p>
-            <form on:submit=move |ev| {
-                ev.prevent_default();
-                save.dispatch(name.get_untracked());
-            }>
-                <TextField label="称呼（最多 20 个字）" field="name" value=name error=error />
-                <button type="submit" data-testid="member-save" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { "保存中…" } else { "保存" }}
-                </button>
-                <Show when=saved>
-                    <p class="ok" role="status" data-testid="member-saved">"已保存"</p>
-                </Show>
-                <Show when=move || error.get().is_some_and(|e| e.fields.is_empty())>
-                    <p class="error" role="alert">{move || error.get().map(|e| e.message)}</p>
-                </Show>
-            </form>
+            <MemberNameForm token=token name=page.name.clone().unwrap_or_default() />
         </div>
         <div class="member-card">
             <h2>"最近关注的朋友"</h2>
@@ -133,5 +112,39 @@ fn MemberBody(page: MemberPage, save: Action<String, Result<String, AppError>>) 
                 }.into_any()
             }}
         </div>
+    }
+}
+
+/// The name friends see; saving refreshes the page's title.
+#[island]
+fn MemberNameForm(token: String, name: String) -> impl IntoView {
+    let name = RwSignal::new(name);
+    let save = Action::new(move |name: &String| {
+        let (token, name) = (token.clone(), name.clone());
+        async move { save_member_name(token, name).await }
+    });
+    let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let saved = move || matches!(save.value().get(), Some(Ok(_)));
+    Effect::new(move |_| {
+        if saved() {
+            crate::browser::refresh();
+        }
+    });
+    view! {
+        <form on:submit=move |ev| {
+            ev.prevent_default();
+            save.dispatch(name.get_untracked());
+        }>
+            <TextField label="称呼（最多 20 个字）" field="name" value=name error=error />
+            <button type="submit" data-testid="member-save" disabled=move || save.pending().get()>
+                {move || if save.pending().get() { "保存中…" } else { "保存" }}
+            </button>
+            <Show when=saved>
+                <p class="ok" role="status" data-testid="member-saved">"已保存"</p>
+            </Show>
+            <Show when=move || error.get().is_some_and(|e| e.fields.is_empty())>
+                <p class="error" role="alert">{move || error.get().map(|e| e.message)}</p>
+            </Show>
+        </form>
     }
 }

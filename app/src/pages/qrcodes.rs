@@ -3,15 +3,13 @@
 use leptos::prelude::*;
 
 use crate::api::referrers::{create_qrcode, list_referrers, quota};
-use crate::components::form::Loading;
 use crate::i18n::t;
 use crate::model::{NewQrCode, ReferrerListQuery};
 
 /// The quota, and a batch of codes for selected referrers with a progress bar.
 #[component]
 pub fn QrCodesPage() -> impl IntoView {
-    let version = RwSignal::new(0u32);
-    let quota = Resource::new(move || version.get(), |_| quota());
+    let quota = Resource::new(|| (), |_| quota());
     let referrers = Resource::new(
         || (),
         |_| {
@@ -22,6 +20,54 @@ pub fn QrCodesPage() -> impl IntoView {
             })
         },
     );
+    view! {
+        <h1>{t("二维码", "QR codes")}</h1>
+        <div data-live="quota">
+            <Suspense>
+                {move || quota.get().map(|r| match r {
+                    Ok(q) => view! {
+                        <p class="card" data-testid="quota">
+                            {t("永久二维码已用 ", "Permanent codes used: ")}
+                            <strong data-testid="quota-used">{q.used}</strong>
+                            " / " {q.limit}
+                        </p>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                })}
+            </Suspense>
+        </div>
+        <section class="card">
+            <h2>{t("批量生成", "Batch creation")}</h2>
+            <p class="muted">{t("为选中的推荐人各生成一个二维码（单个生成请到推荐人详情页）。",
+                "Creates one code for each selected referrer (for one code, open the referrer's page).")}</p>
+            <Suspense>
+                {move || referrers.get().map(|r| match r {
+                    Ok(p) => {
+                        let choices: Vec<(i64, String)> = p
+                            .items
+                            .into_iter()
+                            .filter(|r| !r.archived)
+                            .map(|r| (r.id, r.name))
+                            .collect();
+                        if choices.is_empty() {
+                            view! {
+                                <p class="empty" data-testid="batch-empty">{t("还没有推荐人。", "No referrers yet.")}</p>
+                            }.into_any()
+                        } else {
+                            view! { <BatchCreate choices=choices /> }.into_any()
+                        }
+                    }
+                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Checkboxes for the referrers (id, name), the kind, and the batch's progress; the quota above
+/// refreshes when the batch is done.
+#[island]
+fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
     let selected = RwSignal::new(Vec::<i64>::new());
     let kind = RwSignal::new("permanent".to_owned());
     let done = RwSignal::new(0usize);
@@ -44,7 +90,7 @@ pub fn QrCodesPage() -> impl IntoView {
                 }
                 done.update(|d| *d += 1);
             }
-            version.update(|v| *v += 1);
+            crate::browser::refresh();
         }
     });
     let toggle = move |id: i64, on: bool| {
@@ -56,61 +102,32 @@ pub fn QrCodesPage() -> impl IntoView {
         })
     };
     view! {
-        <h1>{t("二维码", "QR codes")}</h1>
-        <Transition fallback=Loading>
-            {move || quota.get().map(|r| match r {
-                Ok(q) => view! {
-                    <p class="card" data-testid="quota">
-                        {t("永久二维码已用 ", "Permanent codes used: ")}
-                        <strong data-testid="quota-used">{q.used}</strong>
-                        " / " {q.limit}
-                    </p>
-                }.into_any(),
-                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-            })}
-        </Transition>
-        <section class="card">
-            <h2>{t("批量生成", "Batch creation")}</h2>
-            <p class="muted">{t("为选中的推荐人各生成一个二维码（单个生成请到推荐人详情页）。",
-                "Creates one code for each selected referrer (for one code, open the referrer's page).")}</p>
-            <Transition fallback=Loading>
-                {move || referrers.get().map(|r| match r {
-                    Ok(p) if p.items.is_empty() => view! {
-                        <p class="empty" data-testid="batch-empty">{t("还没有推荐人。", "No referrers yet.")}</p>
-                    }.into_any(),
-                    Ok(p) => view! {
-                        <ul class="checklist" data-testid="batch-list">
-                            {p.items.into_iter().filter(|r| !r.archived).map(|r| {
-                                let id = r.id;
-                                view! {
-                                    <li><label>
-                                        <input type="checkbox" data-testid="batch-check"
-                                            on:change=move |ev| toggle(id, event_target_checked(&ev)) />
-                                        {r.name}
-                                    </label></li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                })}
-            </Transition>
-            <div class="actions">
-                <select data-testid="batch-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                    <option value="permanent">{t("永久", "Permanent")}</option>
-                    <option value="temporary">{t("临时 30 天", "Temporary, 30 days")}</option>
-                </select>
-                <button class="primary" data-testid="batch-create"
-                    disabled=move || selected.get().is_empty() || batch.pending().get()
-                    on:click=move |_| { batch.dispatch((selected.get_untracked(), kind.get_untracked())); }>
-                    {move || format!("{} ({})", t("生成", "Create")(), selected.get().len())}
-                </button>
-            </div>
-            <Show when=move || { total.get() > 0 }>
-                <progress data-testid="batch-progress" max=move || total.get() value=move || done.get()></progress>
-                <p data-testid="batch-status">{move || format!("{} / {}", done.get(), total.get())}</p>
-                {move || failures.get().into_iter().map(|f| view! { <p class="error">{f}</p> }).collect_view()}
-            </Show>
-        </section>
+        <ul class="checklist" data-testid="batch-list">
+            {choices.into_iter().map(|(id, name)| {
+                view! {
+                    <li><label>
+                        <input type="checkbox" data-testid="batch-check"
+                            on:change=move |ev| toggle(id, event_target_checked(&ev)) />
+                        {name}
+                    </label></li>
+                }
+            }).collect_view()}
+        </ul>
+        <div class="actions">
+            <select data-testid="batch-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
+                <option value="permanent">{t("永久", "Permanent")}</option>
+                <option value="temporary">{t("临时 30 天", "Temporary, 30 days")}</option>
+            </select>
+            <button class="primary" data-testid="batch-create"
+                disabled=move || selected.get().is_empty() || batch.pending().get()
+                on:click=move |_| { batch.dispatch((selected.get_untracked(), kind.get_untracked())); }>
+                {move || format!("{} ({})", t("生成", "Create")(), selected.get().len())}
+            </button>
+        </div>
+        <Show when=move || { total.get() > 0 }>
+            <progress data-testid="batch-progress" max=move || total.get() value=move || done.get()></progress>
+            <p data-testid="batch-status">{move || format!("{} / {}", done.get(), total.get())}</p>
+            {move || failures.get().into_iter().map(|f| view! { <p class="error">{f}</p> }).collect_view()}
+        </Show>
     }
 }

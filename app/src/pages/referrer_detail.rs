@@ -6,36 +6,29 @@ use leptos_router::hooks::use_params_map;
 use crate::api::referrers::{
     archive_referrer, create_qrcode, get_referrer_detail, reset_member_name, update_referrer,
 };
-use crate::components::form::{ErrorBanner, Loading, Pager, TextField};
+use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
 use crate::model::{
-    AppError, NewQrCode, QrCodeView, Referral, ReferrerDetail, ReferrerPatch, Stats,
+    AppError, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail, ReferrerPatch, Stats,
 };
 
-/// The detail page of `/referrers/:id`.
+/// The detail page of `/referrers/:id` (`?page=` pages the referrals).
 #[component]
 pub fn ReferrerDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let id = move || {
-        params
-            .read()
-            .get("id")
-            .and_then(|s| s.parse::<i64>().ok())
-            .unwrap_or(0)
-    };
-    let page = RwSignal::new(1i64);
-    let version = RwSignal::new(0u32);
-    let detail = Resource::new(
-        move || (id(), page.get(), version.get()),
-        |(id, page, _)| get_referrer_detail(id, page),
-    );
-    let reload = move || version.update(|v| *v += 1);
+    let id = params
+        .read_untracked()
+        .get("id")
+        .and_then(|s| s.parse::<i64>().ok())
+        .unwrap_or(0);
+    let page = page_param();
+    let detail = Resource::new(|| (), move |_| get_referrer_detail(id, page));
     view! {
-        <Transition fallback=Loading>
+        <Suspense>
             {move || {
                 detail.get()
                     .map(|result| match result {
-                        Ok(d) => view! { <Detail detail=d page=page reload=reload /> }.into_any(),
+                        Ok(d) => view! { <Detail detail=d /> }.into_any(),
                         Err(e) => {
                             view! {
                                 <p class="error" role="alert" data-testid="detail-error">{e.message}</p>
@@ -45,61 +38,60 @@ pub fn ReferrerDetailPage() -> impl IntoView {
                         }
                     })
             }}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn Detail(
-    detail: ReferrerDetail,
-    page: RwSignal<i64>,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+fn Detail(detail: ReferrerDetail) -> impl IntoView {
     let r = detail.referrer.clone();
     let id = r.id;
-    let total = detail.referrals.total;
+    let referrals = detail.referrals;
     view! {
-        <h1 data-testid="referrer-name">
-            {r.name.clone()}
-            {r.archived.then(|| view! { <span class="tag muted">{t("已归档", "archived")}</span> })}
-            {(r.kind == "member").then(|| view! { <span class="tag" data-testid="member-tag">{t("会员", "member")}</span> })}
-        </h1>
-        {(r.kind == "member").then(|| view! { <MemberNote id=id name_chosen=r.name_chosen reload=reload /> })}
-        <StatsRow stats=detail.stats.clone() />
+        <div data-live="referrer-head">
+            <h1 data-testid="referrer-name">
+                {r.name.clone()}
+                {r.archived.then(|| view! { <span class="tag muted">{t("已归档", "archived")}</span> })}
+                {(r.kind == "member").then(|| view! { <span class="tag" data-testid="member-tag">{t("会员", "member")}</span> })}
+            </h1>
+        </div>
+        {(r.kind == "member").then(|| view! { <MemberNote id=id name_chosen=r.name_chosen /> })}
+        <div data-live="referrer-stats">
+            <StatsRow stats=detail.stats.clone() />
+        </div>
         <div class="columns">
-            <EditForm detail=detail.clone() reload=reload />
-            <NewCodeForm referrer_id=id archived=r.archived reload=reload />
+            <EditForm referrer=r.clone() />
+            <NewCodeForm referrer_id=id archived=r.archived />
         </div>
         <h2>{t("二维码", "QR codes")}</h2>
-        {if detail.codes.is_empty() {
-            view! { <p class="empty" data-testid="codes-empty">{t("还没有二维码。", "No QR codes yet.")}</p> }.into_any()
-        } else {
-            view! {
-                <div class="codes">
-                    {detail.codes.into_iter().map(|c| view! { <CodeCard code=c referrer_id=id /> }).collect_view()}
-                </div>
-            }
-                .into_any()
-        }}
+        <div data-live="codes">
+            {if detail.codes.is_empty() {
+                view! { <p class="empty" data-testid="codes-empty">{t("还没有二维码。", "No QR codes yet.")}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="codes">
+                        {detail.codes.into_iter().map(|c| view! { <CodeCard code=c referrer_id=id /> }).collect_view()}
+                    </div>
+                }
+                    .into_any()
+            }}
+        </div>
         <h2>{t("推荐的客户", "Referred followers")}</h2>
-        <Referrals rows=detail.referrals.items />
-        <Pager page=page total=Signal::derive(move || total) per_page=20 />
+        <div data-live="referrals">
+            <Referrals rows=referrals.items />
+            <Pager
+                page=referrals.page
+                total=referrals.total
+                per_page=referrals.per_page
+                href=move |p| format!("/referrers/{id}?page={p}")
+            />
+        </div>
     }
 }
 
 /// For members: whether friends see their chosen name, and a reset to the neutral fallback.
 #[component]
-fn MemberNote(
-    id: i64,
-    name_chosen: bool,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let reset = Action::new(move |_: &()| reset_member_name(id));
-    Effect::new(move |_| {
-        if matches!(reset.value().get(), Some(Ok(()))) {
-            reload();
-        }
-    });
+fn MemberNote(id: i64, name_chosen: bool) -> impl IntoView {
     view! {
         <p class="muted" data-testid="member-note">
             {if name_chosen {
@@ -108,13 +100,25 @@ fn MemberNote(
                 t("这位会员还没有设置称呼，好友看到的是中性称呼。", "This member has not chosen a name; friends see a neutral fallback.")
             }}
             " "
-            <Show when=move || name_chosen>
-                <button type="button" data-testid="reset-member-name" on:click=move |_| { reset.dispatch(()); }>
-                    {t("重置称呼", "Reset name")}
-                </button>
-            </Show>
-            {move || reset.value().get().and_then(Result::err).map(|e| view! { <span class="error" role="alert">{e.message}</span> })}
+            {name_chosen.then(|| view! { <ResetMemberName id=id /> })}
         </p>
+    }
+}
+
+/// Resets a member's chosen name; the page loads again to show the fallback.
+#[island]
+fn ResetMemberName(id: i64) -> impl IntoView {
+    let reset = Action::new(move |_: &()| reset_member_name(id));
+    Effect::new(move |_| {
+        if matches!(reset.value().get(), Some(Ok(()))) {
+            crate::browser::reload();
+        }
+    });
+    view! {
+        <button type="button" data-testid="reset-member-name" on:click=move |_| { reset.dispatch(()); }>
+            {t("重置称呼", "Reset name")}
+        </button>
+        {move || reset.value().get().and_then(Result::err).map(|e| view! { <span class="error" role="alert">{e.message}</span> })}
     }
 }
 
@@ -130,12 +134,10 @@ fn StatsRow(stats: Stats) -> impl IntoView {
     }
 }
 
-#[component]
-fn EditForm(
-    detail: ReferrerDetail,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let r = detail.referrer;
+/// Edits the details; saving refreshes the page's heading, archiving loads the page again.
+#[island]
+fn EditForm(referrer: Referrer) -> impl IntoView {
+    let r = referrer;
     let id = r.id;
     let archived = r.archived;
     let name = RwSignal::new(r.name);
@@ -155,9 +157,13 @@ fn EditForm(
             .or_else(|| archive.value().get().and_then(Result::err))
     });
     Effect::new(move |_| {
-        if matches!(save.value().get(), Some(Ok(_))) || matches!(archive.value().get(), Some(Ok(_)))
-        {
-            reload();
+        if matches!(save.value().get(), Some(Ok(_))) {
+            crate::browser::refresh();
+        }
+    });
+    Effect::new(move |_| {
+        if matches!(archive.value().get(), Some(Ok(_))) {
+            crate::browser::reload();
         }
     });
     let opt = |s: RwSignal<String>| Some(Some(s.get_untracked()).filter(|v| !v.trim().is_empty()));
@@ -190,6 +196,9 @@ fn EditForm(
                 <button type="submit" class="primary" data-testid="save-referrer" disabled=move || save.pending().get()>
                     {t("保存", "Save")}
                 </button>
+                <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
+                    <span class="ok" data-testid="saved-ok">{t("已保存", "Saved")}</span>
+                </Show>
                 <Show when=move || !archived>
                     <button type="button" class="danger" data-testid="archive-referrer" on:click=move |_| { archive.dispatch(()); }>
                         {t("归档", "Archive")}
@@ -200,12 +209,9 @@ fn EditForm(
     }
 }
 
-#[component]
-fn NewCodeForm(
-    referrer_id: i64,
-    archived: bool,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// Creates a QR code; the new code shows up in the list below at once.
+#[island]
+fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     let kind = RwSignal::new("permanent".to_owned());
     let days = RwSignal::new("30".to_owned());
     let label = RwSignal::new(String::new());
@@ -217,7 +223,7 @@ fn NewCodeForm(
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             label.set(String::new());
-            reload();
+            crate::browser::refresh();
         }
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {

@@ -4,90 +4,111 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::referrers::{create_referrer, list_referrers};
-use crate::components::form::{ErrorBanner, Loading, Pager, TextField};
+use crate::components::form::{ErrorBanner, Pager, TextField, page_param, query_param};
+use crate::components::live::LiveFilter;
 use crate::i18n::t;
 use crate::model::{AppError, NewReferrer, Referrer, ReferrerListQuery};
 
-/// Referrers with search, sort and paging, and a form to add one.
+/// Referrers with search, sort and paging (in the address: `?q=…&sort=…&archived=true&page=2`),
+/// and a form to add one.
 #[component]
 pub fn ReferrersPage() -> impl IntoView {
-    let q = RwSignal::new(String::new());
-    let sort = RwSignal::new("newest".to_owned());
-    let archived = RwSignal::new(false);
-    let page = RwSignal::new(1i64);
-    let created = RwSignal::new(0u32);
-    let list = Resource::new(
-        move || {
-            (
-                ReferrerListQuery {
-                    q: Some(q.get()).filter(|s| !s.trim().is_empty()),
-                    page: page.get(),
-                    sort: Some(sort.get()),
-                    archived: archived.get(),
-                },
-                created.get(),
-            )
-        },
-        |(query, _)| list_referrers(query),
-    );
-    let total = Signal::derive(move || {
-        list.get()
-            .and_then(|r| r.ok())
-            .map(|p| p.total)
-            .unwrap_or(0)
+    let query = ReferrerListQuery {
+        q: query_param("q"),
+        page: page_param(),
+        sort: query_param("sort"),
+        archived: query_param("archived").is_some_and(|v| v == "true"),
+    };
+    let list = Resource::new(move || (), {
+        let query = query.clone();
+        move |_| list_referrers(query.clone())
     });
+    let sort = query.sort.clone().unwrap_or_else(|| "newest".into());
+    let option = move |value: &'static str, label| {
+        view! { <option value=value selected=sort == value>{label}</option> }
+    };
+    let href = {
+        let query = query.clone();
+        move |page: i64| list_href(&query, page)
+    };
     view! {
         <h1>{t("推荐人", "Referrers")}</h1>
-        <NewReferrerForm on_created=move || created.update(|n| *n += 1) />
-        <div class="toolbar">
-            <label class="inline">
-                {t("搜索", "Search")}
-                <input
-                    type="search"
-                    data-testid="referrer-search"
-                    prop:value=move || q.get()
-                    on:input=move |ev| {
-                        q.set(event_target_value(&ev));
-                        page.set(1);
-                    }
-                />
-            </label>
-            <label class="inline">
-                {t("排序", "Sort")}
-                <select data-testid="referrer-sort" on:change=move |ev| sort.set(event_target_value(&ev))>
-                    <option value="newest">{t("最新", "Newest")}</option>
-                    <option value="oldest">{t("最早", "Oldest")}</option>
-                    <option value="name">{t("姓名", "Name")}</option>
-                </select>
-            </label>
-            <label class="inline">
-                <input
-                    type="checkbox"
-                    data-testid="referrer-archived"
-                    on:change=move |ev| archived.set(event_target_checked(&ev))
-                />
-                {t("包含已归档", "Include archived")}
-            </label>
-        </div>
-        <Transition fallback=Loading>
-            {move || {
-                list.get()
-                    .map(|result| match result {
-                        Ok(p) if p.items.is_empty() => {
-                            view! {
-                                <p class="empty" data-testid="referrers-empty">
-                                    {t("还没有推荐人。用上面的表单添加第一位。", "No referrers yet. Add the first one with the form above.")}
-                                </p>
+        <NewReferrerForm />
+        <LiveFilter>
+            <form method="get" action="/referrers" class="toolbar" data-testid="referrer-filter">
+                <label class="inline">
+                    {t("搜索", "Search")}
+                    <input
+                        type="search"
+                        name="q"
+                        autocomplete="off"
+                        data-testid="referrer-search"
+                        value=query.q.clone().unwrap_or_default()
+                    />
+                </label>
+                <label class="inline">
+                    {t("排序", "Sort")}
+                    <select name="sort" data-testid="referrer-sort">
+                        {option("newest", t("最新", "Newest"))}
+                        {option("oldest", t("最早", "Oldest"))}
+                        {option("name", t("姓名", "Name"))}
+                    </select>
+                </label>
+                <label class="inline">
+                    <input
+                        type="checkbox"
+                        name="archived"
+                        value="true"
+                        data-testid="referrer-archived"
+                        checked=query.archived
+                    />
+                    {t("包含已归档", "Include archived")}
+                </label>
+            </form>
+        </LiveFilter>
+        <div data-live="referrers">
+            <Suspense>
+                {move || {
+                    let href = href.clone();
+                    list.get()
+                        .map(|result| match result {
+                            Ok(p) if p.items.is_empty() => {
+                                view! {
+                                    <p class="empty" data-testid="referrers-empty">
+                                        {t("没有符合条件的推荐人。用上面的表单添加一位，或换个搜索条件。", "No referrers match. Add one with the form above, or change the search.")}
+                                    </p>
+                                }
+                                    .into_any()
                             }
-                                .into_any()
-                        }
-                        Ok(p) => view! { <ReferrerTable rows=p.items /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                    })
-            }}
-        </Transition>
-        <Pager page=page total=total per_page=20 />
+                            Ok(p) => {
+                                view! {
+                                    <ReferrerTable rows=p.items />
+                                    <Pager page=p.page total=p.total per_page=p.per_page href=href />
+                                }
+                                    .into_any()
+                            }
+                            Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        })
+                }}
+            </Suspense>
+        </div>
     }
+}
+
+/// The list's address for another page, keeping the search and sort.
+fn list_href(query: &ReferrerListQuery, page: i64) -> String {
+    let mut params = form_urlencoded::Serializer::new(String::new());
+    if let Some(q) = &query.q {
+        params.append_pair("q", q);
+    }
+    if let Some(sort) = &query.sort {
+        params.append_pair("sort", sort);
+    }
+    if query.archived {
+        params.append_pair("archived", "true");
+    }
+    params.append_pair("page", &page.to_string());
+    format!("/referrers?{}", params.finish())
 }
 
 #[component]
@@ -129,9 +150,10 @@ fn ReferrerTable(rows: Vec<Referrer>) -> impl IntoView {
     }
 }
 
-/// Name, phone, note, openid and tags, with field-level messages from the server.
-#[component]
-fn NewReferrerForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+/// Name, phone, note, openid and tags, with field-level messages from the server; a new
+/// referrer shows up in the list below at once.
+#[island]
+fn NewReferrerForm() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let phone = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
@@ -147,7 +169,7 @@ fn NewReferrerForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl
             for s in [name, phone, note, openid, tags] {
                 s.set(String::new());
             }
-            on_created();
+            crate::browser::refresh();
         }
     });
     let opt = |s: RwSignal<String>| Some(s.get_untracked()).filter(|v| !v.trim().is_empty());
@@ -176,7 +198,12 @@ fn NewReferrerForm(on_created: impl Fn() + Copy + Send + Sync + 'static) -> impl
             <TextField label=t("标签，用逗号分隔", "Tags, comma separated") field="tags" value=tags error=error />
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
             <Show when=move || matches!(create.value().get(), Some(Ok(_)))>
-                <p class="ok" data-testid="created-ok">{t("已创建。", "Created.")}</p>
+                <p class="ok" data-testid="created-ok">
+                    {t("已创建：", "Created: ")}
+                    {move || create.value().get().and_then(Result::ok).map(|r| view! {
+                        <a href=format!("/referrers/{}", r.id)>{r.name}</a>
+                    })}
+                </p>
             </Show>
             <button type="submit" class="primary" data-testid="create-referrer" disabled=move || create.pending().get()>
                 {t("创建", "Create")}

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::api::sandbox::{sandbox_codes, sandbox_messages, simulate};
 use crate::components::form::Loading;
 use crate::i18n::t;
-use crate::model::{AppError, SimAction, SimOutcome};
+use crate::model::{AppError, SandboxCode, SimAction, SimOutcome};
 
 /// One line of the simulated chat.
 #[derive(Clone, Debug)]
@@ -15,12 +15,30 @@ struct Bubble {
     image: Option<String>,
 }
 
-/// Pick a code and a simulated user, then scan / follow / unfollow / send text.
+/// The sandbox page: the codes to scan come from the server with the page.
 #[component]
 pub fn SandboxPage() -> impl IntoView {
     let codes = Resource::new(|| (), |_| sandbox_codes());
+    view! {
+        <h1>{t("沙盒", "Sandbox")}</h1>
+        <p class="lead">
+            {t("在这里扮演微信用户：扫码、关注、取关或发消息，服务器会像收到真实微信回调一样处理。",
+               "Play a WeChat user here: scan, follow, unfollow or send text; the server handles it exactly like a real WeChat callback.")}
+        </p>
+        <Suspense>
+            {move || codes.get().map(|r| match r {
+                Ok(list) => view! { <Simulator codes=list /> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+/// Pick a code and a simulated user, then scan / follow / unfollow / send text.
+#[island]
+fn Simulator(codes: Vec<SandboxCode>) -> impl IntoView {
     let who = RwSignal::new("alice".to_owned());
-    let code = RwSignal::new(String::new());
+    let code = RwSignal::new(codes.first().map(|c| c.id.to_string()).unwrap_or_default());
     let text = RwSignal::new("你好".to_owned());
     let chat = RwSignal::new(Vec::<Bubble>::new());
     let run = Action::new(
@@ -57,11 +75,6 @@ pub fn SandboxPage() -> impl IntoView {
     );
     let code_id = move || code.get_untracked().parse::<i64>().ok();
     view! {
-        <h1>{t("沙盒", "Sandbox")}</h1>
-        <p class="lead">
-            {t("在这里扮演微信用户：扫码、关注、取关或发消息，服务器会像收到真实微信回调一样处理。",
-               "Play a WeChat user here: scan, follow, unfollow or send text; the server handles it exactly like a real WeChat callback.")}
-        </p>
         <div class="columns">
             <section class="card">
                 <div class="field">
@@ -71,31 +84,22 @@ pub fn SandboxPage() -> impl IntoView {
                 </div>
                 <div class="field">
                     <label for="sim-code">{t("二维码", "QR code")}</label>
-                    <Transition fallback=Loading>
-                        {move || codes.get().map(|r| match r {
-                            Ok(list) if list.is_empty() => view! {
-                                <p class="muted" data-testid="sim-no-codes">
-                                    {t("还没有二维码：先在推荐人页面生成一个。", "No QR codes yet: create one on a referrer's page first.")}
-                                </p>
-                            }.into_any(),
-                            Ok(list) => {
-                                if code.get_untracked().is_empty()
-                                    && let Some(first) = list.first()
-                                {
-                                    code.set(first.id.to_string());
-                                }
-                                view! {
-                                    <select id="sim-code" data-testid="sim-code" on:change=move |ev| code.set(event_target_value(&ev))>
-                                        {list.into_iter().map(|c| {
-                                            let label = format!("#{} {} {}", c.id, c.referrer_name, c.label.unwrap_or_default());
-                                            view! { <option value=c.id.to_string()>{label}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                }.into_any()
-                            }
-                            Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                        })}
-                    </Transition>
+                    {if codes.is_empty() {
+                        view! {
+                            <p class="muted" data-testid="sim-no-codes">
+                                {t("还没有二维码：先在推荐人页面生成一个。", "No QR codes yet: create one on a referrer's page first.")}
+                            </p>
+                        }.into_any()
+                    } else {
+                        view! {
+                            <select id="sim-code" data-testid="sim-code" on:change=move |ev| code.set(event_target_value(&ev))>
+                                {codes.into_iter().map(|c| {
+                                    let label = format!("#{} {} {}", c.id, c.referrer_name, c.label.unwrap_or_default());
+                                    view! { <option value=c.id.to_string()>{label}</option> }
+                                }).collect_view()}
+                            </select>
+                        }.into_any()
+                    }}
                 </div>
                 <div class="actions">
                     <button data-testid="sim-scan" on:click=move |_| { run.dispatch((SimAction::Scan, code_id(), None)); }>{t("扫码", "Scan")}</button>

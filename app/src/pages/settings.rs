@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::api::settings::{
     add_user, load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
 };
-use crate::components::form::{ErrorBanner, Loading, TextField};
+use crate::components::form::{ErrorBanner, TextField};
 use crate::greeting::render;
 use crate::i18n::t;
 use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
@@ -14,37 +14,29 @@ use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
 /// The settings page.
 #[component]
 pub fn SettingsPage() -> impl IntoView {
-    let version = RwSignal::new(0u32);
-    let data = Resource::new(move || version.get(), |_| load_settings());
-    let reload = move || version.update(|v| *v += 1);
-    // Lives outside the reloaded sections, so a new token stays on screen after the reload.
-    let minted = RwSignal::new(None::<String>);
+    let data = Resource::new(|| (), |_| load_settings());
     view! {
         <h1>{t("设置", "Settings")}</h1>
-        <Transition fallback=Loading>
+        <Suspense>
             {move || data.get().map(|r| match r {
-                Ok(d) => view! { <Sections data=d reload=reload minted=minted /> }.into_any(),
+                Ok(d) => view! { <Sections data=d /> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert" data-testid="settings-error">{e.message}</p> }.into_any(),
             })}
-        </Transition>
+        </Suspense>
     }
 }
 
 #[component]
-fn Sections(
-    data: SettingsData,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-    minted: RwSignal<Option<String>>,
-) -> impl IntoView {
+fn Sections(data: SettingsData) -> impl IntoView {
     view! {
         <section class="card">
             <h2>{t("欢迎语", "Greetings")}</h2>
             <p class="muted">{t("可用占位符：{referrer} 推荐人姓名，{follower} 关注者（微信已不提供昵称，显示“朋友”）。留空恢复默认。",
                 "Placeholders: {referrer} the referrer's name, {follower} the follower (WeChat no longer gives nicknames, so “朋友” is shown). Empty restores the default.")}</p>
-            {data.greetings.into_iter().map(|g| view! { <GreetingEditor greeting=g reload=reload /> }).collect_view()}
+            {data.greetings.into_iter().map(|g| view! { <GreetingEditor greeting=g /> }).collect_view()}
         </section>
-        <NotifyTemplate current=data.notify_template_id.unwrap_or_default() reload=reload />
-        <MemberCodes keywords=data.member_keywords menu_key=data.member_menu_key reload=reload />
+        <NotifyTemplate current=data.notify_template_id.unwrap_or_default() />
+        <MemberCodes keywords=data.member_keywords menu_key=data.member_menu_key />
         <section class="card" data-testid="wechat-info">
             <h2>{t("微信公众号", "WeChat account")}</h2>
             <dl class="status-card">
@@ -57,11 +49,30 @@ fn Sections(
                 <dt>"API"</dt><dd class="mono">{data.wechat.api_base}</dd>
             </dl>
         </section>
-        <Users users=data.users reload=reload />
-        <Tokens tokens=data.tokens reload=reload minted=minted />
+        <section class="card">
+            <h2>{t("用户", "Users")}</h2>
+            <ul data-testid="user-list" data-live="users">
+                {data.users.into_iter().map(|u| view! { <li>{u.username} " · " {u.role.as_str()}</li> }).collect_view()}
+            </ul>
+            <AddUser />
+        </section>
+        <section class="card">
+            <h2>{t("API 令牌", "API tokens")}</h2>
+            <div class="table-wrap" data-live="tokens">
+                <table class="table" data-testid="token-list">
+                    <thead><tr><th>{t("名称", "Name")}</th><th>{t("角色", "Role")}</th><th>{t("最近使用", "Last used")}</th></tr></thead>
+                    <tbody>
+                        {data.tokens.into_iter().map(|k| view! {
+                            <tr class:archived=k.revoked><td>{k.name}</td><td>{k.role.as_str()}</td><td>{k.last_used_at.unwrap_or_default()}</td></tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            </div>
+            <MintToken />
+        </section>
         <section class="card">
             <h2>{t("操作日志", "Audit log")}</h2>
-            <div class="table-wrap">
+            <div class="table-wrap" data-live="audit">
                 <table class="table" data-testid="audit-log">
                     <thead><tr><th>{t("时间", "Time")}</th><th>{t("操作者", "Actor")}</th><th>{t("操作", "Action")}</th><th>{t("对象", "Target")}</th></tr></thead>
                     <tbody>
@@ -92,11 +103,10 @@ fn variant_label(v: &str) -> impl Fn() -> &'static str + Copy + use<> {
     }
 }
 
-#[component]
-fn GreetingEditor(
-    greeting: GreetingSetting,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// One greeting template with its live preview. Saving refreshes the audit log; restoring the
+/// default loads the page again to show the default text.
+#[island]
+fn GreetingEditor(greeting: GreetingSetting) -> impl IntoView {
     let variant = greeting.variant.clone();
     let text = RwSignal::new(greeting.template.clone());
     let save = Action::new(move |(v, t): &(String, String)| {
@@ -105,7 +115,12 @@ fn GreetingEditor(
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
-            reload();
+            // An empty template restores the default, which the server knows.
+            if text.get_untracked().trim().is_empty() {
+                crate::browser::reload();
+            } else {
+                crate::browser::refresh();
+            }
         }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
@@ -124,7 +139,10 @@ fn GreetingEditor(
             <ErrorBanner error=error />
             <div class="actions">
                 <button class="primary" data-testid="greeting-save" on:click=move |_| { save.dispatch((v1.clone(), text.get_untracked())); }>{t("保存", "Save")}</button>
-                <button data-testid="greeting-reset" on:click=move |_| { save.dispatch((v2.clone(), String::new())); }>{t("恢复默认", "Restore default")}</button>
+                <button data-testid="greeting-reset" on:click=move |_| {
+                    text.set(String::new());
+                    save.dispatch((v2.clone(), String::new()));
+                }>{t("恢复默认", "Restore default")}</button>
                 <Show when=move || matches!(save.value().get(), Some(Ok(())))>
                     <span class="ok" data-testid="greeting-saved">{t("已保存", "Saved")}</span>
                 </Show>
@@ -133,11 +151,9 @@ fn GreetingEditor(
     }
 }
 
-#[component]
-fn NotifyTemplate(
-    current: String,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// The template message id for referrer notices.
+#[island]
+fn NotifyTemplate(current: String) -> impl IntoView {
     let id = RwSignal::new(current);
     let save = Action::new(move |v: &String| {
         let v = v.clone();
@@ -145,7 +161,7 @@ fn NotifyTemplate(
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
-            reload();
+            crate::browser::refresh();
         }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
@@ -159,18 +175,17 @@ fn NotifyTemplate(
                 <input id="f-notify" data-testid="notify-template" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
             </div>
             <ErrorBanner error=error />
-            <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch(id.get_untracked()); }>{t("保存", "Save")}</button>
+            <div class="actions">
+                <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch(id.get_untracked()); }>{t("保存", "Save")}</button>
+                <Saved when=Signal::derive(move || matches!(save.value().get(), Some(Ok(())))) />
+            </div>
         </section>
     }
 }
 
 /// How followers ask for their own referral code.
-#[component]
-fn MemberCodes(
-    keywords: Vec<String>,
-    menu_key: String,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+#[island]
+fn MemberCodes(keywords: Vec<String>, menu_key: String) -> impl IntoView {
     let words = RwSignal::new(keywords.join("，"));
     let key = RwSignal::new(menu_key);
     let save = Action::new(move |(w, k): &(String, String)| {
@@ -184,7 +199,7 @@ fn MemberCodes(
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
-            reload();
+            crate::browser::refresh();
         }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
@@ -196,7 +211,10 @@ fn MemberCodes(
             <TextField label=t("关键词（逗号分隔）", "Keywords (comma-separated)") field="member_keywords" value=words error=error />
             <TextField label=t("菜单 key", "Menu key") field="member_menu_key" value=key error=error />
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
-            <button class="primary" data-testid="member-settings-save" on:click=move |_| { save.dispatch((words.get_untracked(), key.get_untracked())); }>{t("保存", "Save")}</button>
+            <div class="actions">
+                <button class="primary" data-testid="member-settings-save" on:click=move |_| { save.dispatch((words.get_untracked(), key.get_untracked())); }>{t("保存", "Save")}</button>
+                <Saved when=Signal::derive(move || matches!(save.value().get(), Some(Ok(())))) />
+            </div>
         </section>
     }
 }
@@ -205,11 +223,9 @@ fn role_from(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Staff)
 }
 
-#[component]
-fn Users(
-    users: Vec<crate::model::UserSummary>,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-) -> impl IntoView {
+/// Adds a dashboard user; the list above refreshes.
+#[island]
+fn AddUser() -> impl IntoView {
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("staff".to_owned());
@@ -221,16 +237,11 @@ fn Users(
         if let Some(Ok(())) = add.value().get() {
             name.set(String::new());
             password.set(String::new());
-            reload();
+            crate::browser::refresh();
         }
     });
     let error = Signal::derive(move || add.value().get().and_then(Result::err));
     view! {
-        <section class="card">
-            <h2>{t("用户", "Users")}</h2>
-            <ul data-testid="user-list">
-                {users.into_iter().map(|u| view! { <li>{u.username} " · " {u.role.as_str()}</li> }).collect_view()}
-            </ul>
             <div class="actions">
                 <input aria-label="username" placeholder="username" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 <input aria-label="password" type="password" placeholder="password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
@@ -245,16 +256,13 @@ fn Users(
                 message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
                 ..e
             })) />
-        </section>
     }
 }
 
-#[component]
-fn Tokens(
-    tokens: Vec<crate::model::TokenSummary>,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-    minted: RwSignal<Option<String>>,
-) -> impl IntoView {
+/// Creates an API token and shows it once; the list above refreshes.
+#[island]
+fn MintToken() -> impl IntoView {
+    let minted = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("staff".to_owned());
     let mint = Action::new(move |(n, r): &(String, String)| {
@@ -266,23 +274,11 @@ fn Tokens(
             mint.value().set(None);
             minted.set(Some(token));
             name.set(String::new());
-            reload();
+            crate::browser::refresh();
         }
     });
     let error = Signal::derive(move || mint.value().get().and_then(Result::err));
     view! {
-        <section class="card">
-            <h2>{t("API 令牌", "API tokens")}</h2>
-            <div class="table-wrap">
-                <table class="table" data-testid="token-list">
-                    <thead><tr><th>{t("名称", "Name")}</th><th>{t("角色", "Role")}</th><th>{t("最近使用", "Last used")}</th></tr></thead>
-                    <tbody>
-                        {tokens.into_iter().map(|k| view! {
-                            <tr class:archived=k.revoked><td>{k.name}</td><td>{k.role.as_str()}</td><td>{k.last_used_at.unwrap_or_default()}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
             <div class="actions">
                 <input aria-label="token name" data-testid="token-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
                 <select aria-label="token role" on:change=move |ev| role.set(event_target_value(&ev))>
@@ -302,6 +298,15 @@ fn Tokens(
                     <code>{move || minted.get().unwrap_or_default()}</code>
                 </p>
             </Show>
-        </section>
+    }
+}
+
+/// "Saved", next to a save button.
+#[component]
+fn Saved(#[prop(into)] when: Signal<bool>) -> impl IntoView {
+    view! {
+        <Show when=move || when.get()>
+            <span class="ok" data-testid="saved-ok">{t("已保存", "Saved")}</span>
+        </Show>
     }
 }

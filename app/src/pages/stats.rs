@@ -4,33 +4,39 @@ use leptos::prelude::*;
 
 use crate::api::reports::get_stats;
 use crate::components::chart::DailyChart;
-use crate::components::form::Loading;
+use crate::components::form::query_param;
+use crate::components::live::LiveFilter;
 use crate::i18n::t;
 use crate::model::{ReportQuery, Stats};
 use crate::pages::leaderboard::PeriodSelect;
 
-/// Scans → unique scanners → new follows → still following, and the daily series.
+/// Scans → unique scanners → new follows → still following, and the daily series
+/// (`?period=…`).
 #[component]
 pub fn StatsPage() -> impl IntoView {
-    let period = RwSignal::new("month".to_owned());
-    let stats = Resource::new(
-        move || ReportQuery {
-            period: Some(period.get()),
-            ..ReportQuery::default()
-        },
-        get_stats,
-    );
+    let period = query_param("period").unwrap_or_else(|| "month".into());
+    let query = ReportQuery {
+        period: Some(period.clone()),
+        ..ReportQuery::default()
+    };
+    let stats = Resource::new(|| (), move |_| get_stats(query.clone()));
     view! {
         <h1>{t("统计", "Stats")}</h1>
-        <div class="toolbar"><PeriodSelect period=period /></div>
-        <Transition fallback=Loading>
-            {move || {
-                stats.get().map(|result| match result {
-                    Ok(s) => view! { <Funnel stats=s /> }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                })
-            }}
-        </Transition>
+        <LiveFilter>
+            <form method="get" action="/stats" class="toolbar" data-testid="stats-filter">
+                <PeriodSelect period=period />
+            </form>
+        </LiveFilter>
+        <div data-live="stats">
+            <Suspense>
+                {move || {
+                    stats.get().map(|result| match result {
+                        Ok(s) => view! { <Funnel stats=s /> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    })
+                }}
+            </Suspense>
+        </div>
     }
 }
 

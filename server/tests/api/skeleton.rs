@@ -187,3 +187,81 @@ async fn embedded_database_keeps_data_across_restarts() {
     second.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The page's HTML for a signed-in user.
+async fn page_html(app: &crate::common::TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let resp = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    (status, resp.text().await.expect("body"))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_referrer_list_renders_its_search_sort_and_page_on_the_server(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Staff).await;
+    for i in 0..23 {
+        let input = app::model::NewReferrer {
+            name: format!("{}{i:02}", if i % 2 == 0 { "b陈列" } else { "a周转" }),
+            ..Default::default()
+        };
+        tuijian::referral::referrers::create(&pool, 1, "test", &input)
+            .await
+            .expect("referrer");
+    }
+    let links = |html: &str| html.matches(r#"data-testid="referrer-link""#).count();
+
+    // The search is applied by the server and kept in the form.
+    let (status, html) = page_html(&app, &cookie, "/referrers?q=a%E5%91%A8%E8%BD%AC05").await;
+    assert_eq!(status, 200);
+    assert_eq!(links(&html), 1, "one referrer matches a周转05");
+    assert!(html.contains(">a周转05<"));
+    assert!(
+        html.contains(r#"value="a周转05""#),
+        "the search box keeps the query"
+    );
+    // The rows are plain server HTML: only the form and the filter are islands.
+    let islands = html.matches("<leptos-island").count();
+    assert!(islands >= 2, "the create form and the filter hydrate");
+    let list = html
+        .split(r#"data-live="referrers""#)
+        .nth(1)
+        .expect("list region");
+    assert!(
+        !list.contains("<leptos-island"),
+        "the list is not an island"
+    );
+
+    // Sorting by name, 20 to a page; the pager links keep the sort.
+    let (_, first) = page_html(&app, &cookie, "/referrers?sort=name").await;
+    assert_eq!(links(&first), 20);
+    assert!(first.contains(">a周转01<") && !first.contains(">b陈列22<"));
+    assert!(first.contains(r#"href="/referrers?sort=name&amp;page=2""#));
+    assert!(first.contains(r#"<option value="name" selected"#));
+    let (_, second) = page_html(&app, &cookie, "/referrers?sort=name&page=2").await;
+    assert_eq!(links(&second), 3, "23 referrers: 3 on the second page");
+    assert!(second.contains(">b陈列22<"));
+    assert!(second.contains(">2 / 2<"));
+
+    // Nothing matches: the empty state, not an empty table.
+    let (_, none) = page_html(&app, &cookie, "/referrers?q=nobody").await;
+    assert_eq!(links(&none), 0);
+    assert!(none.contains(r#"data-testid="referrers-empty""#));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_page_the_role_may_not_read_answers_403_with_the_reason(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Staff).await;
+    let (status, html) = page_html(&app, &cookie, "/leaderboard?period=week").await;
+    assert_eq!(status, 403);
+    assert!(html.contains(r#"role="alert""#));
+    assert!(html.contains("无权"));
+    let (status, _) = page_html(&app, &cookie, "/referrers").await;
+    assert_eq!(status, 200);
+}
