@@ -1,4 +1,4 @@
-import { test, expect, hydrated, login } from "./fixtures";
+import { test, expect, follow, hydrated, login, unique } from "./fixtures";
 
 test("overview hydrates and the language switch changes the page", async ({ page, context }) => {
   await login(page);
@@ -17,6 +17,12 @@ test("overview hydrates and the language switch changes the page", async ({ page
   await page.reload();
   await expect(page.getByTestId("nav-referrers")).toHaveText("Referrers");
   await hydrated(page);
+  // The hydrated parts (islands) read the same choice: what they render in the browser is in
+  // English too.
+  await follow(page, "nav-referrers");
+  await page.getByTestId("input-name").fill(unique("Lang"));
+  await page.getByTestId("create-referrer").click();
+  await expect(page.getByTestId("created-ok")).toContainText("Created:");
   await page.getByTestId("lang-toggle").click();
   await expect(page.getByTestId("nav-referrers")).toHaveText("推荐人");
   await page.screenshot({ path: "test-results/shell-overview.png", fullPage: true });
