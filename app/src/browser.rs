@@ -106,9 +106,8 @@ mod live {
             // The session ended: the server sent the login page.
             return window.location().set_href(&response.url());
         }
-        if !response.ok() {
-            return Err(JsValue::from_str(&format!("status {}", response.status())));
-        }
+        // A refused filter (422) or a failed read (5xx) is a page too, with the message in its
+        // region: it is shown like any other.
         let html = JsFuture::from(response.text()?)
             .await?
             .as_string()

@@ -53,6 +53,15 @@ impl AppError {
         )
     }
 
+    /// The message with every field's message after it, for places without form fields.
+    pub fn full_message(&self) -> String {
+        if self.fields.is_empty() {
+            return self.message.clone();
+        }
+        let fields: Vec<&str> = self.fields.iter().map(|f| f.message.as_str()).collect();
+        format!("{}: {}", self.message, fields.join("; "))
+    }
+
     /// The message for `field`, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
         self.fields
@@ -486,4 +495,26 @@ pub struct SettingsData {
     pub users: Vec<UserSummary>,
     pub tokens: Vec<TokenSummary>,
     pub audit: Vec<AuditEntry>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_message_names_every_field() {
+        let plain = AppError::new("forbidden", "no");
+        assert_eq!(plain.full_message(), "no");
+        let mut invalid = AppError::new("validation_failed", "invalid input");
+        for (field, message) in [("from", "from is required"), ("to", "to is late")] {
+            invalid.fields.push(FieldError {
+                field: field.into(),
+                message: message.into(),
+            });
+        }
+        assert_eq!(
+            invalid.full_message(),
+            "invalid input: from is required; to is late"
+        );
+    }
 }

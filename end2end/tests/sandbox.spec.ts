@@ -1,5 +1,8 @@
 import { test, expect, follow, hydrated, login, unique } from "./fixtures";
 
+// A refused custom period answers 422, which the browser reports on the console.
+test.use({ expectedConsoleErrors: [/status of 422/] });
+
 test("a simulated scan greets by the referrer's name and reaches the leaderboard, stats and CSV", async ({ page }) => {
   await login(page);
   await follow(page, "nav-referrers");
@@ -31,6 +34,23 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   await expect(page).toHaveURL(/period=all/);
   await expect(page.getByTestId("csv-leaderboard")).toHaveAttribute("href", /period=all/);
   await expect(row.getByTestId("row-follows")).toHaveText("1");
+  // A custom range: its dates show with the choice, and it applies once both are set.
+  await expect(page.getByTestId("period-from")).toBeHidden();
+  await page.getByTestId("period-select").selectOption("custom");
+  await expect(page.getByTestId("period-from")).toBeVisible();
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  await page.getByTestId("period-from").fill(day(-7));
+  await page.getByTestId("period-to").fill(day(1));
+  await expect(page).toHaveURL(new RegExp(`period=custom&from=${day(-7)}&to=${day(1)}`));
+  await expect(page.getByTestId("csv-leaderboard")).toHaveAttribute("href", /period=custom&from=/);
+  await expect(row.getByTestId("row-follows")).toHaveText("1");
+  // A range that ends before it starts is refused with the reason, in place.
+  await page.getByTestId("period-to").fill(day(-30));
+  await expect(page.getByRole("alert")).toContainText("to must not be before from");
+  await expect(page.getByTestId("leaderboard-row")).toHaveCount(0);
+  await page.getByTestId("period-select").selectOption("all");
+  await expect(row.getByTestId("row-follows")).toHaveText("1");
+  await expect(page.getByTestId("period-from")).toBeHidden();
   await page.screenshot({ path: "test-results/leaderboard.png", fullPage: true });
 
   const [csv] = await Promise.all([

@@ -25,7 +25,7 @@ pub fn LiveFilter(children: Children) -> impl IntoView {
                 .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
                 .and_then(|el| el.closest("form").ok().flatten())
                 .and_then(|f| f.dyn_into::<web_sys::HtmlFormElement>().ok());
-            if let Some(form) = form {
+            if let Some(form) = form.filter(|f| !incomplete(f)) {
                 crate::browser::show_query(&form_query(&form));
             }
         }
@@ -65,6 +65,19 @@ pub fn LiveFilter(children: Children) -> impl IntoView {
 /// How long typing must pause before the filter applies.
 #[cfg(feature = "hydrate")]
 const TYPING_PAUSE_MS: u64 = 300;
+
+/// Whether a date field on screen is still empty (a custom period waits for both dates).
+#[cfg(feature = "hydrate")]
+fn incomplete(form: &web_sys::HtmlFormElement) -> bool {
+    use wasm_bindgen::JsCast;
+    let Ok(dates) = form.query_selector_all("input[type=date]") else {
+        return false;
+    };
+    (0..dates.length())
+        .filter_map(|i| dates.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlInputElement>().ok())
+        .any(|input| input.value().is_empty() && input.offset_parent().is_some())
+}
 
 /// The form's fields as a query string.
 #[cfg(feature = "hydrate")]

@@ -15,21 +15,20 @@ const REFRESH_SECS: u64 = 10;
 /// Ranks referrers for a period by a metric (`?period=…&metric=…&kind=…`); refreshes itself.
 #[component]
 pub fn LeaderboardPage() -> impl IntoView {
-    let period = query_param("period").unwrap_or_else(|| "month".into());
+    let choice = PeriodChoice::from_query();
     let metric = query_param("metric").unwrap_or_else(|| "follows".into());
     let kind = query_param("kind").unwrap_or_default();
     let query = ReportQuery {
-        period: Some(period.clone()),
         metric: Some(metric.clone()),
         kind: Some(kind.clone()).filter(|k| !k.is_empty()),
-        ..ReportQuery::default()
+        ..choice.query()
     };
     let board = Resource::new(|| (), move |_| get_leaderboard(query.clone()));
     let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    let csv = format!("/api/v1/referrals.csv?period={}", enc(&period));
+    let csv = format!("/api/v1/referrals.csv?{}", choice.params());
     let board_csv = format!(
-        "/api/v1/leaderboard.csv?period={}&metric={}&kind={}",
-        enc(&period),
+        "/api/v1/leaderboard.csv?{}&metric={}&kind={}",
+        choice.params(),
         enc(&metric),
         enc(&kind)
     );
@@ -42,7 +41,7 @@ pub fn LeaderboardPage() -> impl IntoView {
         <div class="toolbar">
             <LiveFilter>
                 <form method="get" action="/leaderboard" class="toolbar" data-testid="leaderboard-filter">
-                    <PeriodSelect period=period.clone() />
+                    <PeriodSelect choice=choice.clone() />
                     <label class="inline">
                         {t("指标", "Metric")}
                         <select name="metric" data-testid="metric-select">
@@ -77,7 +76,7 @@ pub fn LeaderboardPage() -> impl IntoView {
                             </p>
                         }.into_any(),
                         Ok(rows) => view! { <Board rows=rows /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.full_message()}</p> }.into_any(),
                     })
                 }}
             </Suspense>
@@ -85,10 +84,55 @@ pub fn LeaderboardPage() -> impl IntoView {
     }
 }
 
-/// The period selector shared by the leaderboard and the stats page (a field of their filter
-/// forms).
+/// The period chosen in the address: `?period=day|week|month|all`, or `custom` with `from` and
+/// `to` dates (both inclusive; ignored for the other periods).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PeriodChoice {
+    pub period: String,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl PeriodChoice {
+    /// From the page's query; `month` when absent.
+    pub fn from_query() -> Self {
+        let period = query_param("period").unwrap_or_else(|| "month".into());
+        let custom = period == "custom";
+        PeriodChoice {
+            from: query_param("from").filter(|_| custom),
+            to: query_param("to").filter(|_| custom),
+            period,
+        }
+    }
+
+    /// The report filters for this period.
+    pub fn query(&self) -> ReportQuery {
+        ReportQuery {
+            period: Some(self.period.clone()),
+            from: self.from.clone(),
+            to: self.to.clone(),
+            ..ReportQuery::default()
+        }
+    }
+
+    /// `period=…` (and `from=…&to=…` for a custom period), for links to the CSV exports.
+    pub fn params(&self) -> String {
+        let mut params = form_urlencoded::Serializer::new(String::new());
+        params.append_pair("period", &self.period);
+        for (name, value) in [("from", &self.from), ("to", &self.to)] {
+            if let Some(v) = value {
+                params.append_pair(name, v);
+            }
+        }
+        params.finish()
+    }
+}
+
+/// The period fields shared by the leaderboard's and the stats page's filter forms: a preset,
+/// or 自定义 with two dates (shown only while 自定义 is chosen).
 #[component]
-pub fn PeriodSelect(period: String) -> impl IntoView {
+pub fn PeriodSelect(choice: PeriodChoice) -> impl IntoView {
+    let period = choice.period.clone();
     let option = move |value: &'static str, label| {
         let selected = period == value;
         view! { <option value=value selected=selected>{label}</option> }
@@ -101,8 +145,19 @@ pub fn PeriodSelect(period: String) -> impl IntoView {
                 {option("week", t("本周", "This week"))}
                 {option("month", t("本月", "This month"))}
                 {option("all", t("全部", "All time"))}
+                {option("custom", t("自定义", "Custom"))}
             </select>
         </label>
+        <span class="inline custom-range">
+            <label class="inline">
+                {t("从", "From")}
+                <input type="date" name="from" data-testid="period-from" value=choice.from.unwrap_or_default() />
+            </label>
+            <label class="inline">
+                {t("至", "To")}
+                <input type="date" name="to" data-testid="period-to" value=choice.to.unwrap_or_default() />
+            </label>
+        </span>
     }
 }
 

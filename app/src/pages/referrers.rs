@@ -72,6 +72,16 @@ pub fn ReferrersPage() -> impl IntoView {
                     let href = href.clone();
                     list.get()
                         .map(|result| match result {
+                            Ok(p) if p.items.is_empty() && p.total > 0 => {
+                                view! {
+                                    <p class="empty" data-testid="referrers-empty">
+                                        {t("这一页没有推荐人。", "This page has no referrers.")}
+                                        " "
+                                        <a href=href(1)>{t("回到第一页", "Back to the first page")}</a>
+                                    </p>
+                                }
+                                    .into_any()
+                            }
                             Ok(p) if p.items.is_empty() => {
                                 view! {
                                     <p class="empty" data-testid="referrers-empty">

@@ -4,27 +4,23 @@ use leptos::prelude::*;
 
 use crate::api::reports::get_stats;
 use crate::components::chart::DailyChart;
-use crate::components::form::query_param;
 use crate::components::live::LiveFilter;
 use crate::i18n::t;
-use crate::model::{ReportQuery, Stats};
-use crate::pages::leaderboard::PeriodSelect;
+use crate::model::Stats;
+use crate::pages::leaderboard::{PeriodChoice, PeriodSelect};
 
 /// Scans → unique scanners → new follows → still following, and the daily series
 /// (`?period=…`).
 #[component]
 pub fn StatsPage() -> impl IntoView {
-    let period = query_param("period").unwrap_or_else(|| "month".into());
-    let query = ReportQuery {
-        period: Some(period.clone()),
-        ..ReportQuery::default()
-    };
+    let choice = PeriodChoice::from_query();
+    let query = choice.query();
     let stats = Resource::new(|| (), move |_| get_stats(query.clone()));
     view! {
         <h1>{t("统计", "Stats")}</h1>
         <LiveFilter>
             <form method="get" action="/stats" class="toolbar" data-testid="stats-filter">
-                <PeriodSelect period=period />
+                <PeriodSelect choice=choice />
             </form>
         </LiveFilter>
         <div data-live="stats">
@@ -32,7 +28,7 @@ pub fn StatsPage() -> impl IntoView {
                 {move || {
                     stats.get().map(|result| match result {
                         Ok(s) => view! { <Funnel stats=s /> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{e.full_message()}</p> }.into_any(),
                     })
                 }}
             </Suspense>

@@ -8,7 +8,7 @@ use tuijian::wechat::crypto::MsgCrypt;
 use tuijian::wechat::message::parse_encrypted_reply;
 use tuijian::wechat::signature::sign;
 
-use crate::common::{TestApp, settings, spawn_app_with};
+use crate::common::{TestApp, eventually, settings, spawn_app_with};
 
 const TOKEN: &str = "test-token";
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
@@ -506,6 +506,19 @@ async fn slow_database_means_503_and_a_later_retry_succeeds(pool: PgPool) {
     let resp = post_plain(&app, &xml).await;
     assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(started.elapsed() < Duration::from_secs(2), "answered late");
+    // The write waiting for the lock ends with its statement timeout (the callback's deadline);
+    // unlock only after that, so the count below sees what stays rather than a race.
+    eventually(5, || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "select count(*) from pg_stat_activity
+              where datname = current_database() and wait_event_type = 'Lock'",
+        )
+        .fetch_one(&pool)
+        .await
+        .expect("activity");
+        (waiting == 0).then_some(())
+    })
+    .await;
     blocker.rollback().await.expect("unlock");
     assert_eq!(
         event_count(&pool).await,

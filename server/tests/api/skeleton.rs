@@ -248,6 +248,11 @@ async fn the_referrer_list_renders_its_search_sort_and_page_on_the_server(pool: 
     assert!(second.contains(">b陈列22<"));
     assert!(second.contains(">2 / 2<"));
 
+    // A page past the end says so and links back to the first.
+    let (_, past) = page_html(&app, &cookie, "/referrers?sort=name&page=9").await;
+    assert_eq!(links(&past), 0);
+    assert!(past.contains(r#"href="/referrers?sort=name&amp;page=1""#));
+
     // Nothing matches: the empty state, not an empty table.
     let (_, none) = page_html(&app, &cookie, "/referrers?q=nobody").await;
     assert_eq!(links(&none), 0);
@@ -264,4 +269,33 @@ async fn a_page_the_role_may_not_read_answers_403_with_the_reason(pool: PgPool) 
     assert!(html.contains("无权"));
     let (status, _) = page_html(&app, &cookie, "/referrers").await;
     assert_eq!(status, 200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_leaderboard_page_reads_a_custom_period_from_the_address(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let cookie = signed_in(&pool, Role::Manager).await;
+    let (status, html) = page_html(
+        &app,
+        &cookie,
+        "/leaderboard?period=custom&from=2026-01-05&to=2026-02-10&metric=net",
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"<option value="custom" selected"#));
+    assert!(html.contains(r#"<option value="net" selected"#));
+    assert!(html.contains(r#"value="2026-01-05""#) && html.contains(r#"value="2026-02-10""#));
+    assert!(
+        html.contains("/api/v1/leaderboard.csv?period=custom&amp;from=2026-01-05&amp;to=2026-02-10&amp;metric=net"),
+        "the export link carries the period"
+    );
+    assert!(html.contains(r#"data-testid="leaderboard-empty""#));
+
+    // Dates are ignored for the presets; a custom period without them is refused with the reason.
+    let (status, html) = page_html(&app, &cookie, "/leaderboard?period=week&from=2026-01-05").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("/api/v1/leaderboard.csv?period=week&amp;metric=follows"));
+    let (status, html) = page_html(&app, &cookie, "/leaderboard?period=custom&to=2026-02-10").await;
+    assert_eq!(status, 422);
+    assert!(html.contains("from is required for a custom period"));
 }
