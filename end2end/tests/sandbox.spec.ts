@@ -44,6 +44,7 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   await expect(page).toHaveURL(new RegExp(`period=custom&from=${day(-7)}&to=${day(1)}`));
   await expect(page.getByTestId("csv-leaderboard")).toHaveAttribute("href", /period=custom&from=/);
   await expect(row.getByTestId("row-follows")).toHaveText("1");
+  await page.screenshot({ path: "test-results/leaderboard-custom.png", fullPage: true });
   // A range that ends before it starts is refused with the reason, in place.
   await page.getByTestId("period-to").fill(day(-30));
   await expect(page.getByRole("alert")).toContainText("to must not be before from");

@@ -79,6 +79,15 @@ pub fn Pager(page: i64, total: i64, per_page: i64, href: impl Fn(i64) -> String)
     }
 }
 
+/// An `<option>` of a filter's `<select>`, selected when `value` is the `current` one.
+pub fn choice<L>(current: &str, value: &'static str, label: L) -> impl IntoView + use<L>
+where
+    L: Fn() -> &'static str + Send + Sync + 'static,
+{
+    let selected = current == value;
+    view! { <option value=value selected=selected>{label}</option> }
+}
+
 /// A query parameter of the current page's address.
 pub fn query_param(name: &str) -> Option<String> {
     leptos_router::hooks::use_query_map()

@@ -7,7 +7,7 @@ use crate::api::auth::{logout, whoami};
 use crate::api::system::get_status;
 use crate::components::status_badge::ModeBadge;
 use crate::i18n::{set_lang, t, use_lang};
-use crate::model::{CurrentUser, Role, WechatMode};
+use crate::model::{Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
 const NAV: [(&str, &str, &str, &str, Role); 7] = [
@@ -32,9 +32,6 @@ const NAV: [(&str, &str, &str, &str, Role); 7] = [
     ("/sandbox", "沙盒", "Sandbox", "nav-sandbox", Role::Staff),
 ];
 
-/// The signed-in user, shared with pages through context.
-pub type UserResource = Resource<Result<Option<CurrentUser>, crate::model::AppError>>;
-
 /// Header and navigation around the routed page, rendered on the server; the menu button, the
 /// sign-out button and the language switch are islands.
 #[component]
@@ -46,8 +43,7 @@ pub fn Layout(children: Children) -> AnyView {
     if path.starts_with("/m/") {
         return view! { <main class="member-main">{children()}</main> }.into_any();
     }
-    let user: UserResource = Resource::new(|| (), |_| whoami());
-    provide_context(user);
+    let user = Resource::new(|| (), |_| whoami());
     let status = Resource::new(|| (), |_| get_status());
     let role = move || user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
     let sandbox = move || {

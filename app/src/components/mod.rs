@@ -1,7 +1,6 @@
 //! Reusable view pieces.
 
 pub mod chart;
-pub mod empty_state;
 pub mod form;
 pub mod layout;
 pub mod live;

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::reports::get_leaderboard;
-use crate::components::form::query_param;
+use crate::components::form::{self, query_param};
 use crate::components::live::{AutoRefresh, LiveFilter};
 use crate::i18n::t;
 use crate::model::{LeaderboardRow, ReportQuery};
@@ -32,10 +32,6 @@ pub fn LeaderboardPage() -> impl IntoView {
         enc(&metric),
         enc(&kind)
     );
-    let option = |current: &str, value: &'static str, label| {
-        let selected = current == value;
-        view! { <option value=value selected=selected>{label}</option> }
-    };
     view! {
         <h1>{t("排行榜", "Leaderboard")}</h1>
         <div class="toolbar">
@@ -45,17 +41,17 @@ pub fn LeaderboardPage() -> impl IntoView {
                     <label class="inline">
                         {t("指标", "Metric")}
                         <select name="metric" data-testid="metric-select">
-                            {option(&metric, "follows", t("新关注", "New follows"))}
-                            {option(&metric, "net", t("净增", "Net follows"))}
-                            {option(&metric, "retained", t("留存", "Retained"))}
+                            {form::choice(&metric, "follows", t("新关注", "New follows"))}
+                            {form::choice(&metric, "net", t("净增", "Net follows"))}
+                            {form::choice(&metric, "retained", t("留存", "Retained"))}
                         </select>
                     </label>
                     <label class="inline">
                         {t("推荐人类型", "Referrers")}
                         <select name="kind" data-testid="kind-select">
-                            {option(&kind, "", t("全部", "All"))}
-                            {option(&kind, "staff", t("员工创建", "Staff-made"))}
-                            {option(&kind, "member", t("会员", "Members"))}
+                            {form::choice(&kind, "", t("全部", "All"))}
+                            {form::choice(&kind, "staff", t("员工创建", "Staff-made"))}
+                            {form::choice(&kind, "member", t("会员", "Members"))}
                         </select>
                     </label>
                 </form>
@@ -132,20 +128,16 @@ impl PeriodChoice {
 /// or 自定义 with two dates (shown only while 自定义 is chosen).
 #[component]
 pub fn PeriodSelect(choice: PeriodChoice) -> impl IntoView {
-    let period = choice.period.clone();
-    let option = move |value: &'static str, label| {
-        let selected = period == value;
-        view! { <option value=value selected=selected>{label}</option> }
-    };
+    let period = choice.period.as_str();
     view! {
         <label class="inline">
             {t("时段", "Period")}
             <select name="period" data-testid="period-select">
-                {option("day", t("今天", "Today"))}
-                {option("week", t("本周", "This week"))}
-                {option("month", t("本月", "This month"))}
-                {option("all", t("全部", "All time"))}
-                {option("custom", t("自定义", "Custom"))}
+                {form::choice(period, "day", t("今天", "Today"))}
+                {form::choice(period, "week", t("本周", "This week"))}
+                {form::choice(period, "month", t("本月", "This month"))}
+                {form::choice(period, "all", t("全部", "All time"))}
+                {form::choice(period, "custom", t("自定义", "Custom"))}
             </select>
         </label>
         <span class="inline custom-range">

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::referrers::{create_referrer, list_referrers};
-use crate::components::form::{ErrorBanner, Pager, TextField, page_param, query_param};
+use crate::components::form::{ErrorBanner, Pager, TextField, choice, page_param, query_param};
 use crate::components::live::LiveFilter;
 use crate::i18n::t;
 use crate::model::{AppError, NewReferrer, Referrer, ReferrerListQuery};
@@ -24,9 +24,6 @@ pub fn ReferrersPage() -> impl IntoView {
         move |_| list_referrers(query.clone())
     });
     let sort = query.sort.clone().unwrap_or_else(|| "newest".into());
-    let option = move |value: &'static str, label| {
-        view! { <option value=value selected=sort == value>{label}</option> }
-    };
     let href = {
         let query = query.clone();
         move |page: i64| list_href(&query, page)
@@ -49,9 +46,9 @@ pub fn ReferrersPage() -> impl IntoView {
                 <label class="inline">
                     {t("排序", "Sort")}
                     <select name="sort" data-testid="referrer-sort">
-                        {option("newest", t("最新", "Newest"))}
-                        {option("oldest", t("最早", "Oldest"))}
-                        {option("name", t("姓名", "Name"))}
+                        {choice(&sort, "newest", t("最新", "Newest"))}
+                        {choice(&sort, "oldest", t("最早", "Oldest"))}
+                        {choice(&sort, "name", t("姓名", "Name"))}
                     </select>
                 </label>
                 <label class="inline">
