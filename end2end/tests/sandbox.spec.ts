@@ -47,7 +47,7 @@ test("a simulated scan greets by the referrer's name and reaches the leaderboard
   await page.screenshot({ path: "test-results/leaderboard-custom.png", fullPage: true });
   // A range that ends before it starts is refused with the reason, in place.
   await page.getByTestId("period-to").fill(day(-30));
-  await expect(page.getByRole("alert")).toContainText("to must not be before from");
+  await expect(page.getByRole("alert")).toContainText("结束日期不能早于开始日期");
   await expect(page.getByTestId("leaderboard-row")).toHaveCount(0);
   await page.getByTestId("period-select").selectOption("all");
   await expect(row.getByTestId("row-follows")).toHaveText("1");

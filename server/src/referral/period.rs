@@ -68,24 +68,37 @@ impl Period {
             }),
             "custom" => {
                 let parse = |field: &str, v: Option<&str>| {
+                    let zh = if field == "from" {
+                        "开始日期"
+                    } else {
+                        "结束日期"
+                    };
                     let v = v.ok_or_else(|| {
                         ServiceError::field(
                             field,
-                            format!("{field} is required for a custom period"),
+                            format!(
+                                "自定义时段须填写{zh} / {field} is required for a custom period"
+                            ),
                         )
                     })?;
                     NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| {
-                        ServiceError::field(field, format!("{field} must be a date YYYY-MM-DD"))
+                        ServiceError::field(
+                            field,
+                            format!("{zh}须为 YYYY-MM-DD 格式 / {field} must be a date YYYY-MM-DD"),
+                        )
                     })
                 };
                 let (from, to) = (parse("from", from)?, parse("to", to)?);
                 if to < from {
-                    return Err(ServiceError::field("to", "to must not be before from"));
+                    return Err(ServiceError::field(
+                        "to",
+                        "结束日期不能早于开始日期 / to must not be before from",
+                    ));
                 }
                 if (to - from).num_days() >= MAX_CUSTOM_DAYS {
                     return Err(ServiceError::field(
                         "to",
-                        "a custom period is at most 3 years",
+                        "自定义时段最长 3 年 / a custom period is at most 3 years",
                     ));
                 }
                 Ok(Period {
@@ -95,7 +108,10 @@ impl Period {
             }
             other => Err(ServiceError::field(
                 "period",
-                format!("unknown period {other:?}: use day, week, month, all or custom"),
+                format!(
+                    "未知时段 {other:?}，可选 day、week、month、all、custom / \
+                     unknown period {other:?}: use day, week, month, all or custom"
+                ),
             )),
         }
     }

@@ -34,7 +34,10 @@ impl Filters {
         match self.metric.as_deref() {
             None => Ok(Metric::Follows),
             Some(m) => Metric::parse(m).ok_or_else(|| {
-                ServiceError::field("metric", "metric must be follows, net or retained")
+                ServiceError::field(
+                    "metric",
+                    "指标须为 follows、net 或 retained / metric must be follows, net or retained",
+                )
             }),
         }
     }
@@ -43,7 +46,10 @@ impl Filters {
         match self.kind.as_deref() {
             None | Some("") | Some("all") => Ok(None),
             Some(k @ ("staff" | "member")) => Ok(Some(k)),
-            Some(_) => Err(ServiceError::field("kind", "kind must be staff or member")),
+            Some(_) => Err(ServiceError::field(
+                "kind",
+                "推荐人类型须为 staff 或 member / kind must be staff or member",
+            )),
         }
     }
 }

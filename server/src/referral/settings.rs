@@ -122,8 +122,9 @@ pub async fn save_greeting(
     variant: &str,
     template: &str,
 ) -> Result<(), ServiceError> {
-    let variant = Variant::parse(variant)
-        .ok_or_else(|| ServiceError::field("variant", "unknown greeting variant"))?;
+    let variant = Variant::parse(variant).ok_or_else(|| {
+        ServiceError::field("variant", "未知的欢迎语类型 / unknown greeting variant")
+    })?;
     let template: String = template
         .chars()
         .filter(|c| *c == '\n' || !c.is_control())

@@ -297,5 +297,5 @@ async fn the_leaderboard_page_reads_a_custom_period_from_the_address(pool: PgPoo
     assert!(html.contains("/api/v1/leaderboard.csv?period=week&amp;metric=follows"));
     let (status, html) = page_html(&app, &cookie, "/leaderboard?period=custom&to=2026-02-10").await;
     assert_eq!(status, 422);
-    assert!(html.contains("from is required for a custom period"));
+    assert!(html.contains("自定义时段须填写开始日期 / from is required for a custom period"));
 }
