@@ -78,3 +78,30 @@ test("batch creation shows progress", async ({ page }) => {
   await expect(page.getByTestId("quota-used")).toHaveText(String(before + 2));
   await page.screenshot({ path: "test-results/batch.png", fullPage: true });
 });
+
+test("the search waits for an input method to finish composing", async ({ page }) => {
+  await login(page);
+  await follow(page, "nav-referrers");
+  const name = unique("拼音");
+  await page.getByTestId("input-name").fill(name);
+  await page.getByTestId("create-referrer").click();
+  await expect(page.getByTestId("created-ok")).toBeVisible();
+  const search = page.getByTestId("referrer-search");
+  // Mid-composition the box holds pinyin: nothing applies, even after the typing pause (300 ms;
+  // the wait below is that pause with room to spare, not a timing measurement).
+  await search.evaluate((el: HTMLInputElement) => {
+    el.value = "pin";
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, isComposing: true, data: "pin" }));
+  });
+  await page.waitForTimeout(1000);
+  await expect(page).toHaveURL(/\/referrers$/);
+  // The composition ends with the characters: the search applies.
+  await search.evaluate((el: HTMLInputElement, value: string) => {
+    el.value = value;
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, isComposing: true, data: value }));
+    el.dispatchEvent(new CompositionEvent("compositionend", { bubbles: true, data: value }));
+  }, name);
+  await expect(page).toHaveURL(/\/referrers\?q=/);
+  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
+  await expect(page.getByTestId("referrer-link")).toHaveText(name);
+});

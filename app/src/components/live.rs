@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use crate::i18n::t;
 
 /// Wraps a `<form method="get">` of filters. A choice applies at once, typing after a short
-/// pause: the query goes to the address bar (so the view can be shared and survives a reload)
+/// pause (and not while an input method is composing): the query goes to the address bar (so the view can be shared and survives a reload)
 /// and the page's live regions are refreshed in place, keeping the focus and what was typed.
 /// Without the browser bundle the form still works as a plain GET form.
 #[island]
@@ -35,6 +35,15 @@ pub fn LiveFilter(children: Children) -> impl IntoView {
     let typed = move |ev: leptos::ev::Event| {
         #[cfg(feature = "hydrate")]
         {
+            use wasm_bindgen::JsCast;
+            // While an input method composes (pinyin not yet turned into characters) nothing
+            // applies; the end of the composition does.
+            if ev
+                .dyn_ref::<web_sys::InputEvent>()
+                .is_some_and(|e| e.is_composing())
+            {
+                return;
+            }
             if let Some(h) = pending.get_value() {
                 h.clear();
             }
@@ -51,6 +60,7 @@ pub fn LiveFilter(children: Children) -> impl IntoView {
         <div
             class="live-filter"
             on:input=typed
+            on:compositionend=move |ev| typed(ev.into())
             on:change=move |ev| apply(&ev)
             on:submit=move |ev| {
                 ev.prevent_default();
