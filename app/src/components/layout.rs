@@ -78,7 +78,7 @@ pub fn Layout(children: Children) -> AnyView {
                 </Suspense>
             </NavMenu>
             <div class="topbar-right">
-                <ModeBadge />
+                <ModeBadge status=status />
                 <Suspense>
                     {move || {
                         user.get().and_then(|r| r.ok()).flatten().map(|u| {

@@ -2,14 +2,12 @@
 
 use leptos::prelude::*;
 
-use crate::api::system::get_status;
 use crate::i18n::t;
-use crate::model::WechatMode;
+use crate::model::{SystemStatus, WechatMode};
 
-/// "沙盒模式" or "正式模式", loaded from the server.
+/// "沙盒模式" or "正式模式", from the status the header already reads.
 #[component]
-pub fn ModeBadge() -> impl IntoView {
-    let status = Resource::new(|| (), |_| get_status());
+pub fn ModeBadge(status: Resource<Result<SystemStatus, ServerFnError>>) -> impl IntoView {
     let sandbox = t("沙盒模式 · Sandbox mode", "Sandbox mode · 沙盒模式");
     let live = t("正式模式", "Live");
     let unknown = t("状态未知", "Status unknown");

@@ -24,13 +24,10 @@ pub fn LeaderboardPage() -> impl IntoView {
         ..choice.query()
     };
     let board = Resource::new(|| (), move |_| get_leaderboard(query.clone()));
-    let enc = |v: &str| form_urlencoded::byte_serialize(v.as_bytes()).collect::<String>();
-    let csv = format!("/api/v1/referrals.csv?{}", choice.params());
+    let csv = format!("/api/v1/referrals.csv?{}", choice.params(&[]));
     let board_csv = format!(
-        "/api/v1/leaderboard.csv?{}&metric={}&kind={}",
-        choice.params(),
-        enc(&metric),
-        enc(&kind)
+        "/api/v1/leaderboard.csv?{}",
+        choice.params(&[("metric", &metric), ("kind", &kind)])
     );
     view! {
         <h1>{t("排行榜", "Leaderboard")}</h1>
@@ -111,8 +108,9 @@ impl PeriodChoice {
         }
     }
 
-    /// `period=…` (and `from=…&to=…` for a custom period), for links to the CSV exports.
-    pub fn params(&self) -> String {
+    /// `period=…` (and `from=…&to=…` for a custom period) followed by `more`, for links to
+    /// the CSV exports.
+    pub fn params(&self, more: &[(&str, &str)]) -> String {
         let mut params = form_urlencoded::Serializer::new(String::new());
         params.append_pair("period", &self.period);
         for (name, value) in [("from", &self.from), ("to", &self.to)] {
@@ -120,6 +118,7 @@ impl PeriodChoice {
                 params.append_pair(name, v);
             }
         }
+        params.extend_pairs(more);
         params.finish()
     }
 }
