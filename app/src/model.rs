@@ -75,7 +75,25 @@ impl server_fn::error::FromServerFnError for AppError {
     type Encoder = server_fn::codec::JsonEncoding;
 
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
-        AppError::new("request_failed", value.to_string())
+        #[cfg(feature = "ssr")]
+        use server_fn::error::ServerFnErrorErr as E;
+        match value {
+            // On the server these mean the request's arguments could not be read: the
+            // caller's mistake, answered 400 (the browser never sends such a request).
+            #[cfg(feature = "ssr")]
+            E::Args(detail) | E::MissingArg(detail) | E::Deserialization(detail) => {
+                if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+                    resp.set_status(http::StatusCode::BAD_REQUEST);
+                }
+                AppError::new(
+                    "bad_request",
+                    format!(
+                        "请求参数无法读取 / The request's arguments could not be read: {detail}"
+                    ),
+                )
+            }
+            other => AppError::new("request_failed", other.to_string()),
+        }
     }
 }
 

@@ -221,3 +221,63 @@ async fn every_server_function_checks_the_session_the_role_and_the_origin(pool: 
             .expect("count");
     assert_eq!(intruders, 0);
 }
+
+/// A hand-made server-function call whose arguments cannot be read is the caller's mistake:
+/// 400 with the reason, never a 5xx, and nothing happens.
+#[sqlx::test(migrations = "../migrations")]
+async fn undecodable_server_function_arguments_answer_400(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let admin = crate::skeleton::signed_in(&pool, Role::Admin).await;
+    let mut checked = 0;
+    for (path, _, body) in SERVER_FNS {
+        if body.is_empty() {
+            continue;
+        }
+        // Missing arguments, and arguments of the wrong type or shape.
+        let wrong = body
+            .replace("id=1", "id=one")
+            .replace("page]=1", "page]=first")
+            .replace("archived]=false", "archived]=maybe")
+            .replace("role=Admin", "role=Emperor")
+            .replace("action=Follow", "action=Dance")
+            .replace("kind]=permanent", "kind]=forever")
+            .replace("period]=all", "period][x]=all")
+            .replace("keywords[0]=x", "keywords=x");
+        let mut bodies = vec![""];
+        if wrong != body {
+            bodies.push(&wrong);
+        }
+        for bad in bodies {
+            let (status, err) = call(&app, path, bad, Some(&admin), None).await;
+            assert_eq!(
+                (status.as_u16(), err["code"].as_str()),
+                (400, Some("bad_request")),
+                "{path} with {bad:?}: {err}"
+            );
+            assert!(
+                err["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("could not be read")),
+                "{err}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 30, "only {checked} calls checked");
+    for sql in [
+        "select count(*) from referrer",
+        "select count(*) from qr_code",
+        "select count(*) from api_token",
+    ] {
+        let n: i64 = sqlx::query_scalar(sql)
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+        assert_eq!(n, 0, "{sql}");
+    }
+    let users: i64 = sqlx::query_scalar("select count(*) from app_user")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(users, 1, "only the signed-in admin");
+}
