@@ -181,7 +181,12 @@ fn wechat_api(
 
 /// The whole HTTP surface, without a socket (tests drive it directly).
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    // Generated once per process: while Leptos generates a route list it suppresses resource
+    // loading process-wide, and a page render that starts meanwhile (another router in the
+    // same process, as in the tests) would wait forever (leptos-rs/leptos#4773).
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> =
+        std::sync::OnceLock::new();
+    let routes = ROUTES.get_or_init(|| generate_route_list(App)).clone();
     let service = state.service.clone();
     let context = move || provide_context(service.clone());
     let options = state.leptos_options.clone();
