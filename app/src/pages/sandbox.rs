@@ -3,9 +3,8 @@
 use leptos::prelude::*;
 
 use crate::api::sandbox::{sandbox_codes, sandbox_messages, simulate};
-use crate::components::form::Loading;
 use crate::i18n::t;
-use crate::model::{AppError, SandboxCode, SimAction, SimOutcome};
+use crate::model::{AppError, SandboxCode, SimAction, SimMessage, SimOutcome};
 
 /// One line of the simulated chat.
 #[derive(Clone, Debug)]
@@ -15,10 +14,23 @@ struct Bubble {
     image: Option<String>,
 }
 
-/// The sandbox page: the codes to scan come from the server with the page.
+/// The simulated user the panel starts with.
+const FIRST_USER: &str = "alice";
+
+/// The sandbox page: the codes to scan and the first user's messages come from the server with
+/// the page, as the island's props. (A resource created inside the island would be created
+/// twice while the server resolves this page's `Suspense`, and the browser would read the
+/// first, discarded one's data: intermittent hydration errors.)
 #[component]
 pub fn SandboxPage() -> impl IntoView {
-    let codes = Resource::new(|| (), |_| sandbox_codes());
+    let codes = Resource::new(
+        || (),
+        |_| async {
+            let codes = sandbox_codes().await?;
+            let inbox = sandbox_messages(FIRST_USER.to_owned()).await;
+            Ok::<_, AppError>((codes, inbox))
+        },
+    );
     view! {
         <h1>{t("沙盒", "Sandbox")}</h1>
         <p class="lead">
@@ -27,7 +39,7 @@ pub fn SandboxPage() -> impl IntoView {
         </p>
         <Suspense>
             {move || codes.get().map(|r| match r {
-                Ok(list) => view! { <Simulator codes=list /> }.into_any(),
+                Ok((codes, inbox)) => view! { <Simulator codes inbox /> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             })}
         </Suspense>
@@ -36,8 +48,8 @@ pub fn SandboxPage() -> impl IntoView {
 
 /// Pick a code and a simulated user, then scan / follow / unfollow / send text.
 #[island]
-fn Simulator(codes: Vec<SandboxCode>) -> impl IntoView {
-    let who = RwSignal::new("alice".to_owned());
+fn Simulator(codes: Vec<SandboxCode>, inbox: Result<Vec<SimMessage>, AppError>) -> impl IntoView {
+    let who = RwSignal::new(FIRST_USER.to_owned());
     let code = RwSignal::new(codes.first().map(|c| c.id.to_string()).unwrap_or_default());
     let text = RwSignal::new("你好".to_owned());
     let chat = RwSignal::new(Vec::<Bubble>::new());
@@ -54,11 +66,13 @@ fn Simulator(codes: Vec<SandboxCode>) -> impl IntoView {
             chat.update(|c| push_outcome(c, &outcome));
         }
     });
-    // Messages sent later through the API (customer-service and template messages): polled,
-    // since they arrive after the passive reply.
-    let tick = RwSignal::new(0u32);
+    // Messages sent later through the API (customer-service and template messages): read again
+    // in the browser every 2 s, after each action and when the user changes, since they arrive
+    // after the passive reply. Only the newest answer is shown.
+    let inbox = RwSignal::new(inbox);
     #[cfg(feature = "hydrate")]
     {
+        let tick = RwSignal::new(0u32);
         let handle = set_interval_with_handle(
             move || tick.update(|t| *t = t.wrapping_add(1)),
             std::time::Duration::from_secs(2),
@@ -68,11 +82,19 @@ fn Simulator(codes: Vec<SandboxCode>) -> impl IntoView {
                 h.clear();
             }
         });
+        let latest = StoredValue::new(0u64);
+        Effect::new(move |_| {
+            let (user, _, _) = (who.get(), run.version().get(), tick.get());
+            latest.update_value(|n| *n += 1);
+            let asked = latest.get_value();
+            leptos::task::spawn_local(async move {
+                let answer = sandbox_messages(user).await;
+                if latest.try_get_value() == Some(asked) {
+                    inbox.try_set(answer);
+                }
+            });
+        });
     }
-    let inbox = Resource::new(
-        move || (who.get(), run.version().get(), tick.get()),
-        |(who, _, _)| sandbox_messages(who),
-    );
     let code_id = move || code.get_untracked().parse::<i64>().ok();
     view! {
         <div class="columns">
@@ -139,26 +161,24 @@ fn Simulator(codes: Vec<SandboxCode>) -> impl IntoView {
             </section>
             <section class="card" data-testid="sim-inbox">
                 <h2>{t("收到的客服/模板消息", "Messages received (customer service / template)")}</h2>
-                <Transition fallback=Loading>
-                    {move || inbox.get().map(|r| match r {
-                        Ok(list) if list.is_empty() => view! {
-                            <p class="muted">{t("暂无。", "None yet.")}</p>
-                        }.into_any(),
-                        Ok(list) => view! {
-                            <ul class="inbox">
-                                {list.into_iter().rev().map(|m| view! {
-                                    <li data-testid="inbox-message">
-                                        <span class="badge">{m.kind}</span>
-                                        " "
-                                        <span class="inbox-text">{m.text.unwrap_or_default()}</span>
-                                        {m.image.map(|src| view! { <img class="bubble-image" src=src alt="图片 image" data-testid="inbox-image" /> })}
-                                    </li>
-                                }).collect_view()}
-                            </ul>
-                        }.into_any(),
-                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                    })}
-                </Transition>
+                {move || match inbox.get() {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted">{t("暂无。", "None yet.")}</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="inbox">
+                            {list.into_iter().rev().map(|m| view! {
+                                <li data-testid="inbox-message">
+                                    <span class="badge">{m.kind}</span>
+                                    " "
+                                    <span class="inbox-text">{m.text.filter(|t| !t.is_empty())}</span>
+                                    {m.image.map(|src| view! { <img class="bubble-image" src=src alt="图片 image" data-testid="inbox-image" /> })}
+                                </li>
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                }}
             </section>
         </div>
     }

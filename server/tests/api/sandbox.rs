@@ -817,3 +817,80 @@ async fn an_unknown_follower_fails_alone(pool: PgPool) {
         ]
     );
 }
+
+/// Islands get their data as props: no page leaves resource data for the browser to read back
+/// while it hydrates. The sandbox's inbox was a resource inside its island; the server created
+/// it twice while resolving the page's `Suspense`, the browser read the first (discarded) one's
+/// data, and hydration failed now and then.
+#[sqlx::test(migrations = "../migrations")]
+async fn pages_hand_their_islands_data_as_props(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let token = tokens::mint(&pool, 1, "admin", Role::Admin)
+        .await
+        .expect("token");
+    let referrer = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(json!({"name": "岛屿"})),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let code = rest(
+        &app,
+        &token,
+        reqwest::Method::POST,
+        &format!("/referrers/{id}/qrcodes"),
+        Some(json!({"kind": "permanent", "label": "海报"})),
+    )
+    .await;
+    let code_id = code["id"].as_i64().expect("code id");
+    // alice, the panel's first simulated user, asks for her personal code: the link to her page
+    // arrives as a customer-service message, which the sandbox page shows from the server.
+    simulate::follow(&app.state.sim(), "alice")
+        .await
+        .expect("follow");
+    simulate::text(&app.state.sim(), "alice", "推广码")
+        .await
+        .expect("asks");
+    settle_jobs(&pool).await;
+
+    let cookie = crate::skeleton::signed_in(&pool, Role::Admin).await;
+    let (status, sandbox) = crate::skeleton::page_html(&app, &cookie, "/sandbox").await;
+    assert_eq!(status, 200);
+    let inbox = sandbox
+        .split(r#"data-testid="sim-inbox""#)
+        .nth(1)
+        .expect("inbox section");
+    assert!(inbox.contains(r#"data-testid="inbox-message""#));
+    let member = inbox
+        .split("/m/")
+        .nth(1)
+        .and_then(|rest| {
+            rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+                .next()
+        })
+        .expect("the link to alice's page");
+
+    for path in [
+        "/".to_owned(),
+        "/referrers".to_owned(),
+        format!("/referrers/{id}"),
+        format!("/referrers/{id}/poster/{code_id}"),
+        "/qrcodes".to_owned(),
+        "/leaderboard".to_owned(),
+        "/stats".to_owned(),
+        "/settings".to_owned(),
+        "/sandbox".to_owned(),
+        format!("/m/{member}"),
+    ] {
+        let (status, html) = crate::skeleton::page_html(&app, &cookie, &path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains("<leptos-island"), "{path} has islands");
+        assert!(
+            html.contains("__PENDING_RESOURCES=[];") && !html.contains("__RESOLVED_RESOURCES["),
+            "{path} leaves resource data for the browser"
+        );
+    }
+}

@@ -189,7 +189,11 @@ async fn embedded_database_keeps_data_across_restarts() {
 }
 
 /// The page's HTML for a signed-in user.
-async fn page_html(app: &crate::common::TestApp, cookie: &str, path: &str) -> (u16, String) {
+pub(crate) async fn page_html(
+    app: &crate::common::TestApp,
+    cookie: &str,
+    path: &str,
+) -> (u16, String) {
     let resp = app
         .client
         .get(app.url(path))
