@@ -82,15 +82,14 @@ impl server_fn::error::FromServerFnError for AppError {
             // caller's mistake, answered 400 (the browser never sends such a request).
             #[cfg(feature = "ssr")]
             E::Args(detail) | E::MissingArg(detail) | E::Deserialization(detail) => {
-                if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                    resp.set_status(http::StatusCode::BAD_REQUEST);
-                }
-                AppError::new(
+                let e = AppError::new(
                     "bad_request",
                     format!(
                         "请求参数无法读取 / The request's arguments could not be read: {detail}"
                     ),
-                )
+                );
+                crate::api::guard::answer_status(&e);
+                e
             }
             other => AppError::new("request_failed", other.to_string()),
         }

@@ -64,21 +64,27 @@ pub mod guard {
     /// validation are not server errors).
     pub fn finish<T>(result: Result<T, AppError>) -> Result<T, AppError> {
         if let Err(e) = &result {
-            let status = match e.code.as_str() {
-                "unauthorized" | "invalid_login" => http::StatusCode::UNAUTHORIZED,
-                "forbidden" | "cross_site" | "not_sandbox" => http::StatusCode::FORBIDDEN,
-                "not_found" => http::StatusCode::NOT_FOUND,
-                "validation_failed" | "simulation_failed" => http::StatusCode::UNPROCESSABLE_ENTITY,
-                "throttled" => http::StatusCode::TOO_MANY_REQUESTS,
-                "unavailable" => http::StatusCode::SERVICE_UNAVAILABLE,
-                "wechat_error" => http::StatusCode::BAD_GATEWAY,
-                _ => http::StatusCode::CONFLICT,
-            };
-            if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
-                resp.set_status(status);
-            }
+            answer_status(e);
         }
         result
+    }
+
+    /// Sets the response's status for `e` by its code (the one table of code → status).
+    pub fn answer_status(e: &AppError) {
+        let status = match e.code.as_str() {
+            "bad_request" => http::StatusCode::BAD_REQUEST,
+            "unauthorized" | "invalid_login" => http::StatusCode::UNAUTHORIZED,
+            "forbidden" | "cross_site" | "not_sandbox" => http::StatusCode::FORBIDDEN,
+            "not_found" => http::StatusCode::NOT_FOUND,
+            "validation_failed" | "simulation_failed" => http::StatusCode::UNPROCESSABLE_ENTITY,
+            "throttled" => http::StatusCode::TOO_MANY_REQUESTS,
+            "unavailable" => http::StatusCode::SERVICE_UNAVAILABLE,
+            "wechat_error" => http::StatusCode::BAD_GATEWAY,
+            _ => http::StatusCode::CONFLICT,
+        };
+        if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            resp.set_status(status);
+        }
     }
 
     /// The signed-in user with at least `role`, and the service.
