@@ -56,7 +56,11 @@ pub async fn spawn_app_with(pool: PgPool, settings: Settings) -> TestApp {
     TestApp {
         addr,
         state,
-        client: reqwest::Client::new(),
+        // A request that never answers fails its test instead of holding up the whole run.
+        client: reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .expect("test client"),
         _shutdown: tx,
     }
 }
