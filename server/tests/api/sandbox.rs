@@ -333,6 +333,30 @@ async fn rest(
     resp.json().await.expect("json")
 }
 
+/// Creates a referrer and one QR code for it through the REST API (the bodies as given); the
+/// referrer's id and the code as answered.
+async fn referrer_with_code(
+    app: &TestApp,
+    token: &str,
+    referrer: Value,
+    code: Value,
+) -> (i64, Value) {
+    let referrer = rest(
+        app,
+        token,
+        reqwest::Method::POST,
+        "/referrers",
+        Some(referrer),
+    )
+    .await;
+    let id = referrer["id"].as_i64().expect("id");
+    let path = format!("/referrers/{id}/qrcodes");
+    (
+        id,
+        rest(app, token, reqwest::Method::POST, &path, Some(code)).await,
+    )
+}
+
 /// create referrer → create code → simulated scan → greeting names the referrer → referral
 /// listed → leaderboard counts it → referrer notified → follower looked up.
 #[sqlx::test(migrations = "../migrations")]
@@ -348,21 +372,11 @@ async fn full_sandbox_round_trip(pool: PgPool) {
     simulate::text(&app.state.sim(), "zhangsan", "你好")
         .await
         .expect("referrer writes");
-    let referrer = rest(
+    let (id, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "张三", "openid": "oSBX_zhangsan"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "permanent", "label": "门店海报"})),
+        json!({"name": "张三", "openid": "oSBX_zhangsan"}),
+        json!({"kind": "permanent", "label": "门店海报"}),
     )
     .await;
     assert_eq!(code["kind"], "permanent");
@@ -447,21 +461,11 @@ async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
         .await
         .expect("token");
-    let referrer = rest(
+    let (_, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "李四", "openid": "oSBX_lisi"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "temporary", "expire_seconds": 3600})),
+        json!({"name": "李四", "openid": "oSBX_lisi"}),
+        json!({"kind": "temporary", "expire_seconds": 3600}),
     )
     .await;
     simulate::scan(&app.state.sim(), code["id"].as_i64().expect("id"), "friend")
@@ -499,21 +503,11 @@ async fn qr_images_decode_to_the_code_url(pool: PgPool) {
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
         .await
         .expect("token");
-    let referrer = rest(
+    let (_, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "王五"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "permanent"})),
+        json!({"name": "王五"}),
+        json!({"kind": "permanent"}),
     )
     .await;
     let code_id = code["id"].as_i64().expect("id");
@@ -556,21 +550,11 @@ async fn archived_referrers_get_no_new_codes_but_old_ones_still_attribute(pool: 
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
         .await
         .expect("token");
-    let referrer = rest(
+    let (id, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "赵六"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "permanent"})),
+        json!({"name": "赵六"}),
+        json!({"kind": "permanent"}),
     )
     .await;
     rest(
@@ -630,21 +614,11 @@ async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
         .await
         .expect("token");
-    let referrer = rest(
+    let (_, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "王五", "openid": "oSBX_wangwu"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "permanent"})),
+        json!({"name": "王五", "openid": "oSBX_wangwu"}),
+        json!({"kind": "permanent"}),
     )
     .await;
     let seen = simulate::scan(
@@ -828,21 +802,11 @@ async fn pages_hand_their_islands_data_as_props(pool: PgPool) {
     let token = tokens::mint(&pool, 1, "admin", Role::Admin)
         .await
         .expect("token");
-    let referrer = rest(
+    let (id, code) = referrer_with_code(
         &app,
         &token,
-        reqwest::Method::POST,
-        "/referrers",
-        Some(json!({"name": "岛屿"})),
-    )
-    .await;
-    let id = referrer["id"].as_i64().expect("id");
-    let code = rest(
-        &app,
-        &token,
-        reqwest::Method::POST,
-        &format!("/referrers/{id}/qrcodes"),
-        Some(json!({"kind": "permanent", "label": "海报"})),
+        json!({"name": "岛屿"}),
+        json!({"kind": "permanent", "label": "海报"}),
     )
     .await;
     let code_id = code["id"].as_i64().expect("code id");
