@@ -62,6 +62,26 @@ impl AppError {
         format!("{}: {}", self.message, fields.join("; "))
     }
 
+    /// The HTTP status of this error by its code: the one table of code → status, used by the
+    /// REST API and the server functions alike.
+    pub fn status(&self) -> u16 {
+        match self.code.as_str() {
+            "bad_request" => 400,
+            "unauthorized" | "invalid_login" => 401,
+            "forbidden" | "cross_site" | "not_sandbox" => 403,
+            "not_found" => 404,
+            "payload_too_large" => 413,
+            "unsupported_media_type" => 415,
+            "validation_failed" | "simulation_failed" => 422,
+            "throttled" => 429,
+            "wechat_error" => 502,
+            "unavailable" => 503,
+            "request_failed" | "internal_error" => 500,
+            // Every other code names a conflict with the current state (openid_taken, …).
+            _ => 409,
+        }
+    }
+
     /// The message for `field`, if the error names it.
     pub fn field(&self, field: &str) -> Option<String> {
         self.fields
@@ -164,6 +184,9 @@ pub struct ReportQuery {
     pub to: Option<String>,
     pub metric: Option<String>,
     pub kind: Option<String>,
+    /// Leaderboard rows wanted (1–1000, default 100).
+    #[serde(default)]
+    pub limit: Option<i64>,
 }
 
 /// A QR code with its image, for display.

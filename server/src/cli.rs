@@ -8,10 +8,10 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::roles::Role;
-use crate::referral::tokens;
-use crate::referral::users;
+use crate::referral::{settings, users};
 use crate::sandbox::simulate::SimReply;
 use crate::startup::{self, AppState};
 
@@ -187,25 +187,38 @@ async fn migrate() -> anyhow::Result<()> {
 async fn create_token(name: String, role: String) -> anyhow::Result<()> {
     let role = Role::parse(&role)
         .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
-    let name = name.trim().to_owned();
-    anyhow::ensure!(
-        !name.is_empty() && name.chars().count() <= 64,
-        "--name must be 1 to 64 characters"
-    );
     let settings = Settings::from_env()?;
     let database = Database::connect(&settings).await?;
     let result = async {
         db::migrate(&database.pool).await?;
         let account = db::events::default_account(&database.pool).await?;
-        let token = tokens::mint(&database.pool, account, &name, role).await?;
-        anyhow::Ok(token)
+        settings::mint_token(&database.pool, &Actor::cli(account), &name, role)
+            .await
+            .map_err(refused)
     }
     .await;
     database.shutdown().await;
     let token = result?;
-    eprintln!("created {role} token {name:?}; it is shown only now:");
+    eprintln!(
+        "created {role} token {:?}; it is shown only now:",
+        name.trim()
+    );
     println!("{token}");
     Ok(())
+}
+
+/// A service's refusal as a command-line error: every field's message.
+fn refused(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Validation(f) => anyhow::anyhow!(
+            "{}",
+            f.iter()
+                .map(|f| format!("{}: {}", f.field, f.message))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+        other => anyhow::anyhow!("{other}"),
+    }
 }
 
 async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Result<()> {
@@ -273,25 +286,22 @@ async fn create_user(username: String, role: String) -> anyhow::Result<()> {
     let role = Role::parse(&role)
         .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
     let password = read_password()?;
-    users::validate_new_user(&username, &password).map_err(|e| match e {
-        ServiceError::Validation(f) => anyhow::anyhow!(
-            "{}",
-            f.iter()
-                .map(|f| format!("{}: {}", f.field, f.message))
-                .collect::<Vec<_>>()
-                .join("; ")
-        ),
-        other => anyhow::anyhow!("{other}"),
-    })?;
+    // Refuse a bad name or password before touching the database.
+    users::validate_new_user(&username, &password).map_err(refused)?;
     let settings = Settings::from_env()?;
     let database = Database::connect(&settings).await?;
     let result = async {
         db::migrate(&database.pool).await?;
         let account = db::events::default_account(&database.pool).await?;
-        users::create_user(&database.pool, account, &username, &password, role)
-            .await
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        anyhow::Ok(())
+        settings::add_user(
+            &database.pool,
+            &Actor::cli(account),
+            &username,
+            &password,
+            role,
+        )
+        .await
+        .map_err(refused)
     }
     .await;
     database.shutdown().await;

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use chrono::{Duration as ChronoDuration, Utc};
 use futures_util::future::join_all;
-use serde_json::{Value, json};
+use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 
@@ -137,7 +137,7 @@ impl Worker {
         for (job, outcome) in outcomes {
             count_outcome(job, &outcome);
             if outcome == Outcome::Done {
-                done.push(job.id);
+                done.push((job.account_id, job.id));
             } else {
                 self.settle(job, outcome).await?;
             }
@@ -156,12 +156,12 @@ impl Worker {
         }
         let infos = self.look_up(jobs).await;
         // A follow-up whose lookup asks for a retry tells nobody yet.
-        let referrals: Vec<Option<i64>> = jobs
+        let referrals: Vec<Option<(i64, i64)>> = jobs
             .iter()
             .zip(&infos)
             .map(|(job, info)| match info {
                 Outcome::Retry { .. } => None,
-                _ => job.payload["referral_id"].as_i64(),
+                _ => Some((job.account_id, job.payload["referral_id"].as_i64()?)),
             })
             .collect();
         let notices = self.notify_all(&referrals).await;
@@ -184,11 +184,12 @@ impl Worker {
     /// outcome per job. A permanent batch error (one unknown openid fails the whole call)
     /// falls back to one `user/info` per follower.
     async fn look_up(&self, jobs: &[&Job]) -> Vec<Outcome> {
-        let targets: Vec<Option<(&str, i64)>> = jobs
+        let targets: Vec<Option<(&str, i64, i64)>> = jobs
             .iter()
             .map(|job| {
                 Some((
                     job.payload["openid"].as_str()?,
+                    job.account_id,
                     job.payload["follower_id"].as_i64()?,
                 ))
             })
@@ -196,7 +197,7 @@ impl Worker {
         let openids: Vec<String> = targets
             .iter()
             .flatten()
-            .map(|(o, _)| (*o).to_owned())
+            .map(|(o, _, _)| (*o).to_owned())
             .collect();
         if openids.is_empty() {
             return targets.iter().map(|_| bad_payload()).collect();
@@ -219,7 +220,7 @@ impl Worker {
                 tracing::info!(error = %e, "user/info/batchget refused; looking followers up one by one");
                 let mut outcomes = Vec::with_capacity(jobs.len());
                 for job in jobs {
-                    outcomes.push(self.user_info(&job.payload).await);
+                    outcomes.push(self.user_info(job).await);
                 }
                 return outcomes;
             }
@@ -228,14 +229,18 @@ impl Worker {
             .iter()
             .map(|info| (info.openid.as_str(), info))
             .collect();
-        let found: Vec<Option<(i64, &UserInfo)>> = targets
+        let found: Vec<Option<(i64, i64, &UserInfo)>> = targets
             .iter()
-            .map(|t| t.and_then(|(openid, id)| Some((id, *by_openid.get(openid)?))))
+            .map(|t| {
+                t.and_then(|(openid, account_id, id)| {
+                    Some((account_id, id, *by_openid.get(openid)?))
+                })
+            })
             .collect();
         let rows: Vec<store::UserInfoRow<'_>> = found
             .iter()
             .flatten()
-            .map(|(id, info)| profile(*id, info))
+            .map(|(account_id, id, info)| profile(*account_id, *id, info))
             .collect();
         let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
         targets
@@ -254,15 +259,15 @@ impl Worker {
 
     async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
         match outcome {
-            Outcome::Done => outbox::complete(&self.pool, job.id).await,
+            Outcome::Done => outbox::complete(&self.pool, job.account_id, job.id).await,
             Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {
                 let at = Utc::now() + backoff(job.attempts);
                 tracing::info!(job = job.id, kind = %job.kind, ?errcode, "job will be retried");
-                outbox::retry_at(&self.pool, job.id, at, errcode, &error).await
+                outbox::retry_at(&self.pool, job.account_id, job.id, at, errcode, &error).await
             }
             Outcome::Retry { errcode, error } | Outcome::Failed { errcode, error } => {
                 tracing::warn!(job = job.id, kind = %job.kind, ?errcode, "job failed for good");
-                outbox::fail(&self.pool, job.id, errcode, &error).await
+                outbox::fail(&self.pool, job.account_id, job.id, errcode, &error).await
             }
         }
     }
@@ -276,8 +281,8 @@ impl Worker {
                     .pop()
                     .map_or_else(bad_payload, |(_, outcome)| outcome)
             }
-            JOB_USER_INFO => self.user_info(&job.payload).await,
-            JOB_NOTIFY_REFERRER => self.notify(&job.payload).await,
+            JOB_USER_INFO => self.user_info(job).await,
+            JOB_NOTIFY_REFERRER => self.notify(job).await,
             JOB_MEMBER_CODE => self.member_code(job).await,
             other => Outcome::Failed {
                 errcode: None,
@@ -314,7 +319,8 @@ impl Worker {
         }
     }
 
-    async fn user_info(&self, payload: &Value) -> Outcome {
+    async fn user_info(&self, job: &Job) -> Outcome {
+        let payload = &job.payload;
         let (Some(openid), Some(follower_id)) =
             (payload["openid"].as_str(), payload["follower_id"].as_i64())
         else {
@@ -322,17 +328,18 @@ impl Worker {
         };
         match self.api.user_info(openid, false).await {
             Ok(info) => {
-                db_outcome(store::save_user_infos(&self.pool, &[profile(follower_id, &info)]).await)
+                let row = profile(job.account_id, follower_id, &info);
+                db_outcome(store::save_user_infos(&self.pool, &[row]).await)
             }
             Err(e) => classify(&e),
         }
     }
 
     /// A queued `notify_referrer` job (earlier versions).
-    async fn notify(&self, payload: &Value) -> Outcome {
-        match payload["referral_id"].as_i64() {
+    async fn notify(&self, job: &Job) -> Outcome {
+        match job.payload["referral_id"].as_i64() {
             Some(id) => self
-                .notify_all(&[Some(id)])
+                .notify_all(&[Some((job.account_id, id))])
                 .await
                 .pop()
                 .unwrap_or_else(bad_payload),
@@ -340,18 +347,18 @@ impl Worker {
         }
     }
 
-    /// Tells the referrers of these referrals (`None`: nobody to tell), a few at a time, with
-    /// one query for their contexts and one write for the notifications; one outcome per
-    /// entry.
-    async fn notify_all(&self, referrals: &[Option<i64>]) -> Vec<Outcome> {
-        let ids: Vec<i64> = referrals.iter().flatten().copied().collect();
+    /// Tells the referrers of these referrals, `(account_id, referral id)` (`None`: nobody
+    /// to tell), a few at a time, with one query for their contexts and one write for the
+    /// notifications; one outcome per entry.
+    async fn notify_all(&self, referrals: &[Option<(i64, i64)>]) -> Vec<Outcome> {
+        let ids: Vec<(i64, i64)> = referrals.iter().flatten().copied().collect();
         if ids.is_empty() {
             return referrals.iter().map(|_| Outcome::Done).collect();
         }
         let contexts = match store::notify_contexts(&self.pool, &ids).await {
             Ok(list) => list
                 .into_iter()
-                .map(|ctx| (ctx.referral_id, ctx))
+                .map(|ctx| ((ctx.account_id, ctx.referral_id), ctx))
                 .collect::<HashMap<_, _>>(),
             Err(e) => {
                 let failed = db_outcome(Err(e));
@@ -372,7 +379,7 @@ impl Worker {
         for chunk in referrals.chunks(NOTICES_AT_ONCE) {
             let mut round = Vec::with_capacity(chunk.len());
             for referral in chunk {
-                round.push(self.tell(*referral, referral.and_then(|id| contexts.get(&id))));
+                round.push(self.tell(*referral, referral.and_then(|key| contexts.get(&key))));
             }
             for (outcome, row) in join_all(round).await {
                 if let Some(row) = row {
@@ -394,7 +401,7 @@ impl Worker {
     /// Sends one referral's notice; returns its outcome and the notification to record.
     async fn tell<'c>(
         &self,
-        referral: Option<i64>,
+        referral: Option<(i64, i64)>,
         ctx: Option<&'c NotifyContext>,
     ) -> (Outcome, Option<Notification<'c>>) {
         let Some(ctx) = ctx else {
@@ -453,8 +460,9 @@ impl Worker {
 }
 
 /// What a follower's `user/info` says that we keep.
-fn profile(follower_id: i64, info: &UserInfo) -> store::UserInfoRow<'_> {
+fn profile(account_id: i64, follower_id: i64, info: &UserInfo) -> store::UserInfoRow<'_> {
     store::UserInfoRow {
+        account_id,
         follower_id,
         unionid: info.unionid.as_deref(),
         subscribe_scene: info.subscribe_scene.as_deref(),

@@ -1,25 +1,26 @@
-//! The server's implementation of the dashboard's service interface (`app::service`). Every
-//! method checks the role and calls the same service layer as the REST API.
+//! The server's implementation of the dashboard's service interface (`app::service`). Each
+//! method turns the signed-in user into an [`Actor`] and calls the same service layer as the
+//! REST API; the services check the role.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{
     AppError, CurrentUser, LeaderboardRow, MemberPage, NewQrCode, NewReferrer, Page, QrCode,
-    QrCodeView, QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery,
-    Role, SandboxCode, SettingsData, SimAction, SimMessage, SimOutcome, Stats, SystemStatus,
-    WechatMode,
+    QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, Role,
+    SandboxCode, SettingsData, SimAction, SimMessage, SimOutcome, Stats, SystemStatus, WechatMode,
 };
 use app::service::AppService;
 use sqlx::PgPool;
 
 use crate::config::Settings;
-use crate::db::referrers::{ReferrerQuery, ReferrerSort};
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
-use crate::referral::members::{self, MemberContext};
-use crate::referral::reports::Filters;
-use crate::referral::{qrcodes, referrers, reports, settings, users};
-use crate::sandbox::simulate::{self, SimContext, SimError};
+use crate::referral::members::MemberContext;
+use crate::referral::referrers::ListInput;
+use crate::referral::{members, qrcodes, referrers, reports, settings, users};
+use crate::sandbox::panel::Panel;
+use crate::sandbox::simulate::SimContext;
 use crate::wechat::api::WechatApi;
 
 /// Backs the dashboard's server functions.
@@ -49,57 +50,9 @@ impl ServerService {
     }
 }
 
-/// Service errors as the browser sees them: never database text.
-pub fn to_app_error(e: ServiceError) -> AppError {
-    match e {
-        ServiceError::Validation(fields) => AppError {
-            code: "validation_failed".into(),
-            message: "请检查标出的字段 / Please check the marked fields".into(),
-            fields,
-        },
-        ServiceError::NotFound(what) => AppError::new("not_found", format!("{what} not found")),
-        ServiceError::Conflict { code, message } => AppError::new(code, message),
-        ServiceError::Upstream(detail) => {
-            tracing::warn!(%detail, "WeChat call failed");
-            AppError::new(
-                "wechat_error",
-                format!("微信接口出错 / WeChat error: {detail}"),
-            )
-        }
-        ServiceError::Database(e) => {
-            tracing::error!(error = %e, "database error in a server function");
-            AppError::new(
-                "unavailable",
-                "服务暂时不可用，请稍后重试 / Temporarily unavailable, please retry",
-            )
-        }
-    }
-}
-
-fn sim_error(e: SimError) -> AppError {
-    match e {
-        SimError::Database(e) => to_app_error(ServiceError::Database(e)),
-        other => AppError::new("simulation_failed", other.to_string()),
-    }
-}
-
-fn need(user: &CurrentUser, role: Role) -> Result<(), AppError> {
-    if user.role.allows(role) {
-        Ok(())
-    } else {
-        Err(AppError::forbidden())
-    }
-}
-
-fn filters(q: ReportQuery) -> Filters {
-    Filters {
-        period: q.period,
-        from: q.from,
-        to: q.to,
-        metric: q.metric,
-        kind: q.kind,
-        limit: Some(200),
-    }
+/// A service result as the browser sees it (see `From<ServiceError> for AppError`).
+fn answer<T>(result: Result<T, ServiceError>) -> Result<T, AppError> {
+    result.map_err(AppError::from)
 }
 
 #[async_trait::async_trait]
@@ -124,9 +77,7 @@ impl AppService for ServerService {
         username: &str,
         password: &str,
     ) -> Result<(CurrentUser, String), AppError> {
-        users::login(&self.pool, self.account_id, username, password)
-            .await
-            .map_err(to_app_error)
+        answer(users::login(&self.pool, self.account_id, username, password).await)
     }
 
     async fn logout(&self, session: &str) {
@@ -147,22 +98,14 @@ impl AppService for ServerService {
         user: &CurrentUser,
         query: ReferrerListQuery,
     ) -> Result<Page<Referrer>, AppError> {
-        need(user, Role::Staff)?;
-        let sort = query
-            .sort
-            .as_deref()
-            .and_then(ReferrerSort::parse)
-            .unwrap_or_default();
-        let q = ReferrerQuery {
+        let input = ListInput {
             q: query.q,
-            page: query.page.max(1),
-            per_page: 20,
-            sort,
-            include_archived: query.archived,
+            page: Some(query.page),
+            per_page: None,
+            sort: query.sort,
+            archived: query.archived,
         };
-        referrers::list(&self.pool, user.account_id, &q)
-            .await
-            .map_err(to_app_error)
+        answer(referrers::list(&self.pool, &Actor::user(user), &input).await)
     }
 
     async fn create_referrer(
@@ -170,10 +113,7 @@ impl AppService for ServerService {
         user: &CurrentUser,
         input: NewReferrer,
     ) -> Result<Referrer, AppError> {
-        need(user, Role::Staff)?;
-        referrers::create(&self.pool, user.account_id, &actor(user), &input)
-            .await
-            .map_err(to_app_error)
+        answer(referrers::create(&self.pool, &Actor::user(user), &input).await)
     }
 
     async fn update_referrer(
@@ -182,17 +122,11 @@ impl AppService for ServerService {
         id: i64,
         patch: ReferrerPatch,
     ) -> Result<Referrer, AppError> {
-        need(user, Role::Staff)?;
-        referrers::update(&self.pool, user.account_id, &actor(user), id, &patch)
-            .await
-            .map_err(to_app_error)
+        answer(referrers::update(&self.pool, &Actor::user(user), id, &patch).await)
     }
 
     async fn archive_referrer(&self, user: &CurrentUser, id: i64) -> Result<Referrer, AppError> {
-        need(user, Role::Staff)?;
-        referrers::archive(&self.pool, user.account_id, &actor(user), id)
-            .await
-            .map_err(to_app_error)
+        answer(referrers::archive(&self.pool, &Actor::user(user), id).await)
     }
 
     async fn referrer_detail(
@@ -201,36 +135,7 @@ impl AppService for ServerService {
         id: i64,
         referrals_page: i64,
     ) -> Result<ReferrerDetail, AppError> {
-        need(user, Role::Staff)?;
-        let account = user.account_id;
-        let referrer = referrers::get(&self.pool, account, id)
-            .await
-            .map_err(to_app_error)?;
-        let codes = qrcodes::of_referrer(&self.pool, account, id)
-            .await
-            .map_err(to_app_error)?
-            .into_iter()
-            .map(|code| {
-                let svg = crate::qr::svg(&code.url).unwrap_or_default();
-                QrCodeView { code, svg }
-            })
-            .collect();
-        let referrals = reports::referrals_of(&self.pool, account, id, referrals_page, 20)
-            .await
-            .map_err(to_app_error)?;
-        let stats = reports::stats(&self.pool, account, Some(id), &Filters::default())
-            .await
-            .map_err(to_app_error)?;
-        let account_name = crate::db::events::account_name(&self.pool, account)
-            .await
-            .map_err(|e| to_app_error(e.into()))?;
-        Ok(ReferrerDetail {
-            referrer,
-            codes,
-            referrals,
-            stats,
-            account_name,
-        })
+        answer(referrers::detail(&self.pool, &Actor::user(user), id, Some(referrals_page)).await)
     }
 
     async fn create_qrcode(
@@ -239,24 +144,12 @@ impl AppService for ServerService {
         referrer_id: i64,
         input: NewQrCode,
     ) -> Result<QrCode, AppError> {
-        need(user, Role::Staff)?;
-        qrcodes::create(
-            &self.pool,
-            &self.wechat,
-            user.account_id,
-            &actor(user),
-            referrer_id,
-            &input,
-        )
-        .await
-        .map_err(to_app_error)
+        let actor = Actor::user(user);
+        answer(qrcodes::create(&self.pool, &self.wechat, &actor, referrer_id, &input).await)
     }
 
     async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError> {
-        need(user, Role::Staff)?;
-        let q = qrcodes::quota(&self.pool, user.account_id)
-            .await
-            .map_err(to_app_error)?;
+        let q = answer(qrcodes::quota(&self.pool, &Actor::user(user)).await)?;
         Ok(QrQuota {
             used: q.permanent_used,
             limit: q.permanent_limit,
@@ -268,24 +161,20 @@ impl AppService for ServerService {
         user: &CurrentUser,
         query: ReportQuery,
     ) -> Result<Vec<LeaderboardRow>, AppError> {
-        need(user, Role::Manager)?;
-        reports::leaderboard(&self.pool, user.account_id, &filters(query))
-            .await
-            .map_err(to_app_error)
+        let query = ReportQuery {
+            // The dashboard shows up to 200 rows.
+            limit: query.limit.or(Some(200)),
+            ..query
+        };
+        answer(reports::leaderboard(&self.pool, &Actor::user(user), &query).await)
     }
 
     async fn stats(&self, user: &CurrentUser, query: ReportQuery) -> Result<Stats, AppError> {
-        need(user, Role::Manager)?;
-        reports::stats(&self.pool, user.account_id, None, &filters(query))
-            .await
-            .map_err(to_app_error)
+        answer(reports::stats(&self.pool, &Actor::user(user), &query).await)
     }
 
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError> {
-        need(user, Role::Admin)?;
-        settings::load(&self.pool, &self.settings, user.account_id)
-            .await
-            .map_err(to_app_error)
+        answer(settings::load(&self.pool, &self.settings, &Actor::user(user)).await)
     }
 
     async fn save_greeting(
@@ -294,16 +183,8 @@ impl AppService for ServerService {
         variant: String,
         template: String,
     ) -> Result<(), AppError> {
-        need(user, Role::Admin)?;
-        settings::save_greeting(
-            &self.pool,
-            user.account_id,
-            &actor(user),
-            &variant,
-            &template,
-        )
-        .await
-        .map_err(to_app_error)
+        let actor = Actor::user(user);
+        answer(settings::save_greeting(&self.pool, &actor, &variant, &template).await)
     }
 
     async fn save_notify_template(
@@ -311,10 +192,8 @@ impl AppService for ServerService {
         user: &CurrentUser,
         template_id: String,
     ) -> Result<(), AppError> {
-        need(user, Role::Admin)?;
-        settings::save_notify_template(&self.pool, user.account_id, &actor(user), &template_id)
-            .await
-            .map_err(to_app_error)
+        let actor = Actor::user(user);
+        answer(settings::save_notify_template(&self.pool, &actor, &template_id).await)
     }
 
     async fn add_user(
@@ -324,10 +203,8 @@ impl AppService for ServerService {
         password: String,
         role: Role,
     ) -> Result<(), AppError> {
-        need(user, Role::Admin)?;
-        settings::add_user(&self.pool, user.account_id, &username, &password, role)
-            .await
-            .map_err(to_app_error)
+        let actor = Actor::user(user);
+        answer(settings::add_user(&self.pool, &actor, &username, &password, role).await)
     }
 
     async fn mint_token(
@@ -336,18 +213,11 @@ impl AppService for ServerService {
         name: String,
         role: Role,
     ) -> Result<String, AppError> {
-        need(user, Role::Admin)?;
-        settings::mint_token(&self.pool, user.account_id, &name, role)
-            .await
-            .map_err(to_app_error)
+        answer(settings::mint_token(&self.pool, &Actor::user(user), &name, role).await)
     }
 
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError> {
-        need(user, Role::Staff)?;
-        self.sandbox_only()?;
-        crate::db::qrcodes::all_for_sandbox(&self.pool, user.account_id)
-            .await
-            .map_err(|e| to_app_error(e.into()))
+        answer(self.panel().codes(&Actor::user(user)).await)
     }
 
     async fn simulate(
@@ -358,30 +228,12 @@ impl AppService for ServerService {
         qrcode_id: Option<i64>,
         content: Option<String>,
     ) -> Result<SimOutcome, AppError> {
-        need(user, Role::Staff)?;
-        self.sandbox_only()?;
-        let sim = &self.sim;
-        let reply = match action {
-            SimAction::Scan => {
-                let code = qrcode_id.ok_or_else(|| {
-                    AppError::new("validation_failed", "请选择二维码 / Pick a QR code")
-                })?;
-                simulate::scan(sim, code, &who).await
-            }
-            SimAction::Follow => simulate::follow(sim, &who).await,
-            SimAction::Unfollow => simulate::unfollow(sim, &who).await,
-            SimAction::Text => simulate::text(sim, &who, content.as_deref().unwrap_or("")).await,
-            SimAction::Menu => simulate::menu_click(sim, &who).await,
-        }
-        .map_err(sim_error)?;
-        Ok(SimOutcome {
-            openid: reply.openid,
-            sent: reply.sent,
-            reply: reply.reply,
-            image: reply
-                .image_media_id
-                .map(|id| format!("/sandbox/media/{id}")),
-        })
+        let actor = Actor::user(user);
+        answer(
+            self.panel()
+                .simulate(&actor, action, &who, qrcode_id, content.as_deref())
+                .await,
+        )
     }
 
     async fn sandbox_messages(
@@ -389,40 +241,7 @@ impl AppService for ServerService {
         user: &CurrentUser,
         who: String,
     ) -> Result<Vec<SimMessage>, AppError> {
-        need(user, Role::Staff)?;
-        self.sandbox_only()?;
-        let openid = simulate::openid_for(&who).map_err(sim_error)?;
-        let messages = crate::db::sandbox::messages_to(&self.pool, &openid)
-            .await
-            .map_err(|e| to_app_error(e.into()))?;
-        Ok(messages
-            .into_iter()
-            .map(|m| {
-                let body = &m.body;
-                let text = body["text"]["content"]
-                    .as_str()
-                    .map(str::to_owned)
-                    .or_else(|| {
-                        (m.kind == "template").then(|| {
-                            let data = &body["data"];
-                            ["keyword1", "keyword2", "keyword3"]
-                                .iter()
-                                .filter_map(|k| data[*k]["value"].as_str())
-                                .collect::<Vec<_>>()
-                                .join(" · ")
-                        })
-                    });
-                let image = body["image"]["media_id"]
-                    .as_str()
-                    .map(|id| format!("/sandbox/media/{id}"));
-                SimMessage {
-                    id: m.id,
-                    kind: m.kind,
-                    text,
-                    image,
-                }
-            })
-            .collect())
+        answer(self.panel().messages(&Actor::user(user), &who).await)
     }
 
     async fn save_member_settings(
@@ -431,16 +250,8 @@ impl AppService for ServerService {
         keywords: Vec<String>,
         menu_key: String,
     ) -> Result<(), AppError> {
-        need(user, Role::Admin)?;
-        settings::save_member_settings(
-            &self.pool,
-            user.account_id,
-            &actor(user),
-            &keywords,
-            &menu_key,
-        )
-        .await
-        .map_err(to_app_error)
+        let actor = Actor::user(user);
+        answer(settings::save_member_settings(&self.pool, &actor, &keywords, &menu_key).await)
     }
 
     async fn reset_member_name(
@@ -448,21 +259,15 @@ impl AppService for ServerService {
         user: &CurrentUser,
         referrer_id: i64,
     ) -> Result<(), AppError> {
-        need(user, Role::Staff)?;
-        members::reset_name(&self.pool, user.account_id, referrer_id, &actor(user))
-            .await
-            .map_err(to_app_error)
+        answer(members::reset_name(&self.pool, &Actor::user(user), referrer_id).await)
     }
 
     async fn member_page(&self, token: String) -> Result<MemberPage, AppError> {
-        self.members().page(&token).await.map_err(to_app_error)
+        answer(self.members().page(&token).await)
     }
 
     async fn member_set_name(&self, token: String, name: String) -> Result<String, AppError> {
-        self.members()
-            .set_name(&token, &name)
-            .await
-            .map_err(to_app_error)
+        answer(self.members().set_name(&token, &name).await)
     }
 }
 
@@ -479,18 +284,10 @@ impl ServerService {
         }
     }
 
-    fn sandbox_only(&self) -> Result<(), AppError> {
-        if self.settings.wechat.is_sandbox() {
-            Ok(())
-        } else {
-            Err(AppError::new(
-                "not_sandbox",
-                "仅在沙盒模式可用 / Sandbox mode only",
-            ))
+    fn panel(&self) -> Panel<'_> {
+        Panel {
+            sim: &self.sim,
+            sandbox: self.settings.wechat.is_sandbox(),
         }
     }
-}
-
-fn actor(user: &CurrentUser) -> String {
-    format!("user:{}", user.username)
 }

@@ -2,6 +2,7 @@
 //! the WASM bundle with plain cargo + wasm-bindgen (no cargo-leptos needed), and runs things.
 
 mod bench;
+mod migrations;
 mod setup;
 mod site;
 
@@ -15,8 +16,11 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   run [--release]     install what is missing, build, and serve the dashboard on
                       http://127.0.0.1:3000 (embedded PostgreSQL unless DATABASE_URL is set)
-  test                install what is missing, then fmt check, clippy, every Rust test against
-                      a real PostgreSQL, and the Playwright suite in headless Chromium
+  test                install what is missing, then fmt check, the migration check, clippy, every
+                      Rust test against a real PostgreSQL, and the Playwright suite in headless
+                      Chromium
+  check-migrations    check that no landed migration was edited: each migrations/*.sql must equal
+                      the version of the commit that added it (part of `test`)
   build [--release]   build target/<profile>/tuijian and the site directory target/site
   bench [--smoke] [flags]
                       benchmarks (callbacks vs a baseline, stats at 1M/10M referrals, bundle
@@ -38,6 +42,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(release),
         Some("test") => test(),
+        Some("check-migrations") => migrations::check_unchanged(),
         Some("build") => build(release).map(|_| ()),
         Some("bench") if args.iter().any(|a| a == "--smoke") => bench::smoke_alone(),
         Some("bench") => bench::full(&args[1..]),
@@ -163,6 +168,7 @@ fn test() -> Result {
 
     step("checking formatting");
     sh(cargo().args(["fmt", "--all", "--check"]))?;
+    migrations::check_unchanged()?;
     step("clippy (warnings are errors)");
     // The browser crate is linted for its own target: built together with the server, cargo
     // would unify app's `ssr` and `hydrate` features.

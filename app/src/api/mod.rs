@@ -11,7 +11,7 @@ pub mod system;
 /// Server-side helpers shared by the server functions.
 #[cfg(feature = "ssr")]
 pub mod guard {
-    use crate::model::{AppError, CurrentUser, Role};
+    use crate::model::{AppError, CurrentUser};
     use crate::service::Service;
 
     /// Name of the session cookie (the server sets it).
@@ -69,26 +69,17 @@ pub mod guard {
         result
     }
 
-    /// Sets the response's status for `e` by its code (the one table of code → status).
+    /// Sets the response's status for `e` by its code ([`AppError::status`]).
     pub fn answer_status(e: &AppError) {
-        let status = match e.code.as_str() {
-            "bad_request" => http::StatusCode::BAD_REQUEST,
-            "unauthorized" | "invalid_login" => http::StatusCode::UNAUTHORIZED,
-            "forbidden" | "cross_site" | "not_sandbox" => http::StatusCode::FORBIDDEN,
-            "not_found" => http::StatusCode::NOT_FOUND,
-            "validation_failed" | "simulation_failed" => http::StatusCode::UNPROCESSABLE_ENTITY,
-            "throttled" => http::StatusCode::TOO_MANY_REQUESTS,
-            "unavailable" => http::StatusCode::SERVICE_UNAVAILABLE,
-            "wechat_error" => http::StatusCode::BAD_GATEWAY,
-            _ => http::StatusCode::CONFLICT,
-        };
+        let status = http::StatusCode::from_u16(e.status())
+            .unwrap_or(http::StatusCode::INTERNAL_SERVER_ERROR);
         if let Some(resp) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
             resp.set_status(status);
         }
     }
 
-    /// The signed-in user with at least `role`, and the service.
-    pub async fn require(role: Role) -> Result<(Service, CurrentUser), AppError> {
+    /// The signed-in user and the service. The service checks the user's role for each call.
+    pub async fn user() -> Result<(Service, CurrentUser), AppError> {
         same_origin()?;
         let service = service()?;
         let cookie = session_cookie().ok_or_else(AppError::unauthorized)?;
@@ -96,9 +87,6 @@ pub mod guard {
             .session_user(&cookie)
             .await
             .ok_or_else(AppError::unauthorized)?;
-        if !user.role.allows(role) {
-            return Err(AppError::forbidden());
-        }
         Ok((service, user))
     }
 }

@@ -11,7 +11,7 @@ use crate::model::{
 pub async fn list_referrers(query: ReferrerListQuery) -> Result<Page<Referrer>, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.list_referrers(&user, query).await
         }
         .await,
@@ -22,7 +22,7 @@ pub async fn list_referrers(query: ReferrerListQuery) -> Result<Page<Referrer>, 
 pub async fn create_referrer(input: NewReferrer) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.create_referrer(&user, input).await
         }
         .await,
@@ -33,7 +33,7 @@ pub async fn create_referrer(input: NewReferrer) -> Result<Referrer, AppError> {
 pub async fn update_referrer(id: i64, patch: ReferrerPatch) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.update_referrer(&user, id, patch).await
         }
         .await,
@@ -44,7 +44,7 @@ pub async fn update_referrer(id: i64, patch: ReferrerPatch) -> Result<Referrer, 
 pub async fn archive_referrer(id: i64) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.archive_referrer(&user, id).await
         }
         .await,
@@ -55,7 +55,7 @@ pub async fn archive_referrer(id: i64) -> Result<Referrer, AppError> {
 pub async fn get_referrer_detail(id: i64, page: i64) -> Result<ReferrerDetail, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.referrer_detail(&user, id, page).await
         }
         .await,
@@ -66,7 +66,7 @@ pub async fn get_referrer_detail(id: i64, page: i64) -> Result<ReferrerDetail, A
 pub async fn create_qrcode(referrer_id: i64, input: NewQrCode) -> Result<QrCode, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.create_qrcode(&user, referrer_id, input).await
         }
         .await,
@@ -77,7 +77,7 @@ pub async fn create_qrcode(referrer_id: i64, input: NewQrCode) -> Result<QrCode,
 pub async fn quota() -> Result<QrQuota, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.quota(&user).await
         }
         .await,
@@ -88,7 +88,7 @@ pub async fn quota() -> Result<QrQuota, AppError> {
 pub async fn reset_member_name(id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Staff).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.reset_member_name(&user, id).await
         }
         .await,

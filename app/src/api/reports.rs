@@ -8,7 +8,7 @@ use crate::model::{AppError, LeaderboardRow, ReportQuery, Stats};
 pub async fn get_leaderboard(query: ReportQuery) -> Result<Vec<LeaderboardRow>, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Manager).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.leaderboard(&user, query).await
         }
         .await,
@@ -19,7 +19,7 @@ pub async fn get_leaderboard(query: ReportQuery) -> Result<Vec<LeaderboardRow>, 
 pub async fn get_stats(query: ReportQuery) -> Result<Stats, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(crate::model::Role::Manager).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.stats(&user, query).await
         }
         .await,

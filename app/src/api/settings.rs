@@ -8,7 +8,7 @@ use crate::model::{AppError, Role, SettingsData};
 pub async fn load_settings() -> Result<SettingsData, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.settings(&user).await
         }
         .await,
@@ -19,7 +19,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
 pub async fn save_greeting(variant: String, template: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.save_greeting(&user, variant, template).await
         }
         .await,
@@ -30,7 +30,7 @@ pub async fn save_greeting(variant: String, template: String) -> Result<(), AppE
 pub async fn save_notify_template(template_id: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.save_notify_template(&user, template_id).await
         }
         .await,
@@ -41,7 +41,7 @@ pub async fn save_notify_template(template_id: String) -> Result<(), AppError> {
 pub async fn add_user(username: String, password: String, role: Role) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.add_user(&user, username, password, role).await
         }
         .await,
@@ -52,7 +52,7 @@ pub async fn add_user(username: String, password: String, role: Role) -> Result<
 pub async fn mint_token(name: String, role: Role) -> Result<String, AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service.mint_token(&user, name, role).await
         }
         .await,
@@ -63,7 +63,7 @@ pub async fn mint_token(name: String, role: Role) -> Result<String, AppError> {
 pub async fn save_member_settings(keywords: Vec<String>, menu_key: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
-            let (service, user) = crate::api::guard::require(Role::Admin).await?;
+            let (service, user) = crate::api::guard::user().await?;
             service
                 .save_member_settings(&user, keywords, menu_key)
                 .await

@@ -94,7 +94,7 @@ pub fn ReferrersPage() -> impl IntoView {
                                 }
                                     .into_any()
                             }
-                            Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                            Err(e) => view! { <p class="error" role="alert">{e.full_message()}</p> }.into_any(),
                         })
                 }}
             </Suspense>

@@ -45,7 +45,7 @@ pub async fn code_by_scene(
         "select q.id, q.referrer_id, q.expires_at,
                 case when r.name_chosen then r.name end as referrer_name,
                 r.openid as referrer_openid
-         from qr_code q join referrer r on r.id = q.referrer_id
+         from qr_code q join referrer r on r.account_id = q.account_id and r.id = q.referrer_id
          where q.account_id = $1 and q.scene = $2",
     )
     .bind(account_id)
@@ -63,7 +63,7 @@ pub async fn referrer_of(
 ) -> sqlx::Result<Option<Option<String>>> {
     sqlx::query_scalar::<_, Option<String>>(
         "select case when r.name_chosen then r.name end
-         from referral f join referrer r on r.id = f.referrer_id
+         from referral f join referrer r on r.account_id = f.account_id and r.id = f.referrer_id
          where f.account_id = $1 and f.follower_id = $2",
     )
     .bind(account_id)
@@ -159,7 +159,8 @@ pub async fn follow_facts(
                             'id', q.id, 'referrer_id', q.referrer_id, 'expires_at', q.expires_at,
                             'referrer_name', case when r.name_chosen then r.name end,
                             'referrer_openid', r.openid)
-                 from qr_code q join referrer r on r.id = q.referrer_id
+                 from qr_code q
+                 join referrer r on r.account_id = q.account_id and r.id = q.referrer_id
                  where q.account_id = i.account_id and q.scene = i.scene) as code,
                 (select coalesce(jsonb_object_agg(variant, template), '{}')
                  from greeting where account_id = i.account_id) as templates
@@ -168,7 +169,7 @@ pub async fn follow_facts(
          left join follower f on f.account_id = i.account_id and f.openid = i.openid
          left join lateral (
             select x.follower_id, case when r.name_chosen then r.name end as name
-            from referral x join referrer r on r.id = x.referrer_id
+            from referral x join referrer r on r.account_id = x.account_id and r.id = x.referrer_id
             where x.account_id = i.account_id and x.follower_id = f.id) ref on true
          order by i.n",
     )

@@ -69,10 +69,20 @@ pub async fn redelivered(
 }
 
 /// Stores the passive reply of a newly claimed event.
-pub async fn set_reply(conn: &mut PgConnection, id: i64, reply: &str) -> sqlx::Result<()> {
-    sqlx::query("update event set reply = $2 where id = $1")
+///
+/// Events are keyed by `(account_id, id)`; without the account, the id is looked up under
+/// every account (one descent of the primary key each; one account per installation for
+/// now). The callers know the account and are to pass it.
+pub async fn set_reply(
+    conn: &mut PgConnection,
+    account_id: i64,
+    id: i64,
+    reply: &str,
+) -> sqlx::Result<()> {
+    sqlx::query("update event set reply = $2 where account_id = $3 and id = $1")
         .bind(id)
         .bind(reply)
+        .bind(account_id)
         .execute(&mut *conn)
         .await?;
     Ok(())
@@ -93,10 +103,18 @@ pub async fn account_name(pool: &PgPool, account_id: i64) -> sqlx::Result<String
         .await
 }
 
-/// The stored passive reply of an event.
-pub async fn event_reply(pool: &PgPool, event_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar::<_, Option<String>>("select reply from event where id = $1")
-        .bind(event_id)
-        .fetch_one(pool)
-        .await
+/// The stored passive reply of an event (looked up under every account, as in
+/// [`set_reply`]).
+pub async fn event_reply(
+    pool: &PgPool,
+    account_id: i64,
+    event_id: i64,
+) -> sqlx::Result<Option<String>> {
+    sqlx::query_scalar::<_, Option<String>>(
+        "select reply from event where account_id = $2 and id = $1",
+    )
+    .bind(event_id)
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
 }

@@ -6,6 +6,7 @@ use sqlx::PgPool;
 /// What `user/info` told us about one follower.
 #[derive(Debug)]
 pub struct UserInfoRow<'a> {
+    pub account_id: i64,
     pub follower_id: i64,
     pub unionid: Option<&'a str>,
     pub subscribe_scene: Option<&'a str>,
@@ -17,6 +18,7 @@ pub async fn save_user_infos(pool: &PgPool, rows: &[UserInfoRow<'_>]) -> sqlx::R
     if rows.is_empty() {
         return Ok(());
     }
+    let accounts: Vec<i64> = rows.iter().map(|r| r.account_id).collect();
     let ids: Vec<i64> = rows.iter().map(|r| r.follower_id).collect();
     let unionids: Vec<Option<&str>> = rows.iter().map(|r| r.unionid).collect();
     let scenes: Vec<Option<&str>> = rows.iter().map(|r| r.subscribe_scene).collect();
@@ -26,10 +28,11 @@ pub async fn save_user_infos(pool: &PgPool, rows: &[UserInfoRow<'_>]) -> sqlx::R
                 subscribe_scene = coalesce(v.scene, f.subscribe_scene),
                 qr_scene_str = coalesce(nullif(v.qr_scene, ''), f.qr_scene_str),
                 info_fetched_at = now()
-         from unnest($1::bigint[], $2::text[], $3::text[], $4::text[])
-              as v(id, unionid, scene, qr_scene)
-         where f.id = v.id",
+         from unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::text[])
+              as v(account_id, id, unionid, scene, qr_scene)
+         where f.account_id = v.account_id and f.id = v.id",
     )
+    .bind(&accounts)
     .bind(&ids)
     .bind(&unionids)
     .bind(&scenes)
@@ -53,11 +56,12 @@ pub struct NotifyContext {
     pub total_referrals: i64,
 }
 
-/// The contexts of several referrals, in one query.
+/// The contexts of several referrals, `(account_id, referral id)`, in one query.
 pub async fn notify_contexts(
     pool: &PgPool,
-    referral_ids: &[i64],
+    referrals: &[(i64, i64)],
 ) -> sqlx::Result<Vec<NotifyContext>> {
+    let (accounts, ids): (Vec<i64>, Vec<i64>) = referrals.iter().copied().unzip();
     sqlx::query_as(
         "select r.id as referral_id, r.account_id, r.referrer_id, re.name as referrer_name,
                 re.openid as referrer_openid, f.openid as follower_openid, r.followed_at,
@@ -65,12 +69,14 @@ pub async fn notify_contexts(
                 (select count(*) from referral x
                   where x.account_id = r.account_id and x.referrer_id = r.referrer_id)
                   as total_referrals
-         from referral r join referrer re on re.id = r.referrer_id
-              join follower f on f.id = r.follower_id
-              join account a on a.id = r.account_id
-         where r.id = any($1)",
+         from unnest($1::bigint[], $2::bigint[]) as k(account_id, id)
+              join referral r on r.account_id = k.account_id and r.id = k.id
+              join referrer re on re.account_id = r.account_id and re.id = r.referrer_id
+              join follower f on f.account_id = r.account_id and f.id = r.follower_id
+              join account a on a.id = r.account_id",
     )
-    .bind(referral_ids)
+    .bind(accounts)
+    .bind(ids)
     .fetch_all(pool)
     .await
 }

@@ -236,18 +236,26 @@ pub async fn lock_referrer(conn: &mut PgConnection, referrer_id: i64) -> sqlx::R
     Ok(())
 }
 
+/// Caches the code's uploaded image. Codes are keyed by `(account_id, id)`; without the
+/// account, the id is looked up under every account (one descent of the primary key each).
+/// The caller knows the account and is to pass it.
 pub async fn set_media(
     pool: &PgPool,
+    account_id: i64,
     code_id: i64,
     media_id: &str,
     expires_at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
-    sqlx::query("update qr_code set media_id = $2, media_expires_at = $3 where id = $1")
-        .bind(code_id)
-        .bind(media_id)
-        .bind(expires_at)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "update qr_code set media_id = $2, media_expires_at = $3
+         where account_id = $4 and id = $1",
+    )
+    .bind(code_id)
+    .bind(media_id)
+    .bind(expires_at)
+    .bind(account_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -255,7 +263,7 @@ pub async fn set_media(
 pub async fn counts(pool: &PgPool, account_id: i64, referrer_id: i64) -> sqlx::Result<(i64, i64)> {
     sqlx::query_as(
         "select count(*), count(*) filter (where f.subscribed)
-         from referral r join follower f on f.id = r.follower_id
+         from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
          where r.account_id = $1 and r.referrer_id = $2",
     )
     .bind(account_id)
@@ -273,7 +281,7 @@ pub async fn latest(
 ) -> sqlx::Result<Vec<(String, DateTime<Utc>, bool)>> {
     sqlx::query_as(
         "select f.openid, r.followed_at, f.subscribed
-         from referral r join follower f on f.id = r.follower_id
+         from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
          where r.account_id = $1 and r.referrer_id = $2
          order by r.followed_at desc, r.id desc
          limit $3",

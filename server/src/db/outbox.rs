@@ -37,8 +37,8 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> sqlx::Resu
     sqlx::query_as(
         "update outbox set attempts = attempts + 1,
                 next_attempt_at = now() + make_interval(secs => $2)
-         where id in (
-             select id from outbox
+         where (account_id, id) in (
+             select account_id, id from outbox
              where status = 'pending' and next_attempt_at <= now()
              order by next_attempt_at
              limit $1
@@ -52,38 +52,49 @@ pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> sqlx::Resu
 }
 
 /// Marks a job done.
-pub async fn complete(pool: &PgPool, id: i64) -> sqlx::Result<()> {
-    sqlx::query("update outbox set status = 'done', finished_at = now() where id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+pub async fn complete(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set status = 'done', finished_at = now()
+         where account_id = $1 and id = $2",
+    )
+    .bind(account_id)
+    .bind(id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-/// Marks several jobs done in one statement.
-pub async fn complete_all(pool: &PgPool, ids: &[i64]) -> sqlx::Result<()> {
-    if ids.is_empty() {
+/// Marks several jobs done in one statement; `jobs` are `(account_id, id)`.
+pub async fn complete_all(pool: &PgPool, jobs: &[(i64, i64)]) -> sqlx::Result<()> {
+    if jobs.is_empty() {
         return Ok(());
     }
-    sqlx::query("update outbox set status = 'done', finished_at = now() where id = any($1)")
-        .bind(ids)
-        .execute(pool)
-        .await?;
+    let (accounts, ids): (Vec<i64>, Vec<i64>) = jobs.iter().copied().unzip();
+    sqlx::query(
+        "update outbox set status = 'done', finished_at = now()
+         where (account_id, id) in (select * from unnest($1::bigint[], $2::bigint[]))",
+    )
+    .bind(accounts)
+    .bind(ids)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Schedules another attempt after a transient error.
 pub async fn retry_at(
     pool: &PgPool,
+    account_id: i64,
     id: i64,
     at: DateTime<Utc>,
     errcode: Option<i64>,
     error: &str,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update outbox set next_attempt_at = $2, last_errcode = $3, last_error = $4
-         where id = $1",
+        "update outbox set next_attempt_at = $3, last_errcode = $4, last_error = $5
+         where account_id = $1 and id = $2",
     )
+    .bind(account_id)
     .bind(id)
     .bind(at)
     .bind(errcode.map(|c| c as i32))
@@ -94,12 +105,19 @@ pub async fn retry_at(
 }
 
 /// Gives up on a job after a permanent error.
-pub async fn fail(pool: &PgPool, id: i64, errcode: Option<i64>, error: &str) -> sqlx::Result<()> {
+pub async fn fail(
+    pool: &PgPool,
+    account_id: i64,
+    id: i64,
+    errcode: Option<i64>,
+    error: &str,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "update outbox set status = 'failed', finished_at = now(), last_errcode = $2,
-                last_error = $3
-         where id = $1",
+        "update outbox set status = 'failed', finished_at = now(), last_errcode = $3,
+                last_error = $4
+         where account_id = $1 and id = $2",
     )
+    .bind(account_id)
     .bind(id)
     .bind(errcode.map(|c| c as i32))
     .bind(error)
@@ -115,12 +133,18 @@ pub async fn pending_count(pool: &PgPool) -> sqlx::Result<i64> {
         .await
 }
 
-/// Makes an outbox job due now (the callback finished its part).
-pub async fn make_due(pool: &PgPool, job_id: i64) -> sqlx::Result<()> {
-    sqlx::query("update outbox set next_attempt_at = now() where id = $1 and status = 'pending'")
-        .bind(job_id)
-        .execute(pool)
-        .await?;
+/// Makes an outbox job due now (the callback finished its part). Jobs are keyed by
+/// `(account_id, id)`; without the account, the id is looked up under every account (one
+/// descent of the primary key each). The caller knows the account and is to pass it.
+pub async fn make_due(pool: &PgPool, account_id: i64, job_id: i64) -> sqlx::Result<()> {
+    sqlx::query(
+        "update outbox set next_attempt_at = now()
+         where account_id = $2 and id = $1 and status = 'pending'",
+    )
+    .bind(job_id)
+    .bind(account_id)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

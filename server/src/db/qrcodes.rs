@@ -120,7 +120,8 @@ pub async fn all_for_sandbox(
     account_id: i64,
 ) -> sqlx::Result<Vec<app::model::SandboxCode>> {
     let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-        "select q.id, r.name, q.label, q.kind from qr_code q join referrer r on r.id = q.referrer_id
+        "select q.id, r.name, q.label, q.kind
+         from qr_code q join referrer r on r.account_id = q.account_id and r.id = q.referrer_id
          where q.account_id = $1 order by q.id desc limit 500",
     )
     .bind(account_id)

@@ -6,51 +6,71 @@ use sqlx::PgPool;
 
 /// Token validity as the simulated WeChat sees it.
 pub enum TokenState {
-    Valid,
+    /// A live token of this account.
+    Valid {
+        account_id: i64,
+    },
     Expired,
     Invalid,
 }
 
+/// What an access token is worth. A token arrives without its account (as in WeChat, it
+/// stands for one): it is found by its own index.
 pub async fn token_state(pool: &PgPool, token: &str) -> sqlx::Result<TokenState> {
-    let row: Option<(bool, DateTime<Utc>)> =
-        sqlx::query_as("select revoked, expires_at from sandbox_token where token = $1")
-            .bind(token)
-            .fetch_optional(pool)
-            .await?;
+    let row: Option<(i64, bool, DateTime<Utc>)> = sqlx::query_as(
+        "select account_id, revoked, expires_at from sandbox_token where token = $1",
+    )
+    .bind(token)
+    .fetch_optional(pool)
+    .await?;
     Ok(match row {
-        None | Some((true, _)) => TokenState::Invalid,
-        Some((false, exp)) if exp <= Utc::now() => TokenState::Expired,
-        Some(_) => TokenState::Valid,
+        None | Some((_, true, _)) => TokenState::Invalid,
+        Some((_, false, exp)) if exp <= Utc::now() => TokenState::Expired,
+        Some((account_id, ..)) => TokenState::Valid { account_id },
     })
 }
 
-/// The newest valid stable token, if any: (token, seconds left).
-pub async fn current_stable_token(pool: &PgPool) -> sqlx::Result<Option<(String, i64)>> {
+/// The account's newest valid stable token, if any: (token, seconds left).
+pub async fn current_stable_token(
+    pool: &PgPool,
+    account_id: i64,
+) -> sqlx::Result<Option<(String, i64)>> {
     sqlx::query_as(
         "select token, extract(epoch from expires_at - now())::bigint
          from sandbox_token
-         where kind = 'stable' and not revoked and expires_at > now() + interval '5 minutes'
+         where account_id = $1 and kind = 'stable' and not revoked
+           and expires_at > now() + interval '5 minutes'
          order by created_at desc limit 1",
     )
+    .bind(account_id)
     .fetch_optional(pool)
     .await
 }
 
-/// Issues a token; a classic token cuts older classic tokens to five more minutes.
-pub async fn issue_token(pool: &PgPool, token: &str, kind: &str, ttl: i64) -> sqlx::Result<()> {
+/// Issues a token of the account; a classic token cuts the account's older classic tokens to
+/// five more minutes.
+pub async fn issue_token(
+    pool: &PgPool,
+    account_id: i64,
+    token: &str,
+    kind: &str,
+    ttl: i64,
+) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
     if kind == "classic" {
         sqlx::query(
             "update sandbox_token set expires_at = least(expires_at, now() + interval '5 minutes')
-             where kind = 'classic' and not revoked",
+             where account_id = $1 and kind = 'classic' and not revoked",
         )
+        .bind(account_id)
         .execute(&mut *tx)
         .await?;
     }
     sqlx::query(
-        "insert into sandbox_token (token, kind, expires_at)
-         values ($1, $2, now() + make_interval(secs => $3))",
+        "insert into sandbox_token (account_id, token, kind, expires_at)
+         values ($1, $2, $3, now() + make_interval(secs => $4))",
     )
+    .bind(account_id)
     .bind(token)
     .bind(kind)
     .bind(ttl as f64)
@@ -76,14 +96,19 @@ pub async fn tokens_issued(pool: &PgPool) -> sqlx::Result<i64> {
         .await
 }
 
-pub async fn permanent_codes(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from sandbox_qrcode where expires_at is null")
-        .fetch_one(pool)
-        .await
+/// Permanent codes the account has made (WeChat's quota is per account).
+pub async fn permanent_codes(pool: &PgPool, account_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select count(*) from sandbox_qrcode where account_id = $1 and expires_at is null",
+    )
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
 }
 
 pub async fn insert_qrcode(
     pool: &PgPool,
+    account_id: i64,
     ticket: &str,
     action: &str,
     scene: &str,
@@ -91,11 +116,12 @@ pub async fn insert_qrcode(
     expire_seconds: Option<i64>,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "insert into sandbox_qrcode (ticket, action, scene, url, expires_at)
-         values ($1, $2, $3, $4,
-                 case when $5::bigint is null then null
-                      else now() + make_interval(secs => $5::bigint::double precision) end)",
+        "insert into sandbox_qrcode (account_id, ticket, action, scene, url, expires_at)
+         values ($1, $2, $3, $4, $5,
+                 case when $6::bigint is null then null
+                      else now() + make_interval(secs => $6::bigint::double precision) end)",
     )
+    .bind(account_id)
     .bind(ticket)
     .bind(action)
     .bind(scene)
@@ -106,7 +132,8 @@ pub async fn insert_qrcode(
     Ok(())
 }
 
-/// The url of a live ticket.
+/// The url of a live ticket. Tickets arrive without their account (in the public
+/// `showqrcode` address): they are found by their own index.
 pub async fn qrcode_url(pool: &PgPool, ticket: &str) -> sqlx::Result<Option<String>> {
     sqlx::query_scalar(
         "select url from sandbox_qrcode
@@ -133,30 +160,45 @@ pub struct SandboxUser {
 const USER_COLUMNS: &str = "openid, name, unionid, subscribed, subscribe_time, \
      last_interaction_at, qr_scene_str, tagids";
 
-pub async fn user(pool: &PgPool, openid: &str) -> sqlx::Result<Option<SandboxUser>> {
+/// A simulated user of the account (openids are per Official Account, as in WeChat).
+pub async fn user(
+    pool: &PgPool,
+    account_id: i64,
+    openid: &str,
+) -> sqlx::Result<Option<SandboxUser>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {USER_COLUMNS} from sandbox_user where openid = $1"
+        "select {USER_COLUMNS} from sandbox_user where account_id = $1 and openid = $2"
     )))
+    .bind(account_id)
     .bind(openid)
     .fetch_optional(pool)
     .await
 }
 
-pub async fn users(pool: &PgPool) -> sqlx::Result<Vec<SandboxUser>> {
+pub async fn users(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<SandboxUser>> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "select {USER_COLUMNS} from sandbox_user order by created_at, openid"
+        "select {USER_COLUMNS} from sandbox_user where account_id = $1
+         order by created_at, openid"
     )))
+    .bind(account_id)
     .fetch_all(pool)
     .await
 }
 
 /// Creates the simulated user on first use.
-pub async fn ensure_user(pool: &PgPool, openid: &str, name: &str) -> sqlx::Result<SandboxUser> {
+pub async fn ensure_user(
+    pool: &PgPool,
+    account_id: i64,
+    openid: &str,
+    name: &str,
+) -> sqlx::Result<SandboxUser> {
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into sandbox_user (openid, name, unionid) values ($1, $2, 'u' || md5($1))
-         on conflict (openid) do update set name = sandbox_user.name
+        "insert into sandbox_user (account_id, openid, name, unionid)
+         values ($1, $2, $3, 'u' || md5($2))
+         on conflict (account_id, openid) do update set name = sandbox_user.name
          returning {USER_COLUMNS}"
     )))
+    .bind(account_id)
     .bind(openid)
     .bind(name)
     .fetch_one(pool)
@@ -164,12 +206,18 @@ pub async fn ensure_user(pool: &PgPool, openid: &str, name: &str) -> sqlx::Resul
 }
 
 /// The user follows (through `scene`, if any); any action opens the 48-hour window.
-pub async fn record_follow(pool: &PgPool, openid: &str, scene: Option<&str>) -> sqlx::Result<()> {
+pub async fn record_follow(
+    pool: &PgPool,
+    account_id: i64,
+    openid: &str,
+    scene: Option<&str>,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "update sandbox_user set subscribed = true, subscribe_time = now(), qr_scene_str = $2,
+        "update sandbox_user set subscribed = true, subscribe_time = now(), qr_scene_str = $3,
                 last_interaction_at = now()
-         where openid = $1",
+         where account_id = $1 and openid = $2",
     )
+    .bind(account_id)
     .bind(openid)
     .bind(scene)
     .execute(pool)
@@ -177,30 +225,42 @@ pub async fn record_follow(pool: &PgPool, openid: &str, scene: Option<&str>) -> 
     Ok(())
 }
 
-pub async fn record_unfollow(pool: &PgPool, openid: &str) -> sqlx::Result<()> {
+pub async fn record_unfollow(pool: &PgPool, account_id: i64, openid: &str) -> sqlx::Result<()> {
     sqlx::query(
-        "update sandbox_user set subscribed = false, unsubscribe_time = now() where openid = $1",
+        "update sandbox_user set subscribed = false, unsubscribe_time = now()
+         where account_id = $1 and openid = $2",
     )
+    .bind(account_id)
     .bind(openid)
     .execute(pool)
     .await?;
     Ok(())
 }
 
-pub async fn record_interaction(pool: &PgPool, openid: &str) -> sqlx::Result<()> {
-    sqlx::query("update sandbox_user set last_interaction_at = now() where openid = $1")
-        .bind(openid)
-        .execute(pool)
-        .await?;
+pub async fn record_interaction(pool: &PgPool, account_id: i64, openid: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sandbox_user set last_interaction_at = now()
+         where account_id = $1 and openid = $2",
+    )
+    .bind(account_id)
+    .bind(openid)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
 /// Moves a user's last interaction into the past (to exercise the 48-hour window).
-pub async fn age_interaction(pool: &PgPool, openid: &str, hours: i64) -> sqlx::Result<()> {
+pub async fn age_interaction(
+    pool: &PgPool,
+    account_id: i64,
+    openid: &str,
+    hours: i64,
+) -> sqlx::Result<()> {
     sqlx::query(
-        "update sandbox_user set last_interaction_at = now() - make_interval(hours => $2::int)
-         where openid = $1",
+        "update sandbox_user set last_interaction_at = now() - make_interval(hours => $3::int)
+         where account_id = $1 and openid = $2",
     )
+    .bind(account_id)
     .bind(openid)
     .bind(hours as i32)
     .execute(pool)
@@ -208,32 +268,43 @@ pub async fn age_interaction(pool: &PgPool, openid: &str, hours: i64) -> sqlx::R
     Ok(())
 }
 
-/// Subscribed openids after `after`, in order.
-pub async fn follower_page(pool: &PgPool, after: &str, limit: i64) -> sqlx::Result<Vec<String>> {
+/// The account's subscribed openids after `after`, in order.
+pub async fn follower_page(
+    pool: &PgPool,
+    account_id: i64,
+    after: &str,
+    limit: i64,
+) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
-        "select openid from sandbox_user where subscribed and openid > $1 order by openid limit $2",
+        "select openid from sandbox_user
+         where account_id = $1 and subscribed and openid > $2 order by openid limit $3",
     )
+    .bind(account_id)
     .bind(after)
     .bind(limit)
     .fetch_all(pool)
     .await
 }
 
-pub async fn follower_count(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from sandbox_user where subscribed")
+pub async fn follower_count(pool: &PgPool, account_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar("select count(*) from sandbox_user where account_id = $1 and subscribed")
+        .bind(account_id)
         .fetch_one(pool)
         .await
 }
 
 pub async fn record_message(
     pool: &PgPool,
+    account_id: i64,
     touser: &str,
     kind: &str,
     body: &Value,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into sandbox_message (touser, kind, body) values ($1, $2, $3) returning id",
+        "insert into sandbox_message (account_id, touser, kind, body) values ($1, $2, $3, $4)
+         returning id",
     )
+    .bind(account_id)
     .bind(touser)
     .bind(kind)
     .bind(body)
@@ -261,37 +332,48 @@ pub async fn messages_to(pool: &PgPool, touser: &str) -> sqlx::Result<Vec<SentMe
     .await
 }
 
-pub async fn create_tag(pool: &PgPool, name: &str) -> sqlx::Result<Option<i64>> {
+pub async fn create_tag(pool: &PgPool, account_id: i64, name: &str) -> sqlx::Result<Option<i64>> {
     sqlx::query_scalar(
-        "insert into sandbox_tag (name) values ($1) on conflict (name) do nothing returning id",
+        "insert into sandbox_tag (account_id, name) values ($1, $2)
+         on conflict (account_id, name) do nothing returning id",
     )
+    .bind(account_id)
     .bind(name)
     .fetch_optional(pool)
     .await
 }
 
-pub async fn tags(pool: &PgPool) -> sqlx::Result<Vec<(i64, String, i64)>> {
+pub async fn tags(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<(i64, String, i64)>> {
     sqlx::query_as(
         "select t.id, t.name,
-                (select count(*) from sandbox_user u where t.id = any(u.tagids))
-         from sandbox_tag t order by t.id",
+                (select count(*) from sandbox_user u
+                 where u.account_id = t.account_id and t.id = any(u.tagids))
+         from sandbox_tag t where t.account_id = $1 order by t.id",
     )
+    .bind(account_id)
     .fetch_all(pool)
     .await
 }
 
-pub async fn tag_exists(pool: &PgPool, id: i64) -> sqlx::Result<bool> {
-    sqlx::query_scalar("select exists(select 1 from sandbox_tag where id = $1)")
+pub async fn tag_exists(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<bool> {
+    sqlx::query_scalar("select exists(select 1 from sandbox_tag where account_id = $1 and id = $2)")
+        .bind(account_id)
         .bind(id)
         .fetch_one(pool)
         .await
 }
 
-pub async fn tag_users(pool: &PgPool, id: i64, openids: &[String]) -> sqlx::Result<()> {
+pub async fn tag_users(
+    pool: &PgPool,
+    account_id: i64,
+    id: i64,
+    openids: &[String],
+) -> sqlx::Result<()> {
     sqlx::query(
-        "update sandbox_user set tagids = array_append(tagids, $1)
-         where openid = any($2) and not ($1 = any(tagids))",
+        "update sandbox_user set tagids = array_append(tagids, $2)
+         where account_id = $1 and openid = any($3) and not ($2 = any(tagids))",
     )
+    .bind(account_id)
     .bind(id)
     .bind(openids)
     .execute(pool)
@@ -312,17 +394,19 @@ pub async fn our_code(
         .await
 }
 
-/// Stores uploaded temporary media; returns its creation time.
+/// Stores uploaded temporary media of the account; returns its creation time.
 pub async fn insert_media(
     pool: &PgPool,
+    account_id: i64,
     media_id: &str,
     kind: &str,
     content: &[u8],
 ) -> sqlx::Result<DateTime<Utc>> {
     sqlx::query_scalar(
-        "insert into sandbox_media (media_id, kind, content) values ($1, $2, $3)
+        "insert into sandbox_media (account_id, media_id, kind, content) values ($1, $2, $3, $4)
          returning created_at",
     )
+    .bind(account_id)
     .bind(media_id)
     .bind(kind)
     .bind(content)
@@ -330,30 +414,53 @@ pub async fn insert_media(
     .await
 }
 
-/// Temporary media still kept (3 days, as WeChat).
-pub async fn media(pool: &PgPool, media_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+/// The account's temporary media still kept (3 days, as WeChat).
+pub async fn media(
+    pool: &PgPool,
+    account_id: i64,
+    media_id: &str,
+) -> sqlx::Result<Option<Vec<u8>>> {
     sqlx::query_scalar(
         "select content from sandbox_media
-         where media_id = $1 and created_at > now() - interval '3 days'",
+         where account_id = $1 and media_id = $2 and created_at > now() - interval '3 days'",
+    )
+    .bind(account_id)
+    .bind(media_id)
+    .fetch_optional(pool)
+    .await
+}
+
+/// Temporary media still kept, by its id alone: what the public media address shows (it
+/// carries no account; the id is found by its own index).
+pub async fn media_by_id(pool: &PgPool, media_id: &str) -> sqlx::Result<Option<Vec<u8>>> {
+    sqlx::query_scalar(
+        "select content from sandbox_media
+         where media_id = $1 and created_at > now() - interval '3 days'
+         limit 1",
     )
     .bind(media_id)
     .fetch_optional(pool)
     .await
 }
 
-/// Stores a web authorization code the simulated WeChat handed out.
+/// Stores a web authorization code the simulated WeChat handed out for the account.
 pub async fn insert_oauth_code(
     pool: &PgPool,
+    account_id: i64,
     code: &str,
     openid: &str,
     scope: &str,
 ) -> sqlx::Result<()> {
-    sqlx::query("insert into sandbox_oauth_code (code, openid, scope) values ($1, $2, $3)")
-        .bind(code)
-        .bind(openid)
-        .bind(scope)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "insert into sandbox_oauth_code (account_id, code, openid, scope)
+         values ($1, $2, $3, $4)",
+    )
+    .bind(account_id)
+    .bind(code)
+    .bind(openid)
+    .bind(scope)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -366,15 +473,22 @@ pub struct TakenCode {
     pub expired: bool,
 }
 
-/// Marks a code used; tells whether it was used before or is older than 5 minutes.
-pub async fn take_oauth_code(pool: &PgPool, code: &str) -> sqlx::Result<Option<TakenCode>> {
+/// Marks the account's code used; tells whether it was used before or is older than 5
+/// minutes.
+pub async fn take_oauth_code(
+    pool: &PgPool,
+    account_id: i64,
+    code: &str,
+) -> sqlx::Result<Option<TakenCode>> {
     sqlx::query_as(
-        "with old as (select code, used_at from sandbox_oauth_code where code = $1 for update)
+        "with old as (select account_id, code, used_at from sandbox_oauth_code
+                      where account_id = $1 and code = $2 for update)
          update sandbox_oauth_code c set used_at = coalesce(c.used_at, now())
-         from old where c.code = old.code
+         from old where c.account_id = old.account_id and c.code = old.code
          returning c.openid, c.scope, old.used_at is not null as already_used,
                    c.created_at < now() - interval '5 minutes' as expired",
     )
+    .bind(account_id)
     .bind(code)
     .fetch_optional(pool)
     .await

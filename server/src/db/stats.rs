@@ -358,12 +358,13 @@ pub async fn leaderboard(
             select a.*, {m} as value from agg a
             where (a.follows <> 0 or a.unfollows <> 0)
               and ($9::text is null
-                   or exists (select 1 from referrer re where re.id = a.referrer_id
-                              and re.kind = $9))
+                   or exists (select 1 from referrer re
+                              where re.account_id = $1 and re.id = a.referrer_id
+                                and re.kind = $9))
             order by value desc, a.referrer_id asc
             limit $10)
          select t.value, t.referrer_id, re.name, re.kind, t.follows, t.unfollows, t.retained
-         from top t join referrer re on re.id = t.referrer_id
+         from top t join referrer re on re.account_id = $1 and re.id = t.referrer_id
          order by t.value desc, t.referrer_id asc"
     );
     // A few ten thousand index entries are summed: parallel workers only add their start-up
@@ -543,8 +544,8 @@ impl From<ReferralRow> for Referral {
 
 const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
         r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed
-    from referral r join follower f on f.id = r.follower_id
-         join referrer re on re.id = r.referrer_id";
+    from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+         join referrer re on re.account_id = r.account_id and re.id = r.referrer_id";
 
 /// A referrer's referrals, newest first.
 pub async fn referrals_of(

@@ -81,7 +81,7 @@ impl TokenStore for PgTokenStore {
             "insert into access_token (account_id, token, expires_at) values ($1, $2, $3)
              on conflict (account_id) do update
                 set token = excluded.token, expires_at = excluded.expires_at,
-                    fetched_at = now(), fetch_count = access_token.fetch_count + 1",
+                    fetched_at = now()",
         )
         .bind(self.account_id)
         .bind(fresh.token.expose_secret())

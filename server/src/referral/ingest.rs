@@ -101,7 +101,7 @@ pub async fn ingest(
     let reply = match text {
         Some(text) => {
             let xml = reply_xml(header, &text);
-            events::set_reply(&mut tx, event_id, &xml).await?;
+            events::set_reply(&mut tx, account_id, event_id, &xml).await?;
             Some(xml)
         }
         None => None,
@@ -308,7 +308,7 @@ async fn write_follows(
                 first.flatten().as_deref(),
             );
             let xml = reply_xml(&follow.header, &text);
-            events::set_reply(conn, recorded.event_id, &xml).await?;
+            events::set_reply(conn, follow.account_id, recorded.event_id, &xml).await?;
             replies.push(Some(xml));
             continue;
         }

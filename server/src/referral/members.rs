@@ -21,6 +21,7 @@ use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::db::members::{self as store, Member, MemberCode, MemberSettings};
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::qrcodes::{self, PERMANENT_QUOTA};
 use crate::wechat::api::WechatApi;
@@ -258,8 +259,9 @@ impl MemberContext {
 
     async fn settle(&self, req: &CodeRequest, xml: &str) -> sqlx::Result<()> {
         let mut conn = self.pool.acquire().await?;
-        crate::db::events::set_reply(&mut conn, req.event_id, xml).await?;
-        crate::db::outbox::make_due(&self.pool, req.job_id).await
+        let account_id = req.member.account_id;
+        crate::db::events::set_reply(&mut conn, account_id, req.event_id, xml).await?;
+        crate::db::outbox::make_due(&self.pool, account_id, req.job_id).await
     }
 
     /// The member's current code, made (or renewed) when there is none valid for a few days.
@@ -274,7 +276,8 @@ impl MemberContext {
         if let Some(code) = store::current_code(&mut tx, account_id, referrer_id, fresh).await? {
             return Ok(code);
         }
-        let used = qrcodes::quota(&self.pool, account_id).await?.permanent_used;
+        let actor = Actor::member(account_id, referrer_id);
+        let used = qrcodes::quota(&self.pool, &actor).await?.permanent_used;
         let temporary = NewQrCode {
             kind: "temporary".into(),
             expire_seconds: Some(MAX_EXPIRE_SECONDS),
@@ -289,31 +292,11 @@ impl MemberContext {
         } else {
             temporary.clone()
         };
-        let actor = "member";
-        let made = match qrcodes::create(
-            &self.pool,
-            &self.api,
-            account_id,
-            actor,
-            referrer_id,
-            &input,
-        )
-        .await
-        {
+        let made = match qrcodes::create(&self.pool, &self.api, &actor, referrer_id, &input).await {
             Err(ServiceError::Conflict {
                 code: "permanent_quota_exceeded",
                 ..
-            }) => {
-                qrcodes::create(
-                    &self.pool,
-                    &self.api,
-                    account_id,
-                    actor,
-                    referrer_id,
-                    &temporary,
-                )
-                .await
-            }
+            }) => qrcodes::create(&self.pool, &self.api, &actor, referrer_id, &temporary).await,
             other => other,
         }?;
         let code = store::current_code(&mut tx, account_id, referrer_id, Utc::now())
@@ -344,7 +327,7 @@ impl MemberContext {
             .filter(|t| *t > Utc::now() - chrono::Duration::hours(1))
             .unwrap_or_else(Utc::now);
         let until = created + chrono::Duration::seconds(TEMPORARY_MEDIA_SECONDS);
-        store::set_media(&self.pool, code.id, &media.media_id, until).await?;
+        store::set_media(&self.pool, account_id, code.id, &media.media_id, until).await?;
         Ok(media.media_id)
     }
 
@@ -422,7 +405,7 @@ impl MemberContext {
         referrer_id: i64,
         openid: &str,
     ) -> Result<(), FollowUpError> {
-        let reply = crate::db::events::event_reply(&self.pool, event_id).await?;
+        let reply = crate::db::events::event_reply(&self.pool, account_id, event_id).await?;
         let mut conn = self.pool.acquire().await?;
         let member = store::by_openid(&mut conn, account_id, openid)
             .await?
@@ -463,10 +446,11 @@ pub enum FollowUpError {
 /// Staff reset a member's chosen name (friends see the neutral fallback again).
 pub async fn reset_name(
     pool: &PgPool,
-    account_id: i64,
+    actor: &crate::referral::actor::Actor,
     referrer_id: i64,
-    actor: &str,
 ) -> Result<(), ServiceError> {
+    actor.require(crate::referral::roles::Role::Staff)?;
+    let account_id = actor.account_id;
     let member = store::by_referrer(pool, account_id, referrer_id)
         .await?
         .ok_or(ServiceError::NotFound("member"))?;
@@ -475,7 +459,7 @@ pub async fn reset_name(
         account_id,
         referrer_id,
         &fallback_name(&member.openid),
-        actor,
+        &actor.audit_name(),
     )
     .await?;
     Ok(())

@@ -7,8 +7,10 @@ use rand::Rng;
 use sqlx::PgPool;
 
 use crate::db::qrcodes::{self as store, NewCode};
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::referrers;
+use crate::referral::roles::Role;
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, MAX_EXPIRE_SECONDS, QrRequest, Scene};
 
@@ -99,13 +101,14 @@ pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>)
 pub async fn create(
     pool: &PgPool,
     api: &WechatApi,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     referrer_id: i64,
     input: &NewQrCode,
 ) -> Result<QrCode, ServiceError> {
+    actor.require(Role::Staff)?;
+    let account_id = actor.account_id;
     let (permanent, expire_seconds, label) = validate(input)?;
-    let referrer = referrers::get(pool, account_id, referrer_id).await?;
+    let referrer = referrers::get(pool, actor, referrer_id).await?;
     if referrer.archived {
         return Err(ServiceError::Conflict {
             code: "referrer_archived",
@@ -139,27 +142,60 @@ pub async fn create(
         url: &ticket.url,
         expires_at,
     };
-    Ok(store::insert(pool, &code, actor).await?)
+    Ok(store::insert(pool, &code, &actor.audit_name()).await?)
 }
 
-pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> Result<QrCode, ServiceError> {
-    store::get(pool, account_id, id)
+/// One code of the caller's account.
+pub async fn get(pool: &PgPool, actor: &Actor, id: i64) -> Result<QrCode, ServiceError> {
+    actor.require(Role::Staff)?;
+    store::get(pool, actor.account_id, id)
         .await?
         .ok_or(ServiceError::NotFound("QR code"))
 }
 
+/// A referrer's codes, newest first.
 pub async fn of_referrer(
     pool: &PgPool,
-    account_id: i64,
+    actor: &Actor,
     referrer_id: i64,
 ) -> Result<Vec<QrCode>, ServiceError> {
-    referrers::get(pool, account_id, referrer_id).await?;
-    Ok(store::of_referrer(pool, account_id, referrer_id).await?)
+    referrers::get(pool, actor, referrer_id).await?;
+    Ok(store::of_referrer(pool, actor.account_id, referrer_id).await?)
 }
 
-pub async fn quota(pool: &PgPool, account_id: i64) -> Result<Quota, ServiceError> {
+/// Default and allowed widths of a code's PNG image, in pixels.
+pub const DEFAULT_PNG_SIZE: u32 = 512;
+pub const PNG_SIZES: std::ops::RangeInclusive<u32> = 128..=2048;
+
+/// A code's image as PNG, `size` pixels wide (staff).
+pub async fn png(
+    pool: &PgPool,
+    actor: &Actor,
+    id: i64,
+    size: Option<u32>,
+) -> Result<Vec<u8>, ServiceError> {
+    let size = size.unwrap_or(DEFAULT_PNG_SIZE);
+    if !PNG_SIZES.contains(&size) {
+        return Err(ServiceError::field(
+            "size",
+            "图片宽度须为 128 到 2048 像素 / size must be 128 to 2048",
+        ));
+    }
+    let code = get(pool, actor, id).await?;
+    crate::qr::png(&code.url, size).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// A code's image as SVG (staff).
+pub async fn svg(pool: &PgPool, actor: &Actor, id: i64) -> Result<String, ServiceError> {
+    let code = get(pool, actor, id).await?;
+    crate::qr::svg(&code.url).map_err(|e| ServiceError::Internal(e.to_string()))
+}
+
+/// The account's permanent-code quota.
+pub async fn quota(pool: &PgPool, actor: &Actor) -> Result<Quota, ServiceError> {
+    actor.require(Role::Staff)?;
     Ok(Quota {
-        permanent_used: store::permanent_count(pool, account_id).await?,
+        permanent_used: store::permanent_count(pool, actor.account_id).await?,
         permanent_limit: PERMANENT_QUOTA,
     })
 }

@@ -1,10 +1,14 @@
 //! Referrers: validation rules and the service calls used by the REST API and the dashboard.
 
-use app::model::{FieldError, NewReferrer, Page, Referrer, ReferrerPatch};
+use app::model::{
+    FieldError, NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerPatch, ReportQuery,
+};
 use sqlx::PgPool;
 
-use crate::db::referrers::{self as store, ReferrerFields, ReferrerQuery};
+use crate::db::referrers::{self as store, ReferrerFields, ReferrerQuery, ReferrerSort};
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
+use crate::referral::roles::Role;
 
 /// Limits of referrer fields.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -105,24 +109,30 @@ fn clean(s: &str) -> String {
 /// Creates a referrer (staff-made).
 pub async fn create(
     pool: &PgPool,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     input: &NewReferrer,
 ) -> Result<Referrer, ServiceError> {
+    actor.require(Role::Staff)?;
     let fields = validate(input)?;
-    let referrer = store::insert(pool, account_id, &fields, "staff", actor).await?;
+    let referrer = store::insert(
+        pool,
+        actor.account_id,
+        &fields,
+        "staff",
+        &actor.audit_name(),
+    )
+    .await?;
     referrer.ok_or_else(duplicate_openid)
 }
 
 /// Applies a partial update.
 pub async fn update(
     pool: &PgPool,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     id: i64,
     patch: &ReferrerPatch,
 ) -> Result<Referrer, ServiceError> {
-    let current = get(pool, account_id, id).await?;
+    let current = get(pool, actor, id).await?;
     let merged = NewReferrer {
         name: patch.name.clone().unwrap_or(current.name),
         phone: patch.phone.clone().unwrap_or(current.phone),
@@ -131,7 +141,7 @@ pub async fn update(
         tags: patch.tags.clone().unwrap_or(current.tags),
     };
     let fields = validate(&merged)?;
-    match store::update(pool, account_id, id, &fields, actor).await? {
+    match store::update(pool, actor.account_id, id, &fields, &actor.audit_name()).await? {
         store::Updated::Ok(r) => Ok(*r),
         store::Updated::Missing => Err(ServiceError::NotFound("referrer")),
         store::Updated::DuplicateOpenid => Err(duplicate_openid()),
@@ -139,30 +149,103 @@ pub async fn update(
 }
 
 /// Archives a referrer: history and existing codes stay, no new codes.
-pub async fn archive(
-    pool: &PgPool,
-    account_id: i64,
-    actor: &str,
-    id: i64,
-) -> Result<Referrer, ServiceError> {
-    store::archive(pool, account_id, id, actor)
+pub async fn archive(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, ServiceError> {
+    actor.require(Role::Staff)?;
+    store::archive(pool, actor.account_id, id, &actor.audit_name())
         .await?
         .ok_or(ServiceError::NotFound("referrer"))
 }
 
-pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> Result<Referrer, ServiceError> {
-    store::get(pool, account_id, id)
+/// One referrer of the caller's account.
+pub async fn get(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, ServiceError> {
+    actor.require(Role::Staff)?;
+    store::get(pool, actor.account_id, id)
         .await?
         .ok_or(ServiceError::NotFound("referrer"))
 }
+
+/// Everything a referrer's page shows: the referrer, their codes with images, a page of their
+/// referrals and their all-time figures (staff).
+pub async fn detail(
+    pool: &PgPool,
+    actor: &Actor,
+    id: i64,
+    referrals_page: Option<i64>,
+) -> Result<ReferrerDetail, ServiceError> {
+    use crate::referral::{qrcodes, reports};
+    let referrer = get(pool, actor, id).await?;
+    let codes = qrcodes::of_referrer(pool, actor, id)
+        .await?
+        .into_iter()
+        .map(|code| {
+            let svg = crate::qr::svg(&code.url).unwrap_or_default();
+            QrCodeView { code, svg }
+        })
+        .collect();
+    let referrals = reports::referrals_of(pool, actor, id, referrals_page, None).await?;
+    let stats = reports::referrer_stats(pool, actor, id, &ReportQuery::default()).await?;
+    let account_name = crate::db::events::account_name(pool, actor.account_id).await?;
+    Ok(ReferrerDetail {
+        referrer,
+        codes,
+        referrals,
+        stats,
+        account_name,
+    })
+}
+
+/// What a referrer list may be asked for, as the caller gave it (REST query or dashboard
+/// filters): parsed and bounded here, once.
+#[derive(Debug, Clone, Default)]
+pub struct ListInput {
+    /// Search in name, phone, note and tags.
+    pub q: Option<String>,
+    /// 1-based page; default 1.
+    pub page: Option<i64>,
+    /// 1–200 items per page; default 20.
+    pub per_page: Option<i64>,
+    /// `newest` (default), `oldest` or `name`.
+    pub sort: Option<String>,
+    pub archived: bool,
+}
+
+/// Default and largest page size of a referrer list.
+pub const DEFAULT_PER_PAGE: i64 = 20;
+pub const MAX_PER_PAGE: i64 = 200;
 
 /// Lists referrers matching `q` (name, phone, note or tag), newest first unless sorted.
 pub async fn list(
     pool: &PgPool,
-    account_id: i64,
-    query: &ReferrerQuery,
+    actor: &Actor,
+    input: &ListInput,
 ) -> Result<Page<Referrer>, ServiceError> {
-    Ok(store::list(pool, account_id, &search_query(query)).await?)
+    actor.require(Role::Staff)?;
+    let query = list_query(input)?;
+    Ok(store::list(pool, actor.account_id, &query).await?)
+}
+
+/// The store's query for a list request: the sort parsed, search text cleaned, page and page
+/// size in range.
+pub fn list_query(input: &ListInput) -> Result<ReferrerQuery, ServiceError> {
+    let sort = match input.sort.as_deref().map(str::trim) {
+        None | Some("") => ReferrerSort::default(),
+        Some(s) => ReferrerSort::parse(s).ok_or_else(|| {
+            ServiceError::field(
+                "sort",
+                "排序须为 newest、oldest 或 name / sort must be newest, oldest or name",
+            )
+        })?,
+    };
+    Ok(search_query(&ReferrerQuery {
+        q: input.q.clone(),
+        page: input.page.unwrap_or(1),
+        per_page: input
+            .per_page
+            .unwrap_or(DEFAULT_PER_PAGE)
+            .clamp(1, MAX_PER_PAGE),
+        sort,
+        include_archived: input.archived,
+    }))
 }
 
 /// The longest search text used; longer input is cut (no stored field is longer).
@@ -221,6 +304,30 @@ mod tests {
         });
         assert_eq!(long.q.map(|q| q.len()), Some(MAX_SEARCH_CHARS));
         assert_eq!(long.page, 1);
+    }
+
+    #[test]
+    fn list_requests_are_parsed_once_for_every_caller() {
+        let q = list_query(&ListInput::default()).expect("defaults");
+        assert_eq!((q.page, q.per_page), (1, DEFAULT_PER_PAGE));
+        assert_eq!(q.sort, ReferrerSort::default());
+        let q = list_query(&ListInput {
+            per_page: Some(10_000),
+            sort: Some("name".into()),
+            ..ListInput::default()
+        })
+        .expect("name sort");
+        assert_eq!((q.per_page, q.sort), (MAX_PER_PAGE, ReferrerSort::Name));
+        assert_eq!(
+            fields_of(
+                list_query(&ListInput {
+                    sort: Some("nope".into()),
+                    ..ListInput::default()
+                })
+                .expect_err("unknown sort")
+            ),
+            ["sort"]
+        );
     }
 
     fn fields_of(e: ServiceError) -> Vec<String> {

@@ -5,6 +5,7 @@ use sqlx::PgPool;
 
 use crate::config::Settings;
 use crate::db::settings as store;
+use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::greeting::Variant;
 use crate::referral::{tokens, users};
@@ -12,11 +13,14 @@ use crate::referral::{tokens, users};
 /// Longest greeting template (the reply must stay under 2,048 bytes with names filled in).
 pub const MAX_TEMPLATE_CHARS: usize = 600;
 
+/// Everything the settings page shows (admin).
 pub async fn load(
     pool: &PgPool,
     settings: &Settings,
-    account_id: i64,
+    actor: &Actor,
 ) -> Result<SettingsData, ServiceError> {
+    actor.require(Role::Admin)?;
+    let account_id = actor.account_id;
     let custom = store::greetings(pool, account_id).await?;
     let greetings = Variant::ALL
         .into_iter()
@@ -63,11 +67,11 @@ pub async fn load(
 /// menu key of 1 to 128 ASCII characters (WeChat's limit for CLICK keys).
 pub async fn save_member_settings(
     pool: &PgPool,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     keywords: &[String],
     menu_key: &str,
 ) -> Result<(), ServiceError> {
+    actor.require(Role::Admin)?;
     let mut clean: Vec<String> = Vec::new();
     for k in keywords {
         let k: String = k.chars().filter(|c| !c.is_control()).collect();
@@ -111,17 +115,17 @@ pub async fn save_member_settings(
         member_keywords: clean,
         member_menu_key: menu_key.to_owned(),
     };
-    Ok(crate::db::members::save_settings(pool, account_id, actor, &s).await?)
+    Ok(crate::db::members::save_settings(pool, actor.account_id, &actor.audit_name(), &s).await?)
 }
 
 /// Saves a greeting; an empty template restores the default.
 pub async fn save_greeting(
     pool: &PgPool,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     variant: &str,
     template: &str,
 ) -> Result<(), ServiceError> {
+    actor.require(Role::Admin)?;
     let variant = Variant::parse(variant).ok_or_else(|| {
         ServiceError::field("variant", "未知的欢迎语类型 / unknown greeting variant")
     })?;
@@ -137,15 +141,23 @@ pub async fn save_greeting(
         ));
     }
     let value = (!template.is_empty()).then_some(template);
-    Ok(store::save_greeting(pool, account_id, actor, variant.as_str(), value).await?)
+    Ok(store::save_greeting(
+        pool,
+        actor.account_id,
+        &actor.audit_name(),
+        variant.as_str(),
+        value,
+    )
+    .await?)
 }
 
+/// Sets the template message used to notify referrers; empty → customer-service text (admin).
 pub async fn save_notify_template(
     pool: &PgPool,
-    account_id: i64,
-    actor: &str,
+    actor: &Actor,
     template_id: &str,
 ) -> Result<(), ServiceError> {
+    actor.require(Role::Admin)?;
     let id = template_id.trim();
     if id.len() > 64
         || !id
@@ -158,27 +170,30 @@ pub async fn save_notify_template(
         ));
     }
     let value = (!id.is_empty()).then_some(id);
-    Ok(store::save_notify_template(pool, account_id, actor, value).await?)
+    Ok(store::save_notify_template(pool, actor.account_id, &actor.audit_name(), value).await?)
 }
 
+/// Creates a dashboard user, or resets the password and role of an existing one (admin).
 pub async fn add_user(
     pool: &PgPool,
-    account_id: i64,
+    actor: &Actor,
     username: &str,
     password: &str,
     role: Role,
 ) -> Result<(), ServiceError> {
-    users::create_user(pool, account_id, username.trim(), password, role).await?;
+    actor.require(Role::Admin)?;
+    users::create_user(pool, actor.account_id, username.trim(), password, role).await?;
     Ok(())
 }
 
 /// Mints an API token; it is returned once and only its hash is stored.
 pub async fn mint_token(
     pool: &PgPool,
-    account_id: i64,
+    actor: &Actor,
     name: &str,
     role: Role,
 ) -> Result<String, ServiceError> {
+    actor.require(Role::Admin)?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 64 || name.chars().any(char::is_control) {
         return Err(ServiceError::field(
@@ -186,5 +201,5 @@ pub async fn mint_token(
             "名称须为 1–64 个字符 / 1 to 64 characters",
         ));
     }
-    Ok(tokens::mint(pool, account_id, name, role).await?)
+    Ok(tokens::mint(pool, actor.account_id, name, role).await?)
 }

@@ -34,6 +34,23 @@ pub fn hash_password(password: &str) -> Result<String, ServiceError> {
         .map_err(|e| ServiceError::Upstream(format!("password hashing failed: {e}")))
 }
 
+/// [`hash_password`] on the blocking pool: argon2id takes tens of milliseconds of CPU, which
+/// must not stall the async workers that answer WeChat's callbacks.
+pub async fn hash_password_off_thread(password: &str) -> Result<String, ServiceError> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || hash_password(&password))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password hashing task: {e}")))?
+}
+
+/// Checks a password against its hash on the blocking pool (see [`hash_password_off_thread`]).
+async fn verify_password_off_thread(password: &str, phc: &str) -> Result<bool, ServiceError> {
+    let (password, phc) = (password.to_owned(), phc.to_owned());
+    tokio::task::spawn_blocking(move || verify_password(&password, &phc))
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password check task: {e}")))
+}
+
 fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|parsed| {
@@ -75,7 +92,7 @@ pub async fn create_user(
     role: Role,
 ) -> Result<i64, ServiceError> {
     validate_new_user(username, password)?;
-    let phc = hash_password(password)?;
+    let phc = hash_password_off_thread(password).await?;
     Ok(store::upsert(pool, account_id, username, &phc, role).await?)
 }
 
@@ -118,7 +135,7 @@ pub async fn login(
     let username = username.trim();
     if username.len() > 64 || username.chars().any(char::is_control) {
         // No such user can exist (see validate_new_user); refuse without touching the store.
-        let _ = hash_password(password);
+        let _ = hash_password_off_thread(password).await;
         return Err(bad_login());
     }
     let since = Utc::now() - Duration::minutes(THROTTLE_MINUTES);
@@ -130,11 +147,13 @@ pub async fn login(
     }
     let row = store::by_username(pool, account_id, username).await?;
     let user = match row {
-        Some(row) if verify_password(password, &row.password_hash) => row.current(),
+        Some(row) if verify_password_off_thread(password, &row.password_hash).await? => {
+            row.current()
+        }
         Some(_) => None,
         None => {
             // Spend the same effort as a real check, so timing does not reveal usernames.
-            let _ = hash_password(password);
+            let _ = hash_password_off_thread(password).await;
             None
         }
     };

@@ -1,7 +1,9 @@
-//! REST errors: `{"error": {"code", "message", "fields"?}}` with a fitting status. Database and
-//! internal detail is logged, never returned.
+//! REST errors: `{"error": {"code", "message", "fields"?}}` with a fitting status. A service
+//! error becomes what a client sees through the same translation as for the dashboard
+//! (`From<ServiceError> for AppError`) and gets its status from the same table
+//! (`AppError::status`). Database and internal detail is logged, never returned.
 
-use app::model::FieldError;
+use app::model::{AppError, FieldError};
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -13,9 +15,7 @@ use crate::referral::error::ServiceError;
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
-    pub message: String,
-    pub fields: Vec<FieldError>,
+    pub error: AppError,
 }
 
 /// The JSON body of an error.
@@ -34,12 +34,11 @@ pub struct ErrorDetail {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    /// An error that arises in the HTTP layer itself (unreadable body, unknown route).
+    pub fn new(status: StatusCode, code: &str, message: impl Into<String>) -> Self {
         ApiError {
             status,
-            code,
-            message: message.into(),
-            fields: Vec::new(),
+            error: AppError::new(code, message),
         }
     }
 
@@ -50,50 +49,21 @@ impl ApiError {
             "a valid bearer token is required",
         )
     }
+}
 
-    pub fn forbidden(needed: &str) -> Self {
-        Self::new(
-            StatusCode::FORBIDDEN,
-            "forbidden",
-            format!("this needs the {needed} role"),
-        )
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "bad_request", message)
+impl From<AppError> for ApiError {
+    fn from(error: AppError) -> Self {
+        ApiError {
+            status: StatusCode::from_u16(error.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            error,
+        }
     }
 }
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Validation(fields) => ApiError {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                code: "validation_failed",
-                message: "some fields are invalid".into(),
-                fields,
-            },
-            ServiceError::NotFound(what) => ApiError::new(
-                StatusCode::NOT_FOUND,
-                "not_found",
-                format!("{what} not found"),
-            ),
-            ServiceError::Conflict { code, message } => {
-                ApiError::new(StatusCode::CONFLICT, code, message)
-            }
-            ServiceError::Upstream(detail) => {
-                tracing::warn!(%detail, "WeChat call failed");
-                ApiError::new(StatusCode::BAD_GATEWAY, "wechat_error", detail)
-            }
-            ServiceError::Database(e) => {
-                tracing::error!(error = %e, "database error in REST call");
-                ApiError::new(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "unavailable",
-                    "the service is temporarily unavailable",
-                )
-            }
-        }
+        AppError::from(e).into()
     }
 }
 
@@ -107,9 +77,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
             error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-                fields: self.fields,
+                code: self.error.code,
+                message: self.error.message,
+                fields: self.error.fields,
             },
         };
         (self.status, Json(body)).into_response()

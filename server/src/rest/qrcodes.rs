@@ -7,10 +7,9 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::referral::actor::Actor;
 use crate::referral::qrcodes::{self, Quota};
-use crate::referral::roles::Role;
 use crate::rest::ApiJson;
-use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
@@ -22,20 +21,11 @@ use crate::startup::AppState;
     security(("bearer" = [])))]
 pub async fn create_qrcode(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
     ApiJson(input): ApiJson<NewQrCode>,
 ) -> Result<(StatusCode, Json<QrCode>), ApiError> {
-    caller.require(Role::Staff)?;
-    let code = qrcodes::create(
-        &state.pool,
-        &state.wechat,
-        caller.account_id,
-        &caller.actor,
-        id,
-        &input,
-    )
-    .await?;
+    let code = qrcodes::create(&state.pool, &state.wechat, &actor, id, &input).await?;
     Ok((StatusCode::CREATED, Json(code)))
 }
 
@@ -45,13 +35,10 @@ pub async fn create_qrcode(
     security(("bearer" = [])))]
 pub async fn list_qrcodes(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Json<Vec<QrCode>>, ApiError> {
-    caller.require(Role::Staff)?;
-    Ok(Json(
-        qrcodes::of_referrer(&state.pool, caller.account_id, id).await?,
-    ))
+    Ok(Json(qrcodes::of_referrer(&state.pool, &actor, id).await?))
 }
 
 #[utoipa::path(get, path = "/qrcodes/{id}", tag = "qrcodes",
@@ -60,13 +47,10 @@ pub async fn list_qrcodes(
     security(("bearer" = [])))]
 pub async fn get_qrcode(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Json<QrCode>, ApiError> {
-    caller.require(Role::Staff)?;
-    Ok(Json(
-        qrcodes::get(&state.pool, caller.account_id, id).await?,
-    ))
+    Ok(Json(qrcodes::get(&state.pool, &actor, id).await?))
 }
 
 /// Image size.
@@ -79,21 +63,15 @@ pub struct ImageParams {
 #[utoipa::path(get, path = "/qrcodes/{id}/image.png", tag = "qrcodes",
     params(("id" = i64, Path), ImageParams),
     responses((status = 200, content_type = "image/png", body = Vec<u8>),
-              (status = 404, body = ErrorBody)),
+              (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn qrcode_png(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
     Query(p): Query<ImageParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Staff)?;
-    let size = p.size.unwrap_or(512);
-    if !(128..=2048).contains(&size) {
-        return Err(ApiError::bad_request("size must be 128 to 2048"));
-    }
-    let code = qrcodes::get(&state.pool, caller.account_id, id).await?;
-    let png = crate::qr::png(&code.url, size).map_err(internal)?;
+    let png = qrcodes::png(&state.pool, &actor, id, p.size).await?;
     Ok(image_response(
         "image/png",
         png,
@@ -108,12 +86,10 @@ pub async fn qrcode_png(
     security(("bearer" = [])))]
 pub async fn qrcode_svg(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Staff)?;
-    let code = qrcodes::get(&state.pool, caller.account_id, id).await?;
-    let svg = crate::qr::svg(&code.url).map_err(internal)?;
+    let svg = qrcodes::svg(&state.pool, &actor, id).await?;
     Ok(image_response(
         "image/svg+xml",
         svg.into_bytes(),
@@ -124,9 +100,8 @@ pub async fn qrcode_svg(
 #[utoipa::path(get, path = "/qrcodes/quota", tag = "qrcodes",
     responses((status = 200, body = Quota)),
     security(("bearer" = [])))]
-pub async fn quota(State(state): State<AppState>, caller: Caller) -> Result<Json<Quota>, ApiError> {
-    caller.require(Role::Staff)?;
-    Ok(Json(qrcodes::quota(&state.pool, caller.account_id).await?))
+pub async fn quota(State(state): State<AppState>, actor: Actor) -> Result<Json<Quota>, ApiError> {
+    Ok(Json(qrcodes::quota(&state.pool, &actor).await?))
 }
 
 fn image_response(content_type: &'static str, body: Vec<u8>, filename: &str) -> Response {
@@ -141,13 +116,4 @@ fn image_response(content_type: &'static str, body: Vec<u8>, filename: &str) -> 
         body,
     )
         .into_response()
-}
-
-fn internal(e: crate::qr::QrError) -> ApiError {
-    tracing::error!(error = %e, "QR rendering failed");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "the image could not be rendered",
-    )
 }

@@ -6,11 +6,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
-use crate::db::referrers::{ReferrerQuery, ReferrerSort};
-use crate::referral::referrers;
-use crate::referral::roles::Role;
+use crate::referral::actor::Actor;
+use crate::referral::referrers::{self, ListInput};
 use crate::rest::ApiJson;
-use crate::rest::auth::Caller;
 use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
@@ -41,29 +39,22 @@ pub struct ReferrerPage {
 
 #[utoipa::path(get, path = "/referrers", tag = "referrers",
     params(ListParams),
-    responses((status = 200, body = ReferrerPage), (status = 401, body = ErrorBody)),
+    responses((status = 200, body = ReferrerPage), (status = 401, body = ErrorBody),
+              (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = [])))]
 pub async fn list_referrers(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Query(p): Query<ListParams>,
 ) -> Result<Json<Page<Referrer>>, ApiError> {
-    caller.require(Role::Staff)?;
-    let sort = match p.sort.as_deref() {
-        None => ReferrerSort::default(),
-        Some(s) => ReferrerSort::parse(s)
-            .ok_or_else(|| ApiError::bad_request("sort must be newest, oldest or name"))?,
-    };
-    let query = ReferrerQuery {
+    let input = ListInput {
         q: p.q,
-        page: p.page.unwrap_or(1),
-        per_page: p.per_page.unwrap_or(20),
-        sort,
-        include_archived: p.archived.unwrap_or(false),
+        page: p.page,
+        per_page: p.per_page,
+        sort: p.sort,
+        archived: p.archived.unwrap_or(false),
     };
-    Ok(Json(
-        referrers::list(&state.pool, caller.account_id, &query).await?,
-    ))
+    Ok(Json(referrers::list(&state.pool, &actor, &input).await?))
 }
 
 #[utoipa::path(post, path = "/referrers", tag = "referrers",
@@ -73,11 +64,10 @@ pub async fn list_referrers(
     security(("bearer" = [])))]
 pub async fn create_referrer(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     ApiJson(input): ApiJson<NewReferrer>,
 ) -> Result<(StatusCode, Json<Referrer>), ApiError> {
-    caller.require(Role::Staff)?;
-    let r = referrers::create(&state.pool, caller.account_id, &caller.actor, &input).await?;
+    let r = referrers::create(&state.pool, &actor, &input).await?;
     Ok((StatusCode::CREATED, Json(r)))
 }
 
@@ -87,13 +77,10 @@ pub async fn create_referrer(
     security(("bearer" = [])))]
 pub async fn get_referrer(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Json<Referrer>, ApiError> {
-    caller.require(Role::Staff)?;
-    Ok(Json(
-        referrers::get(&state.pool, caller.account_id, id).await?,
-    ))
+    Ok(Json(referrers::get(&state.pool, &actor, id).await?))
 }
 
 #[utoipa::path(patch, path = "/referrers/{id}", tag = "referrers",
@@ -103,12 +90,11 @@ pub async fn get_referrer(
     security(("bearer" = [])))]
 pub async fn update_referrer(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
     ApiJson(patch): ApiJson<ReferrerPatch>,
 ) -> Result<Json<Referrer>, ApiError> {
-    caller.require(Role::Staff)?;
-    let r = referrers::update(&state.pool, caller.account_id, &caller.actor, id, &patch).await?;
+    let r = referrers::update(&state.pool, &actor, id, &patch).await?;
     Ok(Json(r))
 }
 
@@ -119,10 +105,9 @@ pub async fn update_referrer(
     security(("bearer" = [])))]
 pub async fn archive_referrer(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
 ) -> Result<Json<Referrer>, ApiError> {
-    caller.require(Role::Staff)?;
-    let r = referrers::archive(&state.pool, caller.account_id, &caller.actor, id).await?;
+    let r = referrers::archive(&state.pool, &actor, id).await?;
     Ok(Json(r))
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/leaderboard`, `/api/v1/stats`, `/api/v1/referrers/{id}/referrals|stats`,
 //! `/api/v1/referrals.csv`.
 
-use app::model::{LeaderboardRow, Page, Referral, Stats};
+use app::model::{LeaderboardRow, Page, Referral, ReportQuery, Stats};
 use axum::Json;
 use axum::body::Body;
 use axum::extract::{Path, Query, State};
@@ -10,10 +10,8 @@ use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
-use crate::db::stats::referrals_in;
-use crate::referral::reports::{self, Filters};
-use crate::referral::roles::Role;
-use crate::rest::auth::Caller;
+use crate::referral::actor::Actor;
+use crate::referral::reports;
 use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
@@ -34,9 +32,9 @@ pub struct ReportParams {
     limit: Option<i64>,
 }
 
-impl From<ReportParams> for Filters {
+impl From<ReportParams> for ReportQuery {
     fn from(p: ReportParams) -> Self {
-        Filters {
+        ReportQuery {
             period: p.period,
             from: p.from,
             to: p.to,
@@ -59,11 +57,10 @@ pub struct Leaderboard {
     security(("bearer" = [])))]
 pub async fn get_leaderboard(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Query(p): Query<ReportParams>,
 ) -> Result<Json<Leaderboard>, ApiError> {
-    caller.require(Role::Manager)?;
-    let items = reports::leaderboard(&state.pool, caller.account_id, &p.into()).await?;
+    let items = reports::leaderboard(&state.pool, &actor, &p.into()).await?;
     Ok(Json(Leaderboard { items }))
 }
 
@@ -73,13 +70,10 @@ pub async fn get_leaderboard(
     security(("bearer" = [])))]
 pub async fn get_stats(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Query(p): Query<ReportParams>,
 ) -> Result<Json<Stats>, ApiError> {
-    caller.require(Role::Manager)?;
-    Ok(Json(
-        reports::stats(&state.pool, caller.account_id, None, &p.into()).await?,
-    ))
+    Ok(Json(reports::stats(&state.pool, &actor, &p.into()).await?))
 }
 
 #[utoipa::path(get, path = "/referrers/{id}/stats", tag = "reports",
@@ -88,21 +82,21 @@ pub async fn get_stats(
     security(("bearer" = [])))]
 pub async fn get_referrer_stats(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
     Query(p): Query<ReportParams>,
 ) -> Result<Json<Stats>, ApiError> {
-    caller.require(Role::Staff)?;
-    crate::referral::referrers::get(&state.pool, caller.account_id, id).await?;
     Ok(Json(
-        reports::stats(&state.pool, caller.account_id, Some(id), &p.into()).await?,
+        reports::referrer_stats(&state.pool, &actor, id, &p.into()).await?,
     ))
 }
 
 /// Paging of a referral list.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct PageParams {
+    /// 1-based page number.
     page: Option<i64>,
+    /// Items per page (1–200, default 20).
     per_page: Option<i64>,
 }
 
@@ -122,19 +116,11 @@ pub struct ReferralPage {
     security(("bearer" = [])))]
 pub async fn list_referrals(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Path(id): Path<i64>,
     Query(p): Query<PageParams>,
 ) -> Result<Json<Page<Referral>>, ApiError> {
-    caller.require(Role::Staff)?;
-    let page = reports::referrals_of(
-        &state.pool,
-        caller.account_id,
-        id,
-        p.page.unwrap_or(1),
-        p.per_page.unwrap_or(50),
-    )
-    .await?;
+    let page = reports::referrals_of(&state.pool, &actor, id, p.page, p.per_page).await?;
     Ok(Json(page))
 }
 
@@ -145,11 +131,10 @@ pub async fn list_referrals(
     security(("bearer" = [])))]
 pub async fn export_referrals(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Manager)?;
-    let period = Filters::from(p).period()?;
+    let rows = reports::referrals_export(&state.pool, &actor, &p.into())?;
     let header_row = csv_line(&[
         "referral_id",
         "referrer_id",
@@ -160,13 +145,7 @@ pub async fn export_referrals(
         "unfollowed_at",
         "still_following",
     ]);
-    let rows = referrals_in(
-        state.pool.clone(),
-        caller.account_id,
-        period.from,
-        period.to,
-    )
-    .map(|row| match row {
+    let rows = rows.map(|row| match row {
         Ok(r) => Ok(csv_line(&[
             &r.id.to_string(),
             &r.referrer_id.to_string(),
@@ -205,11 +184,10 @@ pub async fn export_referrals(
     security(("bearer" = [])))]
 pub async fn export_leaderboard(
     State(state): State<AppState>,
-    caller: Caller,
+    actor: Actor,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    caller.require(Role::Manager)?;
-    let rows = reports::leaderboard(&state.pool, caller.account_id, &p.into()).await?;
+    let rows = reports::leaderboard(&state.pool, &actor, &p.into()).await?;
     let mut body = String::from("\u{feff}");
     body.push_str(&csv_line(&[
         "rank",

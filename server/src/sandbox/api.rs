@@ -59,22 +59,28 @@ pub struct TokenQuery {
     access_token: Option<String>,
 }
 
-/// Checks the access token like WeChat: unknown or revoked → 40001, expired → 42001.
-async fn check_token(state: &AppState, q: &TokenQuery, endpoint: &str) -> Option<Response> {
+/// Checks the access token like WeChat: unknown or revoked → 40001, expired → 42001. A valid
+/// token gives the account the call acts for (as in WeChat, the token stands for it); a
+/// refusal is the answer to send (boxed: a `Response` is too large for an `Err`).
+async fn check_token(
+    state: &AppState,
+    q: &TokenQuery,
+    endpoint: &str,
+) -> Result<i64, Box<Response>> {
     if let Some(fault) = faults(state, endpoint).await {
-        return Some(fault);
+        return Err(Box::new(fault));
     }
     let Some(token) = q.access_token.as_deref().filter(|t| !t.is_empty()) else {
-        return Some(err(41001, "access_token missing"));
+        return Err(Box::new(err(41001, "access_token missing")));
     };
     match store::token_state(&state.pool, token).await {
-        Ok(TokenState::Valid) => None,
-        Ok(TokenState::Expired) => Some(err(42001, "access_token expired")),
-        Ok(TokenState::Invalid) => Some(err(
+        Ok(TokenState::Valid { account_id }) => Ok(account_id),
+        Ok(TokenState::Expired) => Err(Box::new(err(42001, "access_token expired"))),
+        Ok(TokenState::Invalid) => Err(Box::new(err(
             40001,
             "invalid credential, access_token is invalid or not latest",
-        )),
-        Err(_) => Some(unavailable()),
+        ))),
+        Err(_) => Err(Box::new(unavailable())),
     }
 }
 
@@ -111,7 +117,7 @@ pub async fn stable_token(
         return e;
     }
     if !body.force_refresh {
-        match store::current_stable_token(&state.pool).await {
+        match store::current_stable_token(&state.pool, state.account_id).await {
             Ok(Some((token, left))) => {
                 return Json(json!({"access_token": token, "expires_in": left})).into_response();
             }
@@ -146,9 +152,11 @@ pub async fn classic_token(
     issue(&state, "classic").await
 }
 
+/// Issues a token of the simulated Official Account (the one this server serves, whose appid
+/// and secret were checked).
 async fn issue(state: &AppState, kind: &str) -> Response {
     let token = format!("SBX_{}", random_token(48).replace(['+', '/', '='], "_"));
-    match store::issue_token(&state.pool, &token, kind, TOKEN_TTL).await {
+    match store::issue_token(&state.pool, state.account_id, &token, kind, TOKEN_TTL).await {
         Ok(()) => Json(json!({"access_token": token, "expires_in": TOKEN_TTL})).into_response(),
         Err(_) => unavailable(),
     }
@@ -160,9 +168,10 @@ pub async fn create_qrcode(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "qrcode/create").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "qrcode/create").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let action = body["action_name"].as_str().unwrap_or_default();
     let permanent = match action {
         "QR_SCENE" | "QR_STR_SCENE" => false,
@@ -193,7 +202,7 @@ pub async fn create_qrcode(
         Some(secs)
     };
     if permanent {
-        match store::permanent_codes(&state.pool).await {
+        match store::permanent_codes(&state.pool, account_id).await {
             Ok(n) if n >= PERMANENT_QUOTA => return err(45029, "qrcode count out of limit"),
             Ok(_) => {}
             Err(_) => return unavailable(),
@@ -206,6 +215,7 @@ pub async fn create_qrcode(
     );
     if store::insert_qrcode(
         &state.pool,
+        account_id,
         &ticket,
         action,
         &scene_value,
@@ -274,13 +284,14 @@ pub async fn user_info(State(state): State<AppState>, Query(q): Query<UserInfoQu
     let tq = TokenQuery {
         access_token: q.access_token,
     };
-    if let Some(e) = check_token(&state, &tq, "user/info").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &tq, "user/info").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let Some(openid) = q.openid else {
         return err(40003, "invalid openid");
     };
-    match store::user(&state.pool, &openid).await {
+    match store::user(&state.pool, account_id, &openid).await {
         Ok(Some(u)) => ok(user_json(&u)),
         Ok(None) => err(40003, "invalid openid"),
         Err(_) => unavailable(),
@@ -293,9 +304,10 @@ pub async fn user_info_batch(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "user/info/batchget").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "user/info/batchget").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let Some(list) = body["user_list"].as_array() else {
         return err(40003, "invalid openid");
     };
@@ -305,7 +317,7 @@ pub async fn user_info_batch(
     let mut infos = Vec::new();
     for item in list {
         let openid = item["openid"].as_str().unwrap_or_default();
-        match store::user(&state.pool, openid).await {
+        match store::user(&state.pool, account_id, openid).await {
             Ok(Some(u)) => infos.push(user_json(&u)),
             Ok(None) => return err(40003, "invalid openid"),
             Err(_) => return unavailable(),
@@ -325,13 +337,14 @@ pub async fn user_list(State(state): State<AppState>, Query(q): Query<UserListQu
     let tq = TokenQuery {
         access_token: q.access_token,
     };
-    if let Some(e) = check_token(&state, &tq, "user/get").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &tq, "user/get").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let after = q.next_openid.unwrap_or_default();
     let (Ok(total), Ok(page)) = (
-        store::follower_count(&state.pool).await,
-        store::follower_page(&state.pool, &after, 10_000).await,
+        store::follower_count(&state.pool, account_id).await,
+        store::follower_page(&state.pool, account_id, &after, 10_000).await,
     ) else {
         return unavailable();
     };
@@ -355,11 +368,12 @@ pub async fn send_custom(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "message/custom/send").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "message/custom/send").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let touser = body["touser"].as_str().unwrap_or_default();
-    let user = match store::user(&state.pool, touser).await {
+    let user = match store::user(&state.pool, account_id, touser).await {
         Ok(Some(u)) => u,
         Ok(None) => return err(40003, "invalid openid"),
         Err(_) => return unavailable(),
@@ -380,7 +394,7 @@ pub async fn send_custom(
         Some("text") if body["text"]["content"].is_string() => {}
         Some("image") => {
             let media_id = body["image"]["media_id"].as_str().unwrap_or_default();
-            match store::media(&state.pool, media_id).await {
+            match store::media(&state.pool, account_id, media_id).await {
                 Ok(Some(_)) => {}
                 Ok(None) => return err(40007, "invalid media_id"),
                 Err(_) => return unavailable(),
@@ -388,7 +402,7 @@ pub async fn send_custom(
         }
         _ => return err(40008, "invalid message type"),
     }
-    match store::record_message(&state.pool, touser, "custom", &body).await {
+    match store::record_message(&state.pool, account_id, touser, "custom", &body).await {
         Ok(_) => ok(json!({})),
         Err(_) => unavailable(),
     }
@@ -400,20 +414,21 @@ pub async fn send_template(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "message/template/send").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "message/template/send").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     if body["template_id"].as_str().is_none_or(str::is_empty) {
         return err(40037, "invalid template_id");
     }
     let touser = body["touser"].as_str().unwrap_or_default();
-    match store::user(&state.pool, touser).await {
+    match store::user(&state.pool, account_id, touser).await {
         Ok(Some(u)) if u.subscribed => {}
         Ok(Some(_)) => return err(43004, "require subscribe"),
         Ok(None) => return err(40003, "invalid openid"),
         Err(_) => return unavailable(),
     }
-    match store::record_message(&state.pool, touser, "template", &body).await {
+    match store::record_message(&state.pool, account_id, touser, "template", &body).await {
         Ok(id) => ok(json!({ "msgid": id })),
         Err(_) => unavailable(),
     }
@@ -425,14 +440,15 @@ pub async fn create_tag(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "tags/create").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "tags/create").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let name = body["tag"]["name"].as_str().unwrap_or_default();
     if name.is_empty() || name.chars().count() > 30 {
         return err(45158, "tag name too long");
     }
-    match store::create_tag(&state.pool, name).await {
+    match store::create_tag(&state.pool, account_id, name).await {
         Ok(Some(id)) => Json(json!({"tag": {"id": id, "name": name}})).into_response(),
         Ok(None) => err(45157, "tag name already exists"),
         Err(_) => unavailable(),
@@ -441,10 +457,11 @@ pub async fn create_tag(
 
 /// `GET /cgi-bin/tags/get`.
 pub async fn get_tags(State(state): State<AppState>, Query(q): Query<TokenQuery>) -> Response {
-    if let Some(e) = check_token(&state, &q, "tags/get").await {
-        return e;
-    }
-    match store::tags(&state.pool).await {
+    let account_id = match check_token(&state, &q, "tags/get").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
+    match store::tags(&state.pool, account_id).await {
         Ok(tags) => {
             let tags: Vec<Value> = tags
                 .into_iter()
@@ -462,9 +479,10 @@ pub async fn batch_tagging(
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    if let Some(e) = check_token(&state, &q, "tags/members/batchtagging").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &q, "tags/members/batchtagging").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     let openids: Vec<String> = body["openid_list"]
         .as_array()
         .map(|a| {
@@ -479,12 +497,12 @@ pub async fn batch_tagging(
     let Some(tag) = body["tagid"].as_i64() else {
         return err(45159, "invalid tag id");
     };
-    match store::tag_exists(&state.pool, tag).await {
+    match store::tag_exists(&state.pool, account_id, tag).await {
         Ok(true) => {}
         Ok(false) => return err(45159, "invalid tag id"),
         Err(_) => return unavailable(),
     }
-    match store::tag_users(&state.pool, tag, &openids).await {
+    match store::tag_users(&state.pool, account_id, tag, &openids).await {
         Ok(()) => ok(json!({})),
         Err(_) => unavailable(),
     }
@@ -507,9 +525,10 @@ pub async fn upload_media(
     let token = TokenQuery {
         access_token: q.access_token,
     };
-    if let Some(e) = check_token(&state, &token, "media/upload").await {
-        return e;
-    }
+    let account_id = match check_token(&state, &token, "media/upload").await {
+        Ok(account_id) => account_id,
+        Err(e) => return *e,
+    };
     if q.kind.as_deref() != Some("image") {
         return err(40004, "invalid media type");
     }
@@ -537,7 +556,7 @@ pub async fn upload_media(
         return err(40005, "invalid file type");
     }
     let media_id = random_token(48).replace(['+', '/', '='], "_");
-    match store::insert_media(&state.pool, &media_id, "image", &content).await {
+    match store::insert_media(&state.pool, account_id, &media_id, "image", &content).await {
         Ok(created) => ok(json!({
             "type": "image",
             "media_id": media_id,
@@ -552,7 +571,7 @@ pub async fn show_media(
     State(state): State<AppState>,
     axum::extract::Path(media_id): axum::extract::Path<String>,
 ) -> Response {
-    match store::media(&state.pool, &media_id).await {
+    match store::media_by_id(&state.pool, &media_id).await {
         Ok(Some(content)) => {
             let kind = if content.starts_with(&[0xff, 0xd8, 0xff]) {
                 "image/jpeg"

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod faults;
 pub mod oauth;
+pub mod panel;
 pub mod simulate;
 
 use axum::Router;

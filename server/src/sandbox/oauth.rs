@@ -79,7 +79,9 @@ pub async fn authorize(State(state): State<AppState>, Query(q): Query<AuthorizeQ
     let state_param = q.state.clone().unwrap_or_default();
     let Some(user) = q.user.as_deref().filter(|u| !u.is_empty()) else {
         // Who opens the link? Pick a simulated user (as WeChat knows who is signed in).
-        let users = store::users(&state.pool).await.unwrap_or_default();
+        let users = store::users(&state.pool, state.account_id)
+            .await
+            .unwrap_or_default();
         let hidden = [
             ("appid", SANDBOX_APPID),
             ("redirect_uri", redirect.as_str()),
@@ -115,7 +117,7 @@ pub async fn authorize(State(state): State<AppState>, Query(q): Query<AuthorizeQ
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let code = URL_SAFE_NO_PAD.encode(bytes);
-    if store::insert_oauth_code(&state.pool, &code, &openid, scope)
+    if store::insert_oauth_code(&state.pool, state.account_id, &code, &openid, scope)
         .await
         .is_err()
     {
@@ -160,7 +162,7 @@ pub async fn access_token(
     {
         return err(40029, "invalid code");
     }
-    match store::take_oauth_code(&state.pool, &code).await {
+    match store::take_oauth_code(&state.pool, state.account_id, &code).await {
         Ok(Some(taken)) if taken.already_used => err(40163, "code been used"),
         Ok(Some(taken)) if taken.expired => err(40029, "invalid code"),
         Ok(Some(taken)) => {

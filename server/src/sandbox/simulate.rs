@@ -211,13 +211,13 @@ pub async fn scan(state: &SimContext, code_id: i64, user: &str) -> Result<SimRep
     let (scene, ticket) = store::our_code(&state.pool, state.account_id, code_id)
         .await?
         .ok_or(SimError::UnknownCode(code_id))?;
-    let existing = store::ensure_user(&state.pool, &openid, user).await?;
+    let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     if existing.subscribed {
-        store::record_interaction(&state.pool, &openid).await?;
+        store::record_interaction(&state.pool, state.account_id, &openid).await?;
         let xml = event_xml(&openid, "SCAN", Some(&scene), Some(&ticket));
         deliver(state, &openid, "SCAN", &xml).await
     } else {
-        store::record_follow(&state.pool, &openid, Some(&scene)).await?;
+        store::record_follow(&state.pool, state.account_id, &openid, Some(&scene)).await?;
         let key = format!("qrscene_{scene}");
         let xml = event_xml(&openid, "subscribe", Some(&key), Some(&ticket));
         deliver(state, &openid, "subscribe", &xml).await
@@ -227,8 +227,8 @@ pub async fn scan(state: &SimContext, code_id: i64, user: &str) -> Result<SimRep
 /// The user follows by searching for the account (no scene).
 pub async fn follow(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
-    store::ensure_user(&state.pool, &openid, user).await?;
-    store::record_follow(&state.pool, &openid, None).await?;
+    store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
+    store::record_follow(&state.pool, state.account_id, &openid, None).await?;
     let xml = event_xml(&openid, "subscribe", Some(""), None);
     deliver(state, &openid, "subscribe", &xml).await
 }
@@ -236,8 +236,8 @@ pub async fn follow(state: &SimContext, user: &str) -> Result<SimReply, SimError
 /// The user unfollows.
 pub async fn unfollow(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
-    store::ensure_user(&state.pool, &openid, user).await?;
-    store::record_unfollow(&state.pool, &openid).await?;
+    store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
+    store::record_unfollow(&state.pool, state.account_id, &openid).await?;
     let xml = event_xml(&openid, "unsubscribe", Some(""), None);
     deliver(state, &openid, "unsubscribe", &xml).await
 }
@@ -249,8 +249,8 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
     if chars == 0 || chars > 600 {
         return Err(SimError::BadText);
     }
-    store::ensure_user(&state.pool, &openid, user).await?;
-    store::record_interaction(&state.pool, &openid).await?;
+    store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
+    store::record_interaction(&state.pool, state.account_id, &openid).await?;
     let msg_id: u64 = rand::rng().random_range(1_000_000_000_000_000..u64::MAX / 2);
     let xml = format!(
         "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
@@ -266,11 +266,11 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
 /// configured key).
 pub async fn menu_click(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
     let openid = openid_for(user)?;
-    let existing = store::ensure_user(&state.pool, &openid, user).await?;
+    let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     if !existing.subscribed {
         return Err(SimError::NotFollowing);
     }
-    store::record_interaction(&state.pool, &openid).await?;
+    store::record_interaction(&state.pool, state.account_id, &openid).await?;
     let mut conn = state.pool.acquire().await?;
     let key = crate::db::members::settings(&mut conn, state.account_id)
         .await?
@@ -334,7 +334,7 @@ pub async fn menu_handler(
 
 /// `GET /sandbox/users`: the simulated users.
 pub async fn users_handler(State(state): State<AppState>) -> Result<Response, SimError> {
-    let users = store::users(&state.pool).await?;
+    let users = store::users(&state.pool, state.account_id).await?;
     let list: Vec<_> = users
         .into_iter()
         .map(|u| json!({"openid": u.openid, "name": u.name, "subscribed": u.subscribed}))

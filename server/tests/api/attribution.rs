@@ -83,8 +83,9 @@ pub async fn event(
 
 async fn referrals_of(pool: &PgPool, referrer: i64) -> Vec<String> {
     sqlx::query_scalar(
-        "select f.openid from referral r join follower f on f.id = r.follower_id
-         where r.referrer_id = $1 order by r.id",
+        "select f.openid
+         from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+         where r.account_id = 1 and r.referrer_id = $1 order by r.id",
     )
     .bind(referrer)
     .fetch_all(pool)
@@ -232,8 +233,9 @@ async fn simultaneous_follows_of_one_person_credit_exactly_one_referrer(pool: Pg
         );
         let (a, b) = (a.expect("reply"), b.expect("reply"));
         let credited: Vec<i64> = sqlx::query_scalar(
-            "select r.referrer_id from referral r join follower f on f.id = r.follower_id
-             where f.openid = $1",
+            "select r.referrer_id
+             from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+             where f.account_id = 1 and f.openid = $1",
         )
         .bind(&openid)
         .fetch_all(&pool)
@@ -398,8 +400,10 @@ async fn a_burst_of_follows_is_recorded_once_each_and_greeted_by_its_own_referre
             .map(|(_, reply)| reply)
             .collect();
         let credited: Vec<String> = sqlx::query_scalar(
-            "select r.name from referral x join referrer r on r.id = x.referrer_id
-             join follower f on f.id = x.follower_id where f.openid = $1",
+            "select r.name
+             from referral x join referrer r on r.account_id = x.account_id and r.id = x.referrer_id
+             join follower f on f.account_id = x.account_id and f.id = x.follower_id
+             where f.account_id = 1 and f.openid = $1",
         )
         .bind(format!("o_burst{i}"))
         .fetch_all(&pool)

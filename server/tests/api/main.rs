@@ -4,6 +4,7 @@ mod access;
 mod attribution;
 mod auth;
 mod callback;
+mod catalog;
 mod client_shapes;
 mod common;
 mod hostile_json;

@@ -28,7 +28,8 @@ async fn member(pool: &PgPool, user: &str) -> (i64, String, String, String, bool
 /// The member's codes: (id, kind, url, expires in the future?).
 async fn codes(pool: &PgPool, referrer_id: i64) -> Vec<(i64, String, String, Option<bool>)> {
     sqlx::query_as(
-        "select id, kind, url, expires_at > now() from qr_code where referrer_id = $1 order by id",
+        "select id, kind, url, expires_at > now() from qr_code
+         where account_id = 1 and referrer_id = $1 order by id",
     )
     .bind(referrer_id)
     .fetch_all(pool)
@@ -286,9 +287,13 @@ async fn friends_are_greeted_with_the_name_the_member_chose(pool: PgPool) {
     assert!(html.text().await.expect("html").contains("member-page"));
 
     // Staff can reset the chosen name: friends see the fallback again.
-    tuijian::referral::members::reset_name(&pool, 1, referrer_id, "test")
-        .await
-        .expect("reset");
+    tuijian::referral::members::reset_name(
+        &pool,
+        &tuijian::referral::actor::Actor::cli(1),
+        referrer_id,
+    )
+    .await
+    .expect("reset");
     let dave = simulate::scan(&sim, code_id, "dave").await.expect("scan");
     assert!(
         dave.reply
@@ -307,19 +312,25 @@ async fn the_menu_click_works_and_archived_members_keep_attributing(pool: PgPool
     assert!(click.image_media_id.is_some(), "{click:?}");
     let (referrer_id, ..) = member(&pool, "mia").await;
     let code_id = codes(&pool, referrer_id).await[0].0;
-    tuijian::referral::referrers::archive(&pool, 1, "test", referrer_id)
-        .await
-        .expect("archive");
+    tuijian::referral::referrers::archive(
+        &pool,
+        &tuijian::referral::actor::Actor::cli(1),
+        referrer_id,
+    )
+    .await
+    .expect("archive");
     let reply = text(&app, "mia", "推广码").await;
     assert!(reply.reply.expect("text").contains("已停用"));
     assert_eq!(codes(&pool, referrer_id).await.len(), 1, "no new code");
     let bob = simulate::scan(&sim, code_id, "bob").await.expect("scan");
     assert!(bob.reply.is_some());
-    let credited: i64 = sqlx::query_scalar("select count(*) from referral where referrer_id = $1")
-        .bind(referrer_id)
-        .fetch_one(&pool)
-        .await
-        .expect("count");
+    let credited: i64 = sqlx::query_scalar(
+        "select count(*) from referral where account_id = 1 and referrer_id = $1",
+    )
+    .bind(referrer_id)
+    .fetch_one(&pool)
+    .await
+    .expect("count");
     assert_eq!(credited, 1, "an archived member's code keeps attributing");
 }
 
@@ -352,11 +363,13 @@ async fn near_the_permanent_quota_members_get_renewed_temporary_codes(pool: PgPo
     // Still fresh: reused. Close to expiry: renewed with a new code; the old one still counts.
     text(&app, "mia", "推广码").await;
     assert_eq!(codes(&pool, referrer_id).await.len(), 1);
-    sqlx::query("update qr_code set expires_at = now() + interval '1 day' where id = $1")
-        .bind(first[0].0)
-        .execute(&pool)
-        .await
-        .expect("age the code");
+    sqlx::query(
+        "update qr_code set expires_at = now() + interval '1 day' where account_id = 1 and id = $1",
+    )
+    .bind(first[0].0)
+    .execute(&pool)
+    .await
+    .expect("age the code");
     let renewed = text(&app, "mia", "推广码").await;
     let media_id = renewed.image_media_id.expect("image");
     let now = codes(&pool, referrer_id).await;

@@ -147,9 +147,11 @@ async fn list_searches_sorts_and_pages(pool: PgPool) {
     assert_eq!(found["total"], 1);
     let (_, literal) = call(&app, reqwest::Method::GET, "/referrers?q=%25_", t, None).await;
     assert_eq!(literal["total"], 1, "% and _ are matched literally");
+    // The same rule as the dashboard's list (one parser in the service): a field error.
     let (status, err) = call(&app, reqwest::Method::GET, "/referrers?sort=nope", t, None).await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(err["error"]["code"], "bad_request");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(err["error"]["code"], "validation_failed");
+    assert_eq!(err["error"]["fields"][0]["field"], "sort");
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -376,7 +376,7 @@ async fn leaderboards_of_any_period_equal_counting_the_rows(pool: PgPool) {
                     count(*) filter (where cst_day(r.followed_at) between $1 and $2),
                     count(*) filter (where not f.subscribed
                                      and cst_day(f.unfollowed_at) between $1 and $2)
-             from referral r join follower f on f.id = r.follower_id
+             from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
              group by 1
              having count(*) filter (where cst_day(r.followed_at) between $1 and $2
                                      or (not f.subscribed

@@ -65,7 +65,7 @@ async fn qr_codes_of_every_kind_are_made_and_limits_hold(pool: PgPool) {
         .expect("request");
     assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
     // Limits are refused before anything is sent.
-    let before = sim_store::permanent_codes(&pool).await.expect("count");
+    let before = sim_store::permanent_codes(&pool, 1).await.expect("count");
     let too_long = QrRequest::Permanent {
         scene: Scene::Str("x".repeat(65)),
     };
@@ -74,7 +74,7 @@ async fn qr_codes_of_every_kind_are_made_and_limits_hold(pool: PgPool) {
         Err(ApiError::Invalid(_))
     ));
     assert_eq!(
-        sim_store::permanent_codes(&pool).await.expect("count"),
+        sim_store::permanent_codes(&pool, 1).await.expect("count"),
         before
     );
 }
@@ -168,7 +168,7 @@ async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
     api.send_text("oSBX_carol", "你好")
         .await
         .expect("inside the window");
-    sim_store::age_interaction(&pool, "oSBX_carol", 49)
+    sim_store::age_interaction(&pool, 1, "oSBX_carol", 49)
         .await
         .expect("age");
     assert_eq!(
@@ -455,7 +455,7 @@ async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
     simulate::follow(&app.state.sim(), "lisi")
         .await
         .expect("follow");
-    sim_store::age_interaction(&pool, "oSBX_lisi", 72)
+    sim_store::age_interaction(&pool, 1, "oSBX_lisi", 72)
         .await
         .expect("age");
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
@@ -608,7 +608,7 @@ async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
     simulate::follow(&app.state.sim(), "wangwu")
         .await
         .expect("referrer follows");
-    sim_store::age_interaction(&pool, "oSBX_wangwu", 100)
+    sim_store::age_interaction(&pool, 1, "oSBX_wangwu", 100)
         .await
         .expect("window closed");
     let token = tokens::mint(&pool, 1, "s", Role::Staff)
@@ -727,7 +727,8 @@ async fn follow_ups_look_followers_up_with_batchget(pool: PgPool) {
     settle_jobs(&pool).await;
     let looked_up: Vec<(String, String)> = sqlx::query_as(
         "select f.openid, o.status from follower f
-         join outbox o on (o.payload->>'follower_id')::bigint = f.id
+         join outbox o
+           on o.account_id = f.account_id and (o.payload->>'follower_id')::bigint = f.id
          where f.info_fetched_at is not null order by f.openid",
     )
     .fetch_all(&pool)
@@ -772,7 +773,8 @@ async fn an_unknown_follower_fails_alone(pool: PgPool) {
     settle_jobs(&pool).await;
     let jobs: Vec<(String, String, Option<i32>, bool)> = sqlx::query_as(
         "select o.payload->>'openid', o.status, o.last_errcode, f.info_fetched_at is not null
-         from outbox o join follower f on f.id = (o.payload->>'follower_id')::bigint
+         from outbox o join follower f
+           on f.account_id = o.account_id and f.id = (o.payload->>'follower_id')::bigint
          order by 1",
     )
     .fetch_all(&pool)

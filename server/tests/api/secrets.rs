@@ -164,13 +164,23 @@ async fn secrets_never_appear_in_logs_or_responses(pool: PgPool) {
     let sim = wechat.state.sim();
     for user in ["zhang", "li"] {
         let openid = format!("oSBX_{user}");
-        tuijian::db::sandbox::ensure_user(&wechat.state.pool, &openid, user)
-            .await
-            .expect("sim user");
-    }
-    tuijian::db::sandbox::record_follow(&wechat.state.pool, "oSBX_li", Some(&scene))
+        tuijian::db::sandbox::ensure_user(
+            &wechat.state.pool,
+            wechat.state.account_id,
+            &openid,
+            user,
+        )
         .await
-        .expect("follow");
+        .expect("sim user");
+    }
+    tuijian::db::sandbox::record_follow(
+        &wechat.state.pool,
+        wechat.state.account_id,
+        "oSBX_li",
+        Some(&scene),
+    )
+    .await
+    .expect("follow");
     drop(sim);
     let xml = format!(
         "<xml><ToUserName><![CDATA[gh_live]]></ToUserName>\

@@ -214,9 +214,13 @@ async fn the_referrer_list_renders_its_search_sort_and_page_on_the_server(pool: 
             name: format!("{}{i:02}", if i % 2 == 0 { "b陈列" } else { "a周转" }),
             ..Default::default()
         };
-        tuijian::referral::referrers::create(&pool, 1, "test", &input)
-            .await
-            .expect("referrer");
+        tuijian::referral::referrers::create(
+            &pool,
+            &tuijian::referral::actor::Actor::cli(1),
+            &input,
+        )
+        .await
+        .expect("referrer");
     }
     let links = |html: &str| html.matches(r#"data-testid="referrer-link""#).count();
 
@@ -256,6 +260,11 @@ async fn the_referrer_list_renders_its_search_sort_and_page_on_the_server(pool: 
     let (_, past) = page_html(&app, &cookie, "/referrers?sort=name&page=9").await;
     assert_eq!(links(&past), 0);
     assert!(past.contains(r#"href="/referrers?sort=name&amp;page=1""#));
+
+    // An unknown sort is refused with the reason, as the REST API refuses it (one parser).
+    let (status, refused) = page_html(&app, &cookie, "/referrers?sort=nope").await;
+    assert_eq!(status, 422);
+    assert!(refused.contains("sort must be newest, oldest or name"));
 
     // Nothing matches: the empty state, not an empty table.
     let (_, none) = page_html(&app, &cookie, "/referrers?q=nobody").await;

@@ -168,20 +168,19 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     for r in 0..REFERRERS {
         let openid = (r % 2 == 0).then(|| format!("oSoakRef{r}"));
         if let Some(o) = &openid {
-            sim_store::ensure_user(&admin, o, o)
+            sim_store::ensure_user(&admin, 1, o, o)
                 .await
                 .expect("sim user");
-            sim_store::record_follow(&admin, o, None)
+            sim_store::record_follow(&admin, 1, o, None)
                 .await
                 .expect("follow");
-            sim_store::age_interaction(&admin, o, 72)
+            sim_store::age_interaction(&admin, 1, o, 72)
                 .await
                 .expect("age");
         }
         let referrer = referrers::create(
             &admin,
-            1,
-            "soak",
+            &tuijian::referral::actor::Actor::cli(1),
             &NewReferrer {
                 name: format!("推荐人{r}"),
                 openid,
@@ -193,8 +192,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
         let code = qrcodes::create(
             &admin,
             &safe.state.wechat,
-            1,
-            "soak",
+            &tuijian::referral::actor::Actor::cli(1),
             referrer.id,
             &NewQrCode {
                 kind: "permanent".into(),
@@ -215,14 +213,14 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     let mut msg_id = 1_000_000u64;
     for f in 0..followers {
         let openid = format!("oSoak{f:06}");
-        sim_store::ensure_user(&admin, &openid, &openid)
+        sim_store::ensure_user(&admin, 1, &openid, &openid)
             .await
             .expect("sim user");
         let at = 1_700_000_000 + f as i64;
         let redeliver = rng.random_bool(0.05);
         if rng.random_bool(0.75) {
             let (scene, referrer) = &scenes[rng.random_range(0..scenes.len())];
-            sim_store::record_follow(&admin, &openid, Some(scene))
+            sim_store::record_follow(&admin, 1, &openid, Some(scene))
                 .await
                 .expect("follow");
             expected.insert(openid.clone(), *referrer);
@@ -231,7 +229,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
                 redeliver,
             });
         } else {
-            sim_store::record_follow(&admin, &openid, None)
+            sim_store::record_follow(&admin, 1, &openid, None)
                 .await
                 .expect("follow");
             firsts.push(Event {
@@ -262,11 +260,11 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     // A few followers arrive after the tokens are revoked (their lookups meet 40001).
     for f in followers..followers + 10 {
         let openid = format!("oSoak{f:06}");
-        sim_store::ensure_user(&admin, &openid, &openid)
+        sim_store::ensure_user(&admin, 1, &openid, &openid)
             .await
             .expect("sim user");
         let (scene, referrer) = &scenes[f % scenes.len()];
-        sim_store::record_follow(&admin, &openid, Some(scene))
+        sim_store::record_follow(&admin, 1, &openid, Some(scene))
             .await
             .expect("follow");
         expected.insert(openid.clone(), *referrer);
@@ -364,7 +362,8 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     })
     .await;
     let recorded: Vec<(String, i64)> = sqlx::query_as(
-        "select f.openid, r.referrer_id from referral r join follower f on f.id = r.follower_id",
+        "select f.openid, r.referrer_id
+         from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id",
     )
     .fetch_all(&admin)
     .await

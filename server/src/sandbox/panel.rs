@@ -1,0 +1,118 @@
+//! The dashboard's sandbox panel as service calls: the codes a simulated user can scan, playing
+//! a user, and what the account sent them. Staff only, and only in sandbox mode.
+
+use app::model::{Role, SandboxCode, SimAction, SimMessage, SimOutcome};
+
+use crate::referral::actor::Actor;
+use crate::referral::error::ServiceError;
+use crate::sandbox::simulate::{self, SimContext, SimError};
+
+/// The panel over one running server.
+pub struct Panel<'a> {
+    pub sim: &'a SimContext,
+    /// False in live mode, where every call is refused.
+    pub sandbox: bool,
+}
+
+fn sim_error(e: SimError) -> ServiceError {
+    match e {
+        SimError::Database(e) => ServiceError::Database(e),
+        other => ServiceError::Conflict {
+            code: "simulation_failed",
+            message: other.to_string(),
+        },
+    }
+}
+
+impl Panel<'_> {
+    fn allow(&self, actor: &Actor) -> Result<(), ServiceError> {
+        actor.require(Role::Staff)?;
+        if self.sandbox {
+            Ok(())
+        } else {
+            Err(ServiceError::Conflict {
+                code: "not_sandbox",
+                message: "仅在沙盒模式可用 / Sandbox mode only".into(),
+            })
+        }
+    }
+
+    /// Codes a simulated user can scan.
+    pub async fn codes(&self, actor: &Actor) -> Result<Vec<SandboxCode>, ServiceError> {
+        self.allow(actor)?;
+        Ok(crate::db::qrcodes::all_for_sandbox(&self.sim.pool, actor.account_id).await?)
+    }
+
+    /// Plays a simulated WeChat user.
+    pub async fn simulate(
+        &self,
+        actor: &Actor,
+        action: SimAction,
+        who: &str,
+        qrcode_id: Option<i64>,
+        content: Option<&str>,
+    ) -> Result<SimOutcome, ServiceError> {
+        self.allow(actor)?;
+        let sim = self.sim;
+        let reply = match action {
+            SimAction::Scan => {
+                let code = qrcode_id.ok_or_else(|| {
+                    ServiceError::field("qrcode", "请选择二维码 / Pick a QR code")
+                })?;
+                simulate::scan(sim, code, who).await
+            }
+            SimAction::Follow => simulate::follow(sim, who).await,
+            SimAction::Unfollow => simulate::unfollow(sim, who).await,
+            SimAction::Text => simulate::text(sim, who, content.unwrap_or("")).await,
+            SimAction::Menu => simulate::menu_click(sim, who).await,
+        }
+        .map_err(sim_error)?;
+        Ok(SimOutcome {
+            openid: reply.openid,
+            sent: reply.sent,
+            reply: reply.reply,
+            image: reply
+                .image_media_id
+                .map(|id| format!("/sandbox/media/{id}")),
+        })
+    }
+
+    /// Messages the account sent a simulated user, oldest first.
+    pub async fn messages(
+        &self,
+        actor: &Actor,
+        who: &str,
+    ) -> Result<Vec<SimMessage>, ServiceError> {
+        self.allow(actor)?;
+        let openid = simulate::openid_for(who).map_err(sim_error)?;
+        let messages = crate::db::sandbox::messages_to(&self.sim.pool, &openid).await?;
+        Ok(messages
+            .into_iter()
+            .map(|m| {
+                let body = &m.body;
+                let text = body["text"]["content"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .or_else(|| {
+                        (m.kind == "template").then(|| {
+                            let data = &body["data"];
+                            ["keyword1", "keyword2", "keyword3"]
+                                .iter()
+                                .filter_map(|k| data[*k]["value"].as_str())
+                                .collect::<Vec<_>>()
+                                .join(" · ")
+                        })
+                    });
+                let image = body["image"]["media_id"]
+                    .as_str()
+                    .map(|id| format!("/sandbox/media/{id}"));
+                SimMessage {
+                    id: m.id,
+                    kind: m.kind,
+                    text,
+                    image,
+                }
+            })
+            .collect())
+    }
+}
