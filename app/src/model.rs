@@ -494,6 +494,62 @@ pub struct WechatInfo {
     pub token_set: bool,
     pub aes_key_set: bool,
     pub api_base: String,
+    /// Where WeChat and followers reach this server (`PUBLIC_URL`, else the listen address),
+    /// e.g. `https://tuijian.example.com`: callback URLs are this plus an account's path.
+    pub public_url: String,
+}
+
+/// An Official Account as the dashboard and the API show it: never a secret, only whether
+/// it is set.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub id: i64,
+    pub name: String,
+    pub appid: Option<String>,
+    /// The original id (`gh_…`), the ToUserName of its callbacks.
+    pub original_id: Option<String>,
+    pub mode: WechatMode,
+    pub token_set: bool,
+    /// An EncodingAESKey is set: callbacks are encrypted (safe mode).
+    pub safe_mode: bool,
+    pub appsecret_set: bool,
+    /// The path WeChat calls for this account, e.g. `/wechat/callback/2`.
+    pub callback_path: String,
+    /// The first account: its WeChat settings follow the server's `WECHAT_*` variables (or
+    /// the sandbox's defaults); only its name can be edited.
+    pub env_configured: bool,
+    pub created_at: String,
+}
+
+/// An account the signed-in user may switch to, with their role there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountChoice {
+    pub id: i64,
+    pub name: String,
+    pub role: Role,
+    /// The account the session is open in.
+    pub current: bool,
+}
+
+/// The fields of a new or edited account. Secrets left empty keep what is stored (an edit);
+/// `encoding_aes_key: Some("")` clears the key (plaintext mode).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct AccountInput {
+    pub name: String,
+    #[serde(default)]
+    pub appid: Option<String>,
+    #[serde(default)]
+    pub original_id: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
+    #[serde(default)]
+    pub encoding_aes_key: Option<String>,
+    #[serde(default)]
+    pub appsecret: Option<String>,
+    /// `sandbox` or `live`; default: the deployment's mode.
+    #[serde(default)]
+    pub mode: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -532,6 +588,10 @@ pub struct SettingsData {
     pub member_menu_key: String,
     pub notify_template_id: Option<String>,
     pub wechat: WechatInfo,
+    /// The account the settings are for.
+    pub account: AccountView,
+    /// Every account the signed-in admin administers (the current one included).
+    pub accounts: Vec<AccountView>,
     pub users: Vec<UserSummary>,
     pub tokens: Vec<TokenSummary>,
     pub audit: Vec<AuditEntry>,

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use crate::model::{Role, SettingsData};
+use crate::model::{AccountChoice, AccountInput, AccountView, Role, SettingsData};
 
 use crate::model::{
     AppError, CurrentUser, LeaderboardRow, MemberPage, NewQrCode, NewReferrer, Page, QrCode,
@@ -126,6 +126,24 @@ pub trait AppService: Send + Sync + 'static {
     /// Puts a member's name back to the neutral fallback (staff).
     async fn reset_member_name(&self, user: &CurrentUser, referrer_id: i64)
     -> Result<(), AppError>;
+
+    /// The accounts the user works in (for the header's switcher).
+    async fn my_accounts(&self, user: &CurrentUser) -> Result<Vec<AccountChoice>, AppError>;
+    /// Opens the session in another account the user holds a role in.
+    async fn switch_account(&self, session: &str, account_id: i64)
+    -> Result<CurrentUser, AppError>;
+    /// Adds an Official Account; its creator becomes its admin (admin).
+    async fn create_account(
+        &self,
+        user: &CurrentUser,
+        input: AccountInput,
+    ) -> Result<AccountView, AppError>;
+    /// Changes the current account's settings (admin of it).
+    async fn update_account(
+        &self,
+        user: &CurrentUser,
+        input: AccountInput,
+    ) -> Result<AccountView, AppError>;
 
     /// A member's personal page; the unguessable key is the only credential.
     async fn member_page(&self, token: String) -> Result<MemberPage, AppError>;

@@ -8,6 +8,10 @@ use tokio::net::TcpListener;
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use std::sync::Arc;
+
+use app::model::AccountInput;
+
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::roles::Role;
@@ -35,6 +39,9 @@ enum Command {
     /// Manage dashboard users.
     #[command(subcommand)]
     User(UserCommand),
+    /// Manage the Official Accounts this server serves.
+    #[command(subcommand)]
+    Account(AccountCommand),
     /// Play a WeChat user against a server running in sandbox mode.
     Simulate {
         #[command(subcommand)]
@@ -55,6 +62,50 @@ enum UserCommand {
         /// admin, manager or staff.
         #[arg(long)]
         role: String,
+        /// The account the role is for (default: the first).
+        #[arg(long)]
+        account: Option<i64>,
+    },
+}
+
+/// An account's settings on the command line. The AppSecret is never an argument (it would
+/// stay in the shell's history): `--read-appsecret` reads it from a prompt or standard input.
+#[derive(Debug, clap::Args)]
+struct AccountArgs {
+    /// Display name (1 to 64 characters).
+    #[arg(long)]
+    name: Option<String>,
+    /// sandbox (the built-in simulator) or live (WeChat).
+    #[arg(long)]
+    mode: Option<String>,
+    #[arg(long)]
+    appid: Option<String>,
+    /// The original id, gh_…
+    #[arg(long)]
+    original_id: Option<String>,
+    /// The callback Token (3 to 32 letters or digits).
+    #[arg(long)]
+    token: Option<String>,
+    /// The 43-character EncodingAESKey (safe mode); "" clears it.
+    #[arg(long)]
+    aes_key: Option<String>,
+    /// Read the AppSecret from a prompt (or standard input).
+    #[arg(long)]
+    read_appsecret: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AccountCommand {
+    /// Add an account; prints its id and callback path.
+    Create(AccountArgs),
+    /// List the accounts (secrets only as set / not set).
+    List,
+    /// Change an account; options not given keep their value.
+    Update {
+        #[arg(long)]
+        id: i64,
+        #[command(flatten)]
+        args: AccountArgs,
     },
 }
 
@@ -101,6 +152,9 @@ enum TokenCommand {
         /// admin, manager or staff.
         #[arg(long)]
         role: String,
+        /// The account the token works in (default: the first).
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -119,11 +173,18 @@ pub fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve().await,
             Command::Migrate => migrate().await,
-            Command::Token(TokenCommand::Create { name, role }) => create_token(name, role).await,
+            Command::Token(TokenCommand::Create {
+                name,
+                role,
+                account,
+            }) => create_token(name, role, account).await,
+            Command::Account(command) => account(command).await,
             Command::Simulate { action, server } => simulate(action, server).await,
-            Command::User(UserCommand::Create { username, role }) => {
-                create_user(username, role).await
-            }
+            Command::User(UserCommand::Create {
+                username,
+                role,
+                account,
+            }) => create_user(username, role, account).await,
         }
     });
     match result {
@@ -184,14 +245,17 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_token(name: String, role: String) -> anyhow::Result<()> {
+async fn create_token(name: String, role: String, account: Option<i64>) -> anyhow::Result<()> {
     let role = Role::parse(&role)
         .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
     let settings = Settings::from_env()?;
     let database = Database::connect(&settings).await?;
     let result = async {
         db::migrate(&database.pool).await?;
-        let account = db::events::default_account(&database.pool).await?;
+        let account = match account {
+            Some(id) => id,
+            None => db::events::default_account(&database.pool).await?,
+        };
         settings::mint_token(&database.pool, &Actor::cli(account), &name, role)
             .await
             .map_err(refused)
@@ -268,21 +332,106 @@ async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Re
     Ok(())
 }
 
-fn read_password() -> anyhow::Result<String> {
+/// `tuijian account create|list|update`.
+async fn account(command: AccountCommand) -> anyhow::Result<()> {
+    use crate::referral::accounts;
+    let settings = Settings::from_env()?;
+    let mode = if settings.wechat.is_sandbox() {
+        crate::accounts::Mode::Sandbox
+    } else {
+        crate::accounts::Mode::Live
+    };
+    let input = |args: &AccountArgs, name: String| -> anyhow::Result<AccountInput> {
+        let appsecret = if args.read_appsecret {
+            Some(read_line("AppSecret: ")?)
+        } else {
+            None
+        };
+        Ok(AccountInput {
+            name,
+            appid: args.appid.clone(),
+            original_id: args.original_id.clone(),
+            token: args.token.clone(),
+            encoding_aes_key: args.aes_key.clone(),
+            appsecret,
+            mode: args.mode.clone(),
+        })
+    };
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let registry = crate::accounts::Accounts::open(pool.clone(), Arc::new(settings)).await?;
+        let cli = Actor::cli(registry.first_id());
+        match command {
+            AccountCommand::Create(args) => {
+                let name = args.name.clone().context("--name is required")?;
+                let input = input(&args, name)?;
+                let view = accounts::create(&pool, &registry, &cli, &input, mode)
+                    .await
+                    .map_err(refused)?;
+                eprintln!("created account {} ({}):", view.id, view.name);
+                println!("{}\t{}", view.id, view.callback_path);
+            }
+            AccountCommand::List => {
+                for a in accounts::administered(&pool, &cli).await.map_err(refused)? {
+                    let mode = match a.mode {
+                        app::model::WechatMode::Live => "live",
+                        app::model::WechatMode::Sandbox => "sandbox",
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{mode}\t{}\t{}\tappsecret {}",
+                        a.id,
+                        a.name,
+                        a.appid.as_deref().unwrap_or("-"),
+                        if a.safe_mode {
+                            "safe mode"
+                        } else {
+                            "plaintext"
+                        },
+                        a.callback_path,
+                        if a.appsecret_set { "set" } else { "not set" },
+                    );
+                }
+            }
+            AccountCommand::Update { id, args } => {
+                let actor = Actor::cli(id);
+                let current = accounts::current(&pool, &actor).await.map_err(refused)?;
+                let input = input(&args, args.name.clone().unwrap_or(current.name))?;
+                let view = accounts::update(&pool, &registry, &actor, id, &input)
+                    .await
+                    .map_err(refused)?;
+                eprintln!("account {} ({}) updated", view.id, view.name);
+            }
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.shutdown().await;
+    result
+}
+
+/// One line from a prompt (or from standard input when it is not a terminal): secrets are
+/// typed or piped, never passed as arguments that stay in the shell's history.
+fn read_line(prompt: &str) -> anyhow::Result<String> {
     use std::io::{BufRead, IsTerminal};
     let stdin = std::io::stdin();
     if stdin.is_terminal() {
-        eprint!("password: ");
+        eprint!("{prompt}");
     }
     let mut line = String::new();
     stdin
         .lock()
         .read_line(&mut line)
-        .context("cannot read the password from standard input")?;
+        .context("cannot read standard input")?;
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-async fn create_user(username: String, role: String) -> anyhow::Result<()> {
+fn read_password() -> anyhow::Result<String> {
+    read_line("password: ")
+}
+
+async fn create_user(username: String, role: String, account: Option<i64>) -> anyhow::Result<()> {
     let role = Role::parse(&role)
         .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
     let password = read_password()?;
@@ -292,7 +441,10 @@ async fn create_user(username: String, role: String) -> anyhow::Result<()> {
     let database = Database::connect(&settings).await?;
     let result = async {
         db::migrate(&database.pool).await?;
-        let account = db::events::default_account(&database.pool).await?;
+        let account = match account {
+            Some(id) => id,
+            None => db::events::default_account(&database.pool).await?,
+        };
         settings::add_user(
             &database.pool,
             &Actor::cli(account),

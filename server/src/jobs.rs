@@ -12,6 +12,7 @@ use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 
+use crate::accounts::{AccountError, Accounts};
 use crate::db::jobs::{self as store, Notification, NotifyContext};
 use crate::db::outbox::{self, Job};
 use crate::referral::error::ServiceError;
@@ -56,6 +57,21 @@ pub fn backoff(attempts: i32) -> ChronoDuration {
     ChronoDuration::seconds((5i64 << exp).min(3600))
 }
 
+/// A job whose account cannot be used: retried while the database is away, failed when the
+/// account is gone or misconfigured.
+fn account_outcome(e: &AccountError) -> Outcome {
+    match e {
+        AccountError::Database(_) => Outcome::Retry {
+            errcode: None,
+            error: e.to_string(),
+        },
+        _ => Outcome::Failed {
+            errcode: None,
+            error: e.to_string(),
+        },
+    }
+}
+
 fn classify(e: &ApiError) -> Outcome {
     if e.is_transient() {
         Outcome::Retry {
@@ -74,7 +90,8 @@ fn classify(e: &ApiError) -> Outcome {
 #[derive(Clone)]
 pub struct Worker {
     pub pool: PgPool,
-    pub api: Arc<WechatApi>,
+    /// Every account's WeChat API (each job goes to its own account's).
+    pub accounts: Arc<Accounts>,
     pub wake: Arc<Notify>,
     pub members: MemberContext,
     /// The follow writers, which go first.
@@ -184,6 +201,32 @@ impl Worker {
     /// outcome per job. A permanent batch error (one unknown openid fails the whole call)
     /// falls back to one `user/info` per follower.
     async fn look_up(&self, jobs: &[&Job]) -> Vec<Outcome> {
+        // One batch call per account: openids belong to one Official Account.
+        let mut accounts: Vec<i64> = jobs.iter().map(|j| j.account_id).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
+        for account in accounts {
+            let at: Vec<usize> = (0..jobs.len())
+                .filter(|&i| jobs[i].account_id == account)
+                .collect();
+            let group: Vec<&Job> = at.iter().map(|&i| jobs[i]).collect();
+            let got = match self.accounts.api(account).await {
+                Ok(api) => self.look_up_in(&api, &group).await,
+                Err(e) => group.iter().map(|_| account_outcome(&e)).collect(),
+            };
+            for (i, outcome) in at.into_iter().zip(got) {
+                outcomes[i] = Some(outcome);
+            }
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.unwrap_or_else(bad_payload))
+            .collect()
+    }
+
+    /// [`Self::look_up`] for the jobs of one account.
+    async fn look_up_in(&self, api: &WechatApi, jobs: &[&Job]) -> Vec<Outcome> {
         let targets: Vec<Option<(&str, i64, i64)>> = jobs
             .iter()
             .map(|job| {
@@ -202,7 +245,7 @@ impl Worker {
         if openids.is_empty() {
             return targets.iter().map(|_| bad_payload()).collect();
         }
-        let list = match self.api.user_info_batch(&openids).await {
+        let list = match api.user_info_batch(&openids).await {
             Ok(list) => list,
             Err(e) if e.is_transient() => {
                 return targets
@@ -220,7 +263,7 @@ impl Worker {
                 tracing::info!(error = %e, "user/info/batchget refused; looking followers up one by one");
                 let mut outcomes = Vec::with_capacity(jobs.len());
                 for job in jobs {
-                    outcomes.push(self.user_info(job).await);
+                    outcomes.push(self.user_info(api, job).await);
                 }
                 return outcomes;
             }
@@ -281,7 +324,10 @@ impl Worker {
                     .pop()
                     .map_or_else(bad_payload, |(_, outcome)| outcome)
             }
-            JOB_USER_INFO => self.user_info(job).await,
+            JOB_USER_INFO => match self.accounts.api(job.account_id).await {
+                Ok(api) => self.user_info(&api, job).await,
+                Err(e) => account_outcome(&e),
+            },
             JOB_NOTIFY_REFERRER => self.notify(job).await,
             JOB_MEMBER_CODE => self.member_code(job).await,
             other => Outcome::Failed {
@@ -319,14 +365,14 @@ impl Worker {
         }
     }
 
-    async fn user_info(&self, job: &Job) -> Outcome {
+    async fn user_info(&self, api: &WechatApi, job: &Job) -> Outcome {
         let payload = &job.payload;
         let (Some(openid), Some(follower_id)) =
             (payload["openid"].as_str(), payload["follower_id"].as_i64())
         else {
             return bad_payload();
         };
-        match self.api.user_info(openid, false).await {
+        match api.user_info(openid, false).await {
             Ok(info) => {
                 let row = profile(job.account_id, follower_id, &info);
                 db_outcome(store::save_user_infos(&self.pool, &[row]).await)
@@ -424,9 +470,13 @@ impl Worker {
             // Nobody to tell: the referrer has no bound WeChat identity.
             return (Outcome::Done, Some(row("none", "skipped", None, None)));
         };
+        let api = match self.accounts.api(ctx.account_id).await {
+            Ok(api) => api,
+            Err(e) => return (account_outcome(&e), None),
+        };
         let (channel, sent) = match ctx.template_id.as_deref().filter(|t| !t.is_empty()) {
-            Some(template) => ("template", self.send_template(ctx, to, template).await),
-            None => ("custom", self.api.send_text(to, &notice_text(ctx)).await),
+            Some(template) => ("template", send_template(&api, ctx, to, template).await),
+            None => ("custom", api.send_text(to, &notice_text(ctx)).await),
         };
         match sent {
             Ok(()) => (Outcome::Done, Some(row(channel, "sent", None, None))),
@@ -436,13 +486,16 @@ impl Worker {
             ),
         }
     }
+}
 
-    async fn send_template(
-        &self,
-        ctx: &NotifyContext,
-        to: &str,
-        template: &str,
-    ) -> Result<(), ApiError> {
+/// A referrer's notice as a template message.
+async fn send_template(
+    api: &WechatApi,
+    ctx: &NotifyContext,
+    to: &str,
+    template: &str,
+) -> Result<(), ApiError> {
+    {
         let followed = crate::referral::period::local_time(ctx.followed_at);
         let message = TemplateMessage {
             touser: to.to_owned(),
@@ -455,7 +508,7 @@ impl Worker {
                 "keyword3": {"value": ctx.total_referrals.to_string()},
             }),
         };
-        self.api.send_template(&message).await.map(|_| ())
+        api.send_template(&message).await.map(|_| ())
     }
 }
 

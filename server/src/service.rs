@@ -6,46 +6,47 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use app::model::{
-    AppError, CurrentUser, LeaderboardRow, MemberPage, NewQrCode, NewReferrer, Page, QrCode,
-    QrQuota, Referrer, ReferrerDetail, ReferrerListQuery, ReferrerPatch, ReportQuery, Role,
-    SandboxCode, SettingsData, SimAction, SimMessage, SimOutcome, Stats, SystemStatus, WechatMode,
+    AccountChoice, AccountInput, AccountView, AppError, CurrentUser, LeaderboardRow, MemberPage,
+    NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer, ReferrerDetail, ReferrerListQuery,
+    ReferrerPatch, ReportQuery, Role, SandboxCode, SettingsData, SimAction, SimMessage, SimOutcome,
+    Stats, SystemStatus, WechatMode,
 };
 use app::service::AppService;
 use sqlx::PgPool;
 
+use crate::accounts::{Accounts, Mode};
 use crate::config::Settings;
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::members::MemberContext;
 use crate::referral::referrers::ListInput;
-use crate::referral::{members, qrcodes, referrers, reports, settings, users};
+use crate::referral::{accounts, members, qrcodes, referrers, reports, settings, users};
 use crate::sandbox::panel::Panel;
-use crate::sandbox::simulate::SimContext;
-use crate::wechat::api::WechatApi;
 
 /// Backs the dashboard's server functions.
 pub struct ServerService {
     pool: PgPool,
     settings: Arc<Settings>,
-    account_id: i64,
-    wechat: Arc<WechatApi>,
-    sim: SimContext,
+    accounts: Arc<Accounts>,
+    /// Where this server reaches itself (the simulator posts callbacks there).
+    self_url: String,
+    http: reqwest::Client,
 }
 
 impl ServerService {
     pub fn new(
         pool: PgPool,
         settings: Arc<Settings>,
-        account_id: i64,
-        wechat: Arc<WechatApi>,
-        sim: SimContext,
+        accounts: Arc<Accounts>,
+        self_url: String,
+        http: reqwest::Client,
     ) -> Self {
         ServerService {
             pool,
             settings,
-            account_id,
-            wechat,
-            sim,
+            accounts,
+            self_url,
+            http,
         }
     }
 }
@@ -77,7 +78,7 @@ impl AppService for ServerService {
         username: &str,
         password: &str,
     ) -> Result<(CurrentUser, String), AppError> {
-        answer(users::login(&self.pool, self.account_id, username, password).await)
+        answer(users::login(&self.pool, self.accounts.first_id(), username, password).await)
     }
 
     async fn logout(&self, session: &str) {
@@ -145,7 +146,7 @@ impl AppService for ServerService {
         input: NewQrCode,
     ) -> Result<QrCode, AppError> {
         let actor = Actor::user(user);
-        answer(qrcodes::create(&self.pool, &self.wechat, &actor, referrer_id, &input).await)
+        answer(qrcodes::create(&self.pool, &self.accounts, &actor, referrer_id, &input).await)
     }
 
     async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError> {
@@ -174,7 +175,8 @@ impl AppService for ServerService {
     }
 
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError> {
-        answer(settings::load(&self.pool, &self.settings, &Actor::user(user)).await)
+        let public_url = self.public_url();
+        answer(settings::load(&self.pool, &self.settings, &public_url, &Actor::user(user)).await)
     }
 
     async fn save_greeting(
@@ -262,6 +264,38 @@ impl AppService for ServerService {
         answer(members::reset_name(&self.pool, &Actor::user(user), referrer_id).await)
     }
 
+    async fn my_accounts(&self, user: &CurrentUser) -> Result<Vec<AccountChoice>, AppError> {
+        answer(accounts::choices(&self.pool, user).await)
+    }
+
+    async fn switch_account(
+        &self,
+        session: &str,
+        account_id: i64,
+    ) -> Result<CurrentUser, AppError> {
+        answer(users::switch_account(&self.pool, session, account_id).await)
+    }
+
+    async fn create_account(
+        &self,
+        user: &CurrentUser,
+        input: AccountInput,
+    ) -> Result<AccountView, AppError> {
+        let mode = self.deployment_mode();
+        let actor = Actor::user(user);
+        answer(accounts::create(&self.pool, &self.accounts, &actor, &input, mode).await)
+    }
+
+    async fn update_account(
+        &self,
+        user: &CurrentUser,
+        input: AccountInput,
+    ) -> Result<AccountView, AppError> {
+        let actor = Actor::user(user);
+        let id = user.account_id;
+        answer(accounts::update(&self.pool, &self.accounts, &actor, id, &input).await)
+    }
+
     async fn member_page(&self, token: String) -> Result<MemberPage, AppError> {
         answer(self.members().page(&token).await)
     }
@@ -275,18 +309,35 @@ impl ServerService {
     fn members(&self) -> MemberContext {
         MemberContext {
             pool: self.pool.clone(),
-            api: self.wechat.clone(),
-            public_url: self
-                .settings
-                .public_url
-                .clone()
-                .unwrap_or_else(|| self.sim.self_url.clone()),
+            accounts: self.accounts.clone(),
+            public_url: self.public_url(),
+        }
+    }
+
+    /// Where followers and WeChat reach this server.
+    fn public_url(&self) -> String {
+        self.settings
+            .public_url
+            .clone()
+            .unwrap_or_else(|| self.self_url.clone())
+    }
+
+    /// New accounts are simulated in a sandbox deployment and real in a live one, unless the
+    /// admin says otherwise.
+    fn deployment_mode(&self) -> Mode {
+        if self.settings.wechat.is_sandbox() {
+            Mode::Sandbox
+        } else {
+            Mode::Live
         }
     }
 
     fn panel(&self) -> Panel<'_> {
         Panel {
-            sim: &self.sim,
+            pool: &self.pool,
+            accounts: &self.accounts,
+            self_url: &self.self_url,
+            http: &self.http,
             sandbox: self.settings.wechat.is_sandbox(),
         }
     }

@@ -16,24 +16,21 @@ use axum::routing::get;
 use leptos::config::LeptosOptions;
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler_with_context, generate_route_list};
-use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, watch};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::TraceLayer;
 
-use crate::callback::{self, CallbackConfig, SharedCallbackConfig};
+use crate::accounts::Accounts;
 use crate::config::Settings;
-use crate::db::token::PgTokenStore;
+use crate::http::callback::{self, CallbackConfig, SharedCallbackConfig};
 use crate::jobs::Worker;
 use crate::referral::ingest::Follows;
 use crate::referral::members::MemberContext;
 use crate::sandbox::faults::Faults;
-use crate::sandbox::simulate::SimContext;
 use crate::service::ServerService;
 use crate::wechat::api::WechatApi;
-use crate::wechat::client::Client;
 
 /// Shared by every handler.
 #[derive(Clone)]
@@ -42,10 +39,13 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     pub leptos_options: LeptosOptions,
     pub service: Service,
+    /// The first account's callback settings (`/wechat/callback`).
     pub callback: SharedCallbackConfig,
-    /// The Official Account callbacks are recorded for.
+    /// The deployment's first account (the one `/wechat/callback` and `/api/v1/…` mean).
     pub account_id: i64,
-    /// The WeChat API (the simulator's, in sandbox mode) with the shared token store.
+    /// Every account, with its callback settings and WeChat API.
+    pub accounts: Arc<Accounts>,
+    /// The first account's WeChat API (the simulator's, in sandbox mode).
     pub wechat: Arc<WechatApi>,
     /// Where this server is reachable from itself, e.g. `http://127.0.0.1:3000`.
     pub self_url: String,
@@ -71,11 +71,26 @@ impl AppState {
     /// State over an existing pool (the database is already migrated), for a server listening
     /// on `addr`. Fails on invalid WeChat settings or when the database does not answer.
     pub async fn new(pool: PgPool, settings: Settings, addr: SocketAddr) -> anyhow::Result<Self> {
-        let callback = Arc::new(CallbackConfig::from_settings(&settings)?);
-        let account_id = crate::db::events::default_account(&pool).await?;
+        // Checks the WECHAT_* variables (naming a bad one) before they configure the first account.
+        CallbackConfig::from_settings(&settings)?;
+        if !settings.wechat.is_sandbox() {
+            settings
+                .wechat
+                .appsecret
+                .as_ref()
+                .context("WECHAT_APPSECRET is required when WECHAT_APPID is set")?;
+        }
         let self_url = self_url(addr);
-        let wechat = Arc::new(wechat_api(&settings, &pool, account_id, &self_url)?);
         let settings = Arc::new(settings);
+        let accounts =
+            Arc::new(Accounts::start(pool.clone(), settings.clone(), self_url.clone()).await?);
+        let account_id = accounts.first_id();
+        let first = accounts
+            .get(account_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let callback = first.callback.clone();
+        let wechat = first.api.clone();
         let leptos_options = LeptosOptions::builder()
             .output_name(settings.output_name.clone())
             .site_root(settings.site_root.to_string_lossy().into_owned())
@@ -85,19 +100,12 @@ impl AppState {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;
-        let sim = SimContext {
-            pool: pool.clone(),
-            account_id,
-            callback: callback.clone(),
-            self_url: self_url.clone(),
-            http: http.clone(),
-        };
         let service: Service = Arc::new(ServerService::new(
             pool.clone(),
             settings.clone(),
-            account_id,
-            wechat.clone(),
-            sim,
+            accounts.clone(),
+            self_url.clone(),
+            http.clone(),
         ));
         let public_url = settings
             .public_url
@@ -111,6 +119,7 @@ impl AppState {
             service,
             callback,
             account_id,
+            accounts,
             wechat,
             public_url,
             self_url,
@@ -128,7 +137,7 @@ impl AppState {
     pub fn members(&self) -> MemberContext {
         MemberContext {
             pool: self.pool.clone(),
-            api: self.wechat.clone(),
+            accounts: self.accounts.clone(),
             public_url: self.public_url.clone(),
         }
     }
@@ -142,41 +151,6 @@ fn self_url(addr: SocketAddr) -> String {
         addr
     };
     format!("http://{host}")
-}
-
-/// The API client: WeChat's with the configured credentials, or the built-in simulator's.
-fn wechat_api(
-    settings: &Settings,
-    pool: &PgPool,
-    account_id: i64,
-    self_url: &str,
-) -> anyhow::Result<WechatApi> {
-    let store = Arc::new(PgTokenStore::new(pool.clone(), account_id));
-    let wechat = &settings.wechat;
-    let (base, appid, secret) = if wechat.is_sandbox() {
-        (
-            format!("{self_url}/sandbox/wx"),
-            crate::config::SANDBOX_APPID.to_owned(),
-            SecretString::from(crate::sandbox::SANDBOX_SECRET),
-        )
-    } else {
-        (
-            wechat.api_base.clone(),
-            wechat.effective_appid().to_owned(),
-            wechat
-                .appsecret
-                .clone()
-                .context("WECHAT_APPSECRET is required when WECHAT_APPID is set")?,
-        )
-    };
-    let client = Client::new(&base)?;
-    Ok(WechatApi::new(
-        client,
-        store,
-        appid,
-        secret,
-        wechat.classic_token,
-    ))
 }
 
 /// The whole HTTP surface, without a socket (tests drive it directly).
@@ -193,14 +167,18 @@ pub fn router(state: AppState) -> Router {
     let sandbox = state.settings.wechat.is_sandbox();
     let router = Router::new()
         .route("/healthz", get(healthz))
-        .route("/m", get(crate::member_auth::start))
-        .route("/m/oauth/callback", get(crate::member_auth::finish))
+        .route("/m", get(crate::http::member_auth::start))
+        .route("/m/oauth/callback", get(crate::http::member_auth::finish))
         .route("/metrics", get(crate::metrics::render))
         .route(
             "/wechat/callback",
             get(callback::verify_url).post(callback::receive),
         )
-        .nest("/api/v1", crate::rest::router());
+        .route(
+            "/wechat/callback/{account}",
+            get(callback::verify_account_url).post(callback::receive_for_account),
+        )
+        .nest("/api/v1", crate::http::rest::router());
     let router = if sandbox {
         router.nest("/sandbox", crate::sandbox::router())
     } else {
@@ -297,7 +275,7 @@ pub async fn serve(
     let (stop_worker, worker_stopped) = watch::channel(false);
     let worker = Worker {
         pool: state.pool.clone(),
-        api: state.wechat.clone(),
+        accounts: state.accounts.clone(),
         wake: state.jobs_wake.clone(),
         members: state.members(),
         follows: state.follows.clone(),

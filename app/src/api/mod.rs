@@ -1,5 +1,6 @@
 //! Server functions, one file per area: thin wrappers of auth check → service call.
 
+pub mod accounts;
 pub mod auth;
 pub mod member;
 pub mod referrers;

@@ -3,11 +3,13 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::accounts::my_accounts;
 use crate::api::auth::{logout, whoami};
 use crate::api::system::get_status;
+use crate::components::accounts::AccountHeader;
 use crate::components::status_badge::ModeBadge;
 use crate::i18n::{set_lang, t, use_lang};
-use crate::model::{Role, WechatMode};
+use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
 const NAV: [(&str, &str, &str, &str, Role); 7] = [
@@ -33,7 +35,7 @@ const NAV: [(&str, &str, &str, &str, Role); 7] = [
 ];
 
 /// Header and navigation around the routed page, rendered on the server; the menu button, the
-/// sign-out button and the language switch are islands.
+/// account switcher, the sign-out button and the language switch are islands.
 #[component]
 pub fn Layout(children: Children) -> AnyView {
     // Members' personal pages are for followers, not staff: no dashboard frame.
@@ -43,9 +45,9 @@ pub fn Layout(children: Children) -> AnyView {
     if path.starts_with("/m/") {
         return view! { <main class="member-main">{children()}</main> }.into_any();
     }
-    let user = Resource::new(|| (), |_| whoami());
+    let user = Resource::new(|| (), |_| signed_in());
     let status = Resource::new(|| (), |_| get_status());
-    let role = move || user.get().and_then(|r| r.ok()).flatten().map(|u| u.role);
+    let role = move || user.get().and_then(|(u, _)| u).map(|u| u.role);
     let sandbox = move || {
         status
             .get()
@@ -81,8 +83,10 @@ pub fn Layout(children: Children) -> AnyView {
                 <ModeBadge status=status />
                 <Suspense>
                     {move || {
-                        user.get().and_then(|r| r.ok()).flatten().map(|u| {
+                        let session = user.get().and_then(|(u, accounts)| Some((u?, accounts)));
+                        session.map(|(u, accounts)| {
                             view! {
+                                <AccountHeader accounts=accounts />
                                 <span class="user" data-testid="user-name">
                                     {u.username.clone()} " · " {role_label(u.role)}
                                 </span>
@@ -97,6 +101,17 @@ pub fn Layout(children: Children) -> AnyView {
         <main class="content">{children()}</main>
     }
     .into_any()
+}
+
+/// The signed-in user, if any, and the accounts they work in (asked only of a signed-in user,
+/// so the login page is not answered 401).
+async fn signed_in() -> (Option<CurrentUser>, Vec<AccountChoice>) {
+    let user = whoami().await.ok().flatten();
+    let accounts = match user {
+        Some(_) => my_accounts().await.unwrap_or_default(),
+        None => Vec::new(),
+    };
+    (user, accounts)
 }
 
 /// The menu button of small screens and the navigation it opens.

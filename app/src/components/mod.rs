@@ -1,5 +1,6 @@
 //! Reusable view pieces.
 
+pub mod accounts;
 pub mod chart;
 pub mod form;
 pub mod layout;

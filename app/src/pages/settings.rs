@@ -1,11 +1,13 @@
 //! Settings (admin): greeting templates with a live preview, the notification template, the
-//! WeChat configuration (never a secret), users, API tokens and the audit log.
+//! WeChat configuration (never a secret), the Official Accounts, users, API tokens and the
+//! audit log.
 
 use leptos::prelude::*;
 
 use crate::api::settings::{
     add_user, load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
 };
+use crate::components::accounts::AccountsSection;
 use crate::components::form::{ErrorBanner, TextField};
 use crate::greeting::render;
 use crate::i18n::t;
@@ -28,6 +30,7 @@ pub fn SettingsPage() -> impl IntoView {
 
 #[component]
 fn Sections(data: SettingsData) -> impl IntoView {
+    let public_url = data.wechat.public_url.clone();
     view! {
         <section class="card">
             <h2>{t("欢迎语", "Greetings")}</h2>
@@ -49,6 +52,7 @@ fn Sections(data: SettingsData) -> impl IntoView {
                 <dt>"API"</dt><dd class="mono">{data.wechat.api_base}</dd>
             </dl>
         </section>
+        <AccountsSection account=data.account accounts=data.accounts public_url=public_url />
         <section class="card">
             <h2>{t("用户", "Users")}</h2>
             <ul data-testid="user-list" data-live="users">

@@ -206,7 +206,7 @@ pub struct MemberCode {
 /// The referrer's best code still valid after `valid_after`: a permanent one, else the
 /// temporary one that lasts longest.
 pub async fn current_code(
-    conn: &mut PgConnection,
+    db: impl sqlx::PgExecutor<'_>,
     account_id: i64,
     referrer_id: i64,
     valid_after: DateTime<Utc>,
@@ -221,18 +221,76 @@ pub async fn current_code(
     .bind(account_id)
     .bind(referrer_id)
     .bind(valid_after)
-    .fetch_optional(&mut *conn)
+    .fetch_optional(db)
     .await
 }
 
-/// Serialises code making for one referrer (a transaction-scoped advisory lock).
-pub async fn lock_referrer(conn: &mut PgConnection, referrer_id: i64) -> sqlx::Result<()> {
-    // A namespace in the high bits keeps these keys apart from other advisory locks.
-    const NAMESPACE: i64 = 0x6d62_0000_0000_0000;
-    sqlx::query("select pg_advisory_xact_lock($1)")
-        .bind(NAMESPACE ^ referrer_id)
-        .execute(&mut *conn)
-        .await?;
+/// Whether this request may make the member's code (see [`claim_code`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeClaim {
+    /// The lease is ours until this instant (also what identifies it to [`release_code`]).
+    Ours(DateTime<Utc>),
+    /// Another request holds a live lease: its code is on the way.
+    Busy,
+    /// No such referrer.
+    Missing,
+}
+
+/// Claims the making of a referrer's code for `lease_secs` (`referrer.code_claimed_until`), in
+/// one statement, when no live claim exists. Nothing stays open: the claimer calls WeChat,
+/// stores the code, then gives the claim back with [`release_code`]; a crashed claimer's
+/// lease runs out by itself.
+pub async fn claim_code(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+    lease_secs: i64,
+) -> sqlx::Result<CodeClaim> {
+    let until: Option<DateTime<Utc>> = sqlx::query_scalar(
+        "update referrer set code_claimed_until = now() + make_interval(secs => $3)
+         where account_id = $1 and id = $2
+           and (code_claimed_until is null or code_claimed_until <= now())
+         returning code_claimed_until",
+    )
+    .bind(account_id)
+    .bind(referrer_id)
+    .bind(lease_secs as f64)
+    .fetch_optional(pool)
+    .await?;
+    if let Some(until) = until {
+        return Ok(CodeClaim::Ours(until));
+    }
+    let exists: bool = sqlx::query_scalar(
+        "select exists (select 1 from referrer where account_id = $1 and id = $2)",
+    )
+    .bind(account_id)
+    .bind(referrer_id)
+    .fetch_one(pool)
+    .await?;
+    Ok(if exists {
+        CodeClaim::Busy
+    } else {
+        CodeClaim::Missing
+    })
+}
+
+/// Gives back the claim that ends at `until`, if it is still the current one (a new claim can
+/// only be taken after the previous one ended, so its end tells them apart).
+pub async fn release_code(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+    until: DateTime<Utc>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update referrer set code_claimed_until = null
+         where account_id = $1 and id = $2 and code_claimed_until = $3",
+    )
+    .bind(account_id)
+    .bind(referrer_id)
+    .bind(until)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

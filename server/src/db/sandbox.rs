@@ -322,12 +322,17 @@ pub struct SentMessage {
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn messages_to(pool: &PgPool, touser: &str) -> sqlx::Result<Vec<SentMessage>> {
+pub async fn messages_to(
+    pool: &PgPool,
+    account_id: i64,
+    touser: &str,
+) -> sqlx::Result<Vec<SentMessage>> {
     sqlx::query_as(
         "select id, touser, kind, body, created_at from sandbox_message
-         where touser = $1 order by id",
+         where account_id = $2 and touser = $1 order by id",
     )
     .bind(touser)
+    .bind(account_id)
     .fetch_all(pool)
     .await
 }

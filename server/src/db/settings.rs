@@ -89,8 +89,9 @@ pub async fn save_notify_template(
 
 pub async fn users(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<UserSummary>> {
     let rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
-        "select id, username, role, created_at from app_user
-         where account_id = $1 and disabled_at is null order by username",
+        "select u.id, u.username, r.role, u.created_at
+         from account_role r join app_user u on u.id = r.user_id
+         where r.account_id = $1 and u.disabled_at is null order by u.username",
     )
     .bind(account_id)
     .fetch_all(pool)

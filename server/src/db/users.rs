@@ -1,4 +1,4 @@
-//! Dashboard users, sessions and login attempts.
+//! Dashboard users (global), their roles per account, sessions and login attempts.
 
 use app::model::{CurrentUser, Role};
 use chrono::{DateTime, Utc};
@@ -8,13 +8,22 @@ use sqlx::PgPool;
 #[derive(sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
+    /// The account the user was first made in.
     pub account_id: i64,
     pub username: String,
     pub password_hash: String,
+}
+
+/// A user in the account a session is open for, with their role there.
+#[derive(sqlx::FromRow)]
+pub struct SessionRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub username: String,
     pub role: String,
 }
 
-impl UserRow {
+impl SessionRow {
     pub fn current(&self) -> Option<CurrentUser> {
         Role::parse(&self.role).map(|role| CurrentUser {
             id: self.id,
@@ -25,65 +34,86 @@ impl UserRow {
     }
 }
 
-/// Creates a user, or replaces the password and role of an existing one.
+/// Creates a user (first made in `account_id`), or replaces the password of an existing one
+/// (and enables it again); returns the id.
 pub async fn upsert(
     pool: &PgPool,
     account_id: i64,
     username: &str,
     password_hash: &str,
-    role: Role,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
-        "insert into app_user (account_id, username, password_hash, role) values ($1, $2, $3, $4)
-         on conflict (account_id, username) do update
-            set password_hash = excluded.password_hash, role = excluded.role, disabled_at = null
+        "insert into app_user (account_id, username, password_hash) values ($1, $2, $3)
+         on conflict (username) do update
+            set password_hash = excluded.password_hash, disabled_at = null
          returning id",
     )
     .bind(account_id)
     .bind(username)
     .bind(password_hash)
-    .bind(role.as_str())
     .fetch_one(pool)
     .await
 }
 
+/// Gives a user `role` in an account (replacing the role they had there).
+pub async fn grant(pool: &PgPool, account_id: i64, user_id: i64, role: Role) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into account_role (account_id, user_id, role) values ($1, $2, $3)
+         on conflict (account_id, user_id) do update set role = excluded.role",
+    )
+    .bind(account_id)
+    .bind(user_id)
+    .bind(role.as_str())
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// How many users hold a role in the account.
 pub async fn count(pool: &PgPool, account_id: i64) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select count(*) from app_user where account_id = $1")
+    sqlx::query_scalar("select count(*) from account_role where account_id = $1")
         .bind(account_id)
         .fetch_one(pool)
         .await
 }
 
-pub async fn by_username(
-    pool: &PgPool,
-    account_id: i64,
-    username: &str,
-) -> sqlx::Result<Option<UserRow>> {
+/// An enabled user by name.
+pub async fn by_username(pool: &PgPool, username: &str) -> sqlx::Result<Option<UserRow>> {
     sqlx::query_as(
-        "select id, account_id, username, password_hash, role from app_user
-         where account_id = $1 and username = $2 and disabled_at is null",
+        "select id, account_id, username, password_hash from app_user
+         where username = $1 and disabled_at is null",
     )
-    .bind(account_id)
     .bind(username)
     .fetch_optional(pool)
     .await
 }
 
-/// Failed attempts for `username` since `since`.
+/// The accounts a user holds a role in, with the role: `(account id, role)`, the account the
+/// user was first made in first, then by id.
+pub async fn roles_of(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<(i64, String)>> {
+    sqlx::query_as(
+        "select r.account_id, r.role from account_role r join app_user u on u.id = r.user_id
+         where r.user_id = $1
+         order by r.account_id <> u.account_id, r.account_id",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await
+}
+
+/// Failed attempts for `username` since `since` (after its last success), in any account.
 pub async fn recent_failures(
     pool: &PgPool,
-    account_id: i64,
     username: &str,
     since: DateTime<Utc>,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(
         "select count(*) from login_attempt
-         where account_id = $1 and username = $2 and not succeeded and attempted_at > $3
+         where username = $1 and not succeeded and attempted_at > $2
            and attempted_at > coalesce((select max(attempted_at) from login_attempt
-                                        where account_id = $1 and username = $2 and succeeded),
+                                        where username = $1 and succeeded),
                                        '-infinity')",
     )
-    .bind(account_id)
     .bind(username)
     .bind(since)
     .fetch_one(pool)
@@ -124,17 +154,35 @@ pub async fn create_session(
     Ok(())
 }
 
-/// The user of a live session (and notes the visit).
-pub async fn session_user(pool: &PgPool, id_hash: &str) -> sqlx::Result<Option<UserRow>> {
+/// The user of a live session with their role in the session's account (and notes the
+/// visit). None when the session ended or the user holds no role there any more.
+pub async fn session_user(pool: &PgPool, id_hash: &str) -> sqlx::Result<Option<SessionRow>> {
     sqlx::query_as(
         "with s as (update session set last_seen_at = now()
-                    where id_hash = $1 and expires_at > now() returning user_id)
-         select u.id, u.account_id, u.username, u.password_hash, u.role
-         from s join app_user u on u.id = s.user_id where u.disabled_at is null",
+                    where id_hash = $1 and expires_at > now() returning user_id, account_id)
+         select u.id, s.account_id, u.username, r.role
+         from s join app_user u on u.id = s.user_id
+         join account_role r on r.account_id = s.account_id and r.user_id = u.id
+         where u.disabled_at is null",
     )
     .bind(id_hash)
     .fetch_optional(pool)
     .await
+}
+
+/// Moves a session to another account the user holds a role in; false when they hold none.
+pub async fn switch_session(pool: &PgPool, id_hash: &str, account_id: i64) -> sqlx::Result<bool> {
+    let moved = sqlx::query(
+        "update session s set account_id = $2
+         where s.id_hash = $1 and s.expires_at > now()
+           and exists (select 1 from account_role r
+                       where r.account_id = $2 and r.user_id = s.user_id)",
+    )
+    .bind(id_hash)
+    .bind(account_id)
+    .execute(pool)
+    .await?;
+    Ok(moved.rows_affected() == 1)
 }
 
 pub async fn delete_session(pool: &PgPool, id_hash: &str) -> sqlx::Result<()> {

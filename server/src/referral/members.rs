@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::{MemberPage, MemberReferral, NewQrCode};
+use app::model::{MemberPage, MemberReferral, NewQrCode, QrCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -20,11 +20,10 @@ use rand::RngCore;
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
-use crate::db::members::{self as store, Member, MemberCode, MemberSettings};
+use crate::db::members::{self as store, CodeClaim, Member, MemberCode, MemberSettings};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::qrcodes::{self, PERMANENT_QUOTA};
-use crate::wechat::api::WechatApi;
 use crate::wechat::client::{MAX_EXPIRE_SECONDS, TEMPORARY_MEDIA_SECONDS};
 use crate::wechat::message::{self, Inbound};
 
@@ -45,6 +44,14 @@ const FOLLOW_UP_DELAY_SECS: i64 = 15;
 const MEDIA_MARGIN_SECS: i64 = 3600;
 /// The QR image's width in pixels.
 const IMAGE_PIXELS: u32 = 430;
+/// How long a request's claim on making a member's code lasts: longer than making it takes
+/// (a token and `qrcode/create`, each call within the client's 10 s timeout), short enough
+/// that a request that crashed while holding it delays the member's next one only this long.
+pub const CODE_CLAIM_SECS: i64 = 30;
+/// How often a request waiting for another request's code looks for it.
+const CODE_POLL: Duration = Duration::from_millis(100);
+/// How long a request waits for another request's code: one lease, and a little.
+const CODE_WAIT_LIMIT: Duration = Duration::from_secs(CODE_CLAIM_SECS as u64 + 1);
 
 /// What a follower's message asks of the member features.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -222,7 +229,8 @@ pub async fn apply(
 #[derive(Clone)]
 pub struct MemberContext {
     pub pool: PgPool,
-    pub api: Arc<WechatApi>,
+    /// Every account's WeChat API.
+    pub accounts: Arc<crate::accounts::Accounts>,
     /// Where followers reach this server (personal page links).
     pub public_url: String,
 }
@@ -265,17 +273,63 @@ impl MemberContext {
     }
 
     /// The member's current code, made (or renewed) when there is none valid for a few days.
+    ///
+    /// Made once however many requests ask at the same time, with nothing held open while
+    /// WeChat makes it (claim, call, then record): the request that claims the making
+    /// ([`store::claim_code`], a lease of [`CODE_CLAIM_SECS`]) calls `qrcode/create` and stores
+    /// the code; the others poll for that code, and claim in turn if the claim ends without
+    /// one (the claimer failed, or crashed and its lease ran out).
     pub async fn code(
         &self,
         account_id: i64,
         referrer_id: i64,
     ) -> Result<MemberCode, ServiceError> {
-        let mut tx = self.pool.begin().await?;
-        store::lock_referrer(&mut tx, referrer_id).await?;
-        let fresh = Utc::now() + chrono::Duration::days(RENEW_BEFORE_DAYS);
-        if let Some(code) = store::current_code(&mut tx, account_id, referrer_id, fresh).await? {
+        let fresh = || Utc::now() + chrono::Duration::days(RENEW_BEFORE_DAYS);
+        let deadline = tokio::time::Instant::now() + CODE_WAIT_LIMIT;
+        let until = loop {
+            if let Some(code) =
+                store::current_code(&self.pool, account_id, referrer_id, fresh()).await?
+            {
+                return Ok(code);
+            }
+            match store::claim_code(&self.pool, account_id, referrer_id, CODE_CLAIM_SECS).await? {
+                CodeClaim::Ours(until) => break until,
+                CodeClaim::Missing => return Err(ServiceError::NotFound("referrer")),
+                CodeClaim::Busy => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ServiceError::Upstream(
+                    "another request is still making the member's code".into(),
+                ));
+            }
+            tokio::time::sleep(CODE_POLL).await;
+        };
+        let claim = ClaimedCode {
+            pool: self.pool.clone(),
+            account_id,
+            referrer_id,
+            until,
+            armed: true,
+        };
+        // A request that held the claim just before us has stored its code by now.
+        if let Some(code) =
+            store::current_code(&self.pool, account_id, referrer_id, fresh()).await?
+        {
+            claim.release().await;
             return Ok(code);
         }
+        let made = self.make_code(account_id, referrer_id).await;
+        claim.release().await;
+        let made = made?;
+        store::current_code(&self.pool, account_id, referrer_id, Utc::now())
+            .await?
+            .filter(|c| c.id == made.id)
+            .ok_or(ServiceError::NotFound("QR code"))
+    }
+
+    /// Makes a new code for the member through WeChat and stores it (the caller holds the
+    /// claim): permanent while enough of the quota is left for staff, else temporary.
+    async fn make_code(&self, account_id: i64, referrer_id: i64) -> Result<QrCode, ServiceError> {
         let actor = Actor::member(account_id, referrer_id);
         let used = qrcodes::quota(&self.pool, &actor).await?.permanent_used;
         let temporary = NewQrCode {
@@ -292,19 +346,14 @@ impl MemberContext {
         } else {
             temporary.clone()
         };
-        let made = match qrcodes::create(&self.pool, &self.api, &actor, referrer_id, &input).await {
+        let accounts = &self.accounts;
+        match qrcodes::create(&self.pool, accounts, &actor, referrer_id, &input).await {
             Err(ServiceError::Conflict {
                 code: "permanent_quota_exceeded",
                 ..
-            }) => qrcodes::create(&self.pool, &self.api, &actor, referrer_id, &temporary).await,
+            }) => qrcodes::create(&self.pool, accounts, &actor, referrer_id, &temporary).await,
             other => other,
-        }?;
-        let code = store::current_code(&mut tx, account_id, referrer_id, Utc::now())
-            .await?
-            .filter(|c| c.id == made.id)
-            .ok_or(ServiceError::NotFound("QR code"))?;
-        tx.commit().await?;
-        Ok(code)
+        }
     }
 
     /// The media id of the member's code image, uploaded when not cached.
@@ -318,8 +367,8 @@ impl MemberContext {
         }
         let png = crate::qr::png(&code.url, IMAGE_PIXELS)
             .map_err(|e| ServiceError::Upstream(e.to_string()))?;
-        let media = self
-            .api
+        let media = crate::referral::accounts::api(&self.accounts, account_id)
+            .await?
             .upload_image("qrcode.png", &png)
             .await
             .map_err(|e| ServiceError::Upstream(e.to_string()))?;
@@ -414,19 +463,59 @@ impl MemberContext {
         drop(conn);
         let sent_image = reply.as_deref().and_then(message::reply_media_id).is_some();
         let sent_link = reply.as_deref().and_then(message::reply_text).is_some();
+        let api = crate::referral::accounts::api(&self.accounts, account_id)
+            .await
+            .map_err(FollowUpError::Service)?;
         if !sent_image {
             let media_id = self
                 .image(member.account_id, referrer_id)
                 .await
                 .map_err(FollowUpError::Service)?;
-            self.api.send_image(openid, &media_id).await?;
+            api.send_image(openid, &media_id).await?;
         }
         if !sent_link {
-            self.api
-                .send_text(openid, &link_text(&member, &self.public_url))
+            api.send_text(openid, &link_text(&member, &self.public_url))
                 .await?;
         }
         Ok(())
+    }
+}
+
+/// A claim on making a member's code, held by this request (see [`MemberContext::code`]).
+/// Dropped unreleased (the request was cancelled), it is given back in the background, so the
+/// member's next request need not wait for the lease to run out.
+struct ClaimedCode {
+    pool: PgPool,
+    account_id: i64,
+    referrer_id: i64,
+    until: DateTime<Utc>,
+    armed: bool,
+}
+
+impl ClaimedCode {
+    /// Gives the claim back; if that fails, the lease runs out by itself.
+    async fn release(mut self) {
+        self.armed = false;
+        let released =
+            store::release_code(&self.pool, self.account_id, self.referrer_id, self.until).await;
+        if let Err(e) = released {
+            tracing::warn!(error = %e, "member code claim not released; it runs out by itself");
+        }
+    }
+}
+
+impl Drop for ClaimedCode {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let pool = self.pool.clone();
+            let (account_id, referrer_id, until) = (self.account_id, self.referrer_id, self.until);
+            runtime.spawn(async move {
+                let _ = store::release_code(&pool, account_id, referrer_id, until).await;
+            });
+        }
     }
 }
 

@@ -6,12 +6,12 @@ use chrono::{Duration, Utc};
 use rand::Rng;
 use sqlx::PgPool;
 
+use crate::accounts::Accounts;
 use crate::db::qrcodes::{self as store, NewCode};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::referrers;
 use crate::referral::roles::Role;
-use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, MAX_EXPIRE_SECONDS, QrRequest, Scene};
 
 /// WeChat's limit of permanent codes per account.
@@ -100,7 +100,7 @@ pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>)
 /// Makes a code for a referrer through WeChat and stores it.
 pub async fn create(
     pool: &PgPool,
-    api: &WechatApi,
+    accounts: &Accounts,
     actor: &Actor,
     referrer_id: i64,
     input: &NewQrCode,
@@ -128,6 +128,7 @@ pub async fn create(
             expire_seconds: secs,
         },
     };
+    let api = crate::referral::accounts::api(accounts, account_id).await?;
     let ticket = api.create_qrcode(&request).await.map_err(upstream)?;
     let expires_at = expire_seconds.map(|requested| {
         Utc::now() + Duration::seconds(ticket.expire_seconds.unwrap_or(requested))

@@ -1,11 +1,11 @@
 //! Admin settings: greetings (validated), the notification template, users and API tokens.
 
-use app::model::{GreetingSetting, Role, SettingsData, WechatInfo, WechatMode};
+use app::model::{GreetingSetting, Role, SettingsData, WechatInfo};
 use sqlx::PgPool;
 
 use crate::config::Settings;
 use crate::db::settings as store;
-use crate::referral::actor::Actor;
+use crate::referral::actor::{Actor, Principal};
 use crate::referral::error::ServiceError;
 use crate::referral::greeting::Variant;
 use crate::referral::{tokens, users};
@@ -17,6 +17,7 @@ pub const MAX_TEMPLATE_CHARS: usize = 600;
 pub async fn load(
     pool: &PgPool,
     settings: &Settings,
+    public_url: &str,
     actor: &Actor,
 ) -> Result<SettingsData, ServiceError> {
     actor.require(Role::Admin)?;
@@ -36,27 +37,27 @@ pub async fn load(
             }
         })
         .collect();
-    let w = &settings.wechat;
     let mut conn = pool.acquire().await?;
     let members = crate::db::members::settings(&mut conn, account_id).await?;
     drop(conn);
+    let account = crate::referral::accounts::current(pool, actor).await?;
+    let accounts = crate::referral::accounts::administered(pool, actor).await?;
     Ok(SettingsData {
         greetings,
         member_keywords: members.member_keywords,
         member_menu_key: members.member_menu_key,
         notify_template_id: store::notify_template(pool, account_id).await?,
         wechat: WechatInfo {
-            mode: if w.is_sandbox() {
-                WechatMode::Sandbox
-            } else {
-                WechatMode::Live
-            },
-            appid: Some(w.effective_appid().to_owned()),
-            appsecret_set: w.appsecret.is_some(),
-            token_set: w.token.is_some(),
-            aes_key_set: w.encoding_aes_key.is_some(),
-            api_base: w.api_base.clone(),
+            mode: account.mode,
+            appid: account.appid.clone(),
+            appsecret_set: account.appsecret_set,
+            token_set: account.token_set,
+            aes_key_set: account.safe_mode,
+            api_base: settings.wechat.api_base.clone(),
+            public_url: public_url.to_owned(),
         },
+        account,
+        accounts,
         users: store::users(pool, account_id).await?,
         tokens: store::tokens(pool, account_id).await?,
         audit: store::audit_log(pool, account_id, 50).await?,
@@ -182,7 +183,34 @@ pub async fn add_user(
     role: Role,
 ) -> Result<(), ServiceError> {
     actor.require(Role::Admin)?;
-    users::create_user(pool, actor.account_id, username.trim(), password, role).await?;
+    let username = username.trim();
+    // Users are global: resetting the password of someone who also works in accounts this
+    // admin does not administer would hand over those accounts.
+    if let Some(existing) = crate::db::users::by_username(pool, username).await? {
+        let administered: Vec<i64> = match &actor.principal {
+            Principal::Cli => Vec::new(),
+            Principal::User { id, .. } => users::roles_of(pool, *id)
+                .await?
+                .into_iter()
+                .filter(|(_, r)| *r == Role::Admin)
+                .map(|(account, _)| account)
+                .collect(),
+            _ => vec![actor.account_id],
+        };
+        let foreign = users::roles_of(pool, existing.id)
+            .await?
+            .into_iter()
+            .any(|(account, _)| !administered.contains(&account));
+        if foreign && actor.principal != Principal::Cli {
+            return Err(ServiceError::Conflict {
+                code: "username_taken",
+                message: "该用户名已被其他公众号的用户使用 / This username belongs to a user of \
+                          another account"
+                    .into(),
+            });
+        }
+    }
+    users::create_user(pool, actor.account_id, username, password, role).await?;
     Ok(())
 }
 

@@ -83,7 +83,8 @@ pub fn validate_new_user(username: &str, password: &str) -> Result<(), ServiceEr
     Ok(())
 }
 
-/// Creates (or resets) a user.
+/// Creates a user, or resets the password of an existing one, and gives them `role` in the
+/// account (the CLI's `user create`; the dashboard goes through `settings::add_user`).
 pub async fn create_user(
     pool: &PgPool,
     account_id: i64,
@@ -93,7 +94,32 @@ pub async fn create_user(
 ) -> Result<i64, ServiceError> {
     validate_new_user(username, password)?;
     let phc = hash_password_off_thread(password).await?;
-    Ok(store::upsert(pool, account_id, username, &phc, role).await?)
+    let id = store::upsert(pool, account_id, username, &phc).await?;
+    store::grant(pool, account_id, id, role).await?;
+    Ok(id)
+}
+
+/// The accounts a user holds a role in: `(account id, role)`, the user's first account first.
+pub async fn roles_of(pool: &PgPool, user_id: i64) -> Result<Vec<(i64, Role)>, ServiceError> {
+    Ok(store::roles_of(pool, user_id)
+        .await?
+        .into_iter()
+        .filter_map(|(account, role)| Role::parse(&role).map(|r| (account, r)))
+        .collect())
+}
+
+/// Moves a session to another account the user holds a role in.
+pub async fn switch_account(
+    pool: &PgPool,
+    cookie: &str,
+    account_id: i64,
+) -> Result<CurrentUser, ServiceError> {
+    if !store::switch_session(pool, &hash(cookie), account_id).await? {
+        return Err(ServiceError::NotFound("account"));
+    }
+    session_user(pool, cookie)
+        .await?
+        .ok_or(ServiceError::NotFound("account"))
 }
 
 /// A random password for the sandbox's first admin.
@@ -124,8 +150,9 @@ fn bad_login() -> ServiceError {
     }
 }
 
-/// Verifies the password (throttled per username) and opens a session; returns the user and
-/// the cookie value.
+/// Verifies the password (throttled per username) and opens a session in the user's first
+/// account they hold a role in; returns the user and the cookie value. `account_id` is the
+/// deployment's first account (where attempts are logged).
 pub async fn login(
     pool: &PgPool,
     account_id: i64,
@@ -139,16 +166,25 @@ pub async fn login(
         return Err(bad_login());
     }
     let since = Utc::now() - Duration::minutes(THROTTLE_MINUTES);
-    if store::recent_failures(pool, account_id, username, since).await? >= MAX_FAILURES {
+    if store::recent_failures(pool, username, since).await? >= MAX_FAILURES {
         return Err(ServiceError::Conflict {
             code: "throttled",
             message: "登录失败次数过多，请 15 分钟后再试 / Too many failed attempts; try again in 15 minutes".into(),
         });
     }
-    let row = store::by_username(pool, account_id, username).await?;
+    let row = store::by_username(pool, username).await?;
     let user = match row {
         Some(row) if verify_password_off_thread(password, &row.password_hash).await? => {
-            row.current()
+            // The account the session opens in: the first the user holds a role in.
+            roles_of(pool, row.id)
+                .await?
+                .first()
+                .map(|&(account_id, role)| CurrentUser {
+                    id: row.id,
+                    account_id,
+                    username: row.username.clone(),
+                    role,
+                })
         }
         Some(_) => None,
         None => {
@@ -163,7 +199,7 @@ pub async fn login(
     rand::rng().fill_bytes(&mut bytes);
     let cookie = URL_SAFE_NO_PAD.encode(bytes);
     let expires = Utc::now() + Duration::days(SESSION_DAYS);
-    store::create_session(pool, account_id, user.id, &hash(&cookie), expires).await?;
+    store::create_session(pool, user.account_id, user.id, &hash(&cookie), expires).await?;
     Ok((user, cookie))
 }
 

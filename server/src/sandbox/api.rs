@@ -12,7 +12,6 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::config::SANDBOX_APPID;
 use crate::db::sandbox::{self as store, TokenState};
 use crate::sandbox::SANDBOX_SECRET;
 use crate::startup::AppState;
@@ -84,12 +83,25 @@ async fn check_token(
     }
 }
 
-fn check_credentials(appid: Option<&str>, secret: Option<&str>) -> Option<Response> {
-    match (appid, secret) {
-        (Some(SANDBOX_APPID), Some(SANDBOX_SECRET)) => None,
-        (Some(SANDBOX_APPID), None) => Some(err(41004, "appsecret missing")),
-        (Some(SANDBOX_APPID), Some(_)) => Some(err(40125, "invalid appsecret")),
-        _ => Some(err(40013, "invalid appid")),
+/// The simulated account whose AppID and AppSecret these are (each sandbox account of this
+/// server is one simulated Official Account), or WeChat's error answer.
+async fn check_credentials(
+    state: &AppState,
+    appid: Option<&str>,
+    secret: Option<&str>,
+) -> Result<i64, Response> {
+    let Some(appid) = appid else {
+        return Err(err(40013, "invalid appid"));
+    };
+    let account = match crate::db::accounts::by_appid(&state.pool, appid).await {
+        Ok(Some(a)) if a.mode == "sandbox" => a,
+        Ok(_) => return Err(err(40013, "invalid appid")),
+        Err(_) => return Err(unavailable()),
+    };
+    match secret {
+        Some(SANDBOX_SECRET) => Ok(account.id),
+        None => Err(err(41004, "appsecret missing")),
+        Some(_) => Err(err(40125, "invalid appsecret")),
     }
 }
 
@@ -113,11 +125,13 @@ pub async fn stable_token(
     if body.grant_type.as_deref() != Some("client_credential") {
         return err(40002, "invalid grant_type");
     }
-    if let Some(e) = check_credentials(body.appid.as_deref(), body.secret.as_deref()) {
-        return e;
-    }
+    let account =
+        match check_credentials(&state, body.appid.as_deref(), body.secret.as_deref()).await {
+            Ok(account) => account,
+            Err(e) => return e,
+        };
     if !body.force_refresh {
-        match store::current_stable_token(&state.pool, state.account_id).await {
+        match store::current_stable_token(&state.pool, account).await {
             Ok(Some((token, left))) => {
                 return Json(json!({"access_token": token, "expires_in": left})).into_response();
             }
@@ -125,7 +139,7 @@ pub async fn stable_token(
             Err(_) => return unavailable(),
         }
     }
-    issue(&state, "stable").await
+    issue(&state, account, "stable").await
 }
 
 #[derive(Deserialize)]
@@ -146,17 +160,17 @@ pub async fn classic_token(
     if q.grant_type.as_deref() != Some("client_credential") {
         return err(40002, "invalid grant_type");
     }
-    if let Some(e) = check_credentials(q.appid.as_deref(), q.secret.as_deref()) {
-        return e;
-    }
-    issue(&state, "classic").await
+    let account = match check_credentials(&state, q.appid.as_deref(), q.secret.as_deref()).await {
+        Ok(account) => account,
+        Err(e) => return e,
+    };
+    issue(&state, account, "classic").await
 }
 
-/// Issues a token of the simulated Official Account (the one this server serves, whose appid
-/// and secret were checked).
-async fn issue(state: &AppState, kind: &str) -> Response {
+/// Issues a token of a simulated Official Account (whose appid and secret were checked).
+async fn issue(state: &AppState, account: i64, kind: &str) -> Response {
     let token = format!("SBX_{}", random_token(48).replace(['+', '/', '='], "_"));
-    match store::issue_token(&state.pool, state.account_id, &token, kind, TOKEN_TTL).await {
+    match store::issue_token(&state.pool, account, &token, kind, TOKEN_TTL).await {
         Ok(()) => Json(json!({"access_token": token, "expires_in": TOKEN_TTL})).into_response(),
         Err(_) => unavailable(),
     }

@@ -9,9 +9,19 @@ use crate::sandbox::simulate::{self, SimContext, SimError};
 
 /// The panel over one running server.
 pub struct Panel<'a> {
-    pub sim: &'a SimContext,
+    pub pool: &'a sqlx::PgPool,
+    pub accounts: &'a crate::accounts::Accounts,
+    pub self_url: &'a str,
+    pub http: &'a reqwest::Client,
     /// False in live mode, where every call is refused.
     pub sandbox: bool,
+}
+
+fn not_sandbox() -> ServiceError {
+    ServiceError::Conflict {
+        code: "not_sandbox",
+        message: "仅沙盒公众号可用 / Sandbox accounts only".into(),
+    }
 }
 
 fn sim_error(e: SimError) -> ServiceError {
@@ -30,17 +40,31 @@ impl Panel<'_> {
         if self.sandbox {
             Ok(())
         } else {
-            Err(ServiceError::Conflict {
-                code: "not_sandbox",
-                message: "仅在沙盒模式可用 / Sandbox mode only".into(),
-            })
+            Err(not_sandbox())
         }
+    }
+
+    /// The simulator of the caller's account (a live account is refused).
+    async fn sim(&self, actor: &Actor) -> Result<SimContext, ServiceError> {
+        self.allow(actor)?;
+        SimContext::for_account(
+            self.accounts,
+            self.pool,
+            self.self_url,
+            self.http,
+            actor.account_id,
+        )
+        .await
+        .map_err(|e| match e {
+            SimError::LiveAccount(_) => not_sandbox(),
+            other => sim_error(other),
+        })
     }
 
     /// Codes a simulated user can scan.
     pub async fn codes(&self, actor: &Actor) -> Result<Vec<SandboxCode>, ServiceError> {
         self.allow(actor)?;
-        Ok(crate::db::qrcodes::all_for_sandbox(&self.sim.pool, actor.account_id).await?)
+        Ok(crate::db::qrcodes::all_for_sandbox(self.pool, actor.account_id).await?)
     }
 
     /// Plays a simulated WeChat user.
@@ -52,8 +76,7 @@ impl Panel<'_> {
         qrcode_id: Option<i64>,
         content: Option<&str>,
     ) -> Result<SimOutcome, ServiceError> {
-        self.allow(actor)?;
-        let sim = self.sim;
+        let sim = &self.sim(actor).await?;
         let reply = match action {
             SimAction::Scan => {
                 let code = qrcode_id.ok_or_else(|| {
@@ -83,9 +106,9 @@ impl Panel<'_> {
         actor: &Actor,
         who: &str,
     ) -> Result<Vec<SimMessage>, ServiceError> {
-        self.allow(actor)?;
+        let sim = self.sim(actor).await?;
         let openid = simulate::openid_for(who).map_err(sim_error)?;
-        let messages = crate::db::sandbox::messages_to(&self.sim.pool, &openid).await?;
+        let messages = crate::db::sandbox::messages_to(self.pool, sim.account_id, &openid).await?;
         Ok(messages
             .into_iter()
             .map(|m| {

@@ -11,31 +11,77 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::callback::SharedCallbackConfig;
 use crate::db::sandbox as store;
-use crate::sandbox::SANDBOX_ORIGINAL_ID;
+use crate::http::callback::SharedCallbackConfig;
 use crate::startup::AppState;
 
-/// What a simulated user needs: our database, our callback's configuration and address.
+/// What a simulated user needs: our database, the account's callback configuration and our
+/// address.
 #[derive(Clone)]
 pub struct SimContext {
     pub pool: sqlx::PgPool,
     pub account_id: i64,
+    /// The account's original id (the ToUserName of what WeChat sends).
+    pub original_id: String,
     pub callback: SharedCallbackConfig,
     pub self_url: String,
     pub http: reqwest::Client,
 }
 
 impl AppState {
-    /// The simulator's view of this server.
+    /// The simulator's view of this server, for the first account.
     pub fn sim(&self) -> SimContext {
         SimContext {
             pool: self.pool.clone(),
             account_id: self.account_id,
+            original_id: crate::accounts::sandbox_original_id(self.account_id),
             callback: self.callback.clone(),
             self_url: self.self_url.clone(),
             http: self.http.clone(),
         }
+    }
+
+    /// The simulator's view of one account (the first when `account` is None); only sandbox
+    /// accounts are simulated.
+    pub async fn sim_for(&self, account: Option<i64>) -> Result<SimContext, SimError> {
+        SimContext::for_account(
+            &self.accounts,
+            &self.pool,
+            &self.self_url,
+            &self.http,
+            account.unwrap_or(self.account_id),
+        )
+        .await
+    }
+}
+
+impl SimContext {
+    /// The simulator's view of account `id`; only sandbox accounts are simulated.
+    pub async fn for_account(
+        accounts: &crate::accounts::Accounts,
+        pool: &sqlx::PgPool,
+        self_url: &str,
+        http: &reqwest::Client,
+        id: i64,
+    ) -> Result<SimContext, SimError> {
+        let account = accounts.get(id).await.map_err(|e| match e {
+            crate::accounts::AccountError::Database(e) => SimError::Database(e),
+            _ => SimError::UnknownAccount(id),
+        })?;
+        if account.mode != crate::accounts::Mode::Sandbox {
+            return Err(SimError::LiveAccount(id));
+        }
+        Ok(SimContext {
+            pool: pool.clone(),
+            account_id: id,
+            original_id: account
+                .original_id
+                .clone()
+                .unwrap_or_else(|| crate::accounts::sandbox_original_id(id)),
+            callback: account.callback.clone(),
+            self_url: self_url.to_owned(),
+            http: http.clone(),
+        })
     }
 }
 use crate::wechat::message::{self, parse_encrypted_reply};
@@ -63,6 +109,10 @@ pub enum SimError {
     BadUser,
     #[error("no QR code with id {0}")]
     UnknownCode(i64),
+    #[error("no account with id {0}")]
+    UnknownAccount(i64),
+    #[error("account {0} is a live account: WeChat itself plays its users")]
+    LiveAccount(i64),
     #[error("text must be 1 to 600 characters")]
     BadText,
     #[error("only followers see the account's menu")]
@@ -81,7 +131,8 @@ impl IntoResponse for SimError {
             SimError::BadUser | SimError::BadText | SimError::NotFollowing => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
-            SimError::UnknownCode(_) => StatusCode::NOT_FOUND,
+            SimError::UnknownCode(_) | SimError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+            SimError::LiveAccount(_) => StatusCode::FORBIDDEN,
             SimError::Delivery(_) | SimError::BadReply(_) => StatusCode::BAD_GATEWAY,
             SimError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
         };
@@ -104,9 +155,15 @@ pub fn openid_for(user: &str) -> Result<String, SimError> {
     }
 }
 
-fn event_xml(openid: &str, event: &str, key: Option<&str>, ticket: Option<&str>) -> String {
+fn event_xml(
+    to: &str,
+    openid: &str,
+    event: &str,
+    key: Option<&str>,
+    ticket: Option<&str>,
+) -> String {
     let mut xml = format!(
-        "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName>\
          <FromUserName><![CDATA[{openid}]]></FromUserName>\
          <CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
          <Event><![CDATA[{event}]]></Event>",
@@ -130,6 +187,7 @@ async fn deliver(
     xml: &str,
 ) -> Result<SimReply, SimError> {
     let config = &state.callback;
+    let to = &state.original_id;
     let token = config.token();
     let timestamp = Utc::now().timestamp().to_string();
     let nonce = rand::rng()
@@ -137,8 +195,8 @@ async fn deliver(
         .to_string();
     let signature = sign(&[token, &timestamp, &nonce]);
     let mut url = format!(
-        "{}/wechat/callback?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}",
-        state.self_url
+        "{}/wechat/callback/{}?signature={signature}&timestamp={timestamp}&nonce={nonce}&openid={openid}",
+        state.self_url, state.account_id
     );
     let body = match config.crypt() {
         Some(crypt) => {
@@ -146,7 +204,7 @@ async fn deliver(
             let msg_signature = sign(&[token, &timestamp, &nonce, &encrypt]);
             url.push_str(&format!("&encrypt_type=aes&msg_signature={msg_signature}"));
             format!(
-                "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+                "<xml><ToUserName><![CDATA[{to}]]></ToUserName>\
                  <Encrypt><![CDATA[{encrypt}]]></Encrypt></xml>"
             )
         }
@@ -214,12 +272,24 @@ pub async fn scan(state: &SimContext, code_id: i64, user: &str) -> Result<SimRep
     let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     if existing.subscribed {
         store::record_interaction(&state.pool, state.account_id, &openid).await?;
-        let xml = event_xml(&openid, "SCAN", Some(&scene), Some(&ticket));
+        let xml = event_xml(
+            &state.original_id,
+            &openid,
+            "SCAN",
+            Some(&scene),
+            Some(&ticket),
+        );
         deliver(state, &openid, "SCAN", &xml).await
     } else {
         store::record_follow(&state.pool, state.account_id, &openid, Some(&scene)).await?;
         let key = format!("qrscene_{scene}");
-        let xml = event_xml(&openid, "subscribe", Some(&key), Some(&ticket));
+        let xml = event_xml(
+            &state.original_id,
+            &openid,
+            "subscribe",
+            Some(&key),
+            Some(&ticket),
+        );
         deliver(state, &openid, "subscribe", &xml).await
     }
 }
@@ -229,7 +299,7 @@ pub async fn follow(state: &SimContext, user: &str) -> Result<SimReply, SimError
     let openid = openid_for(user)?;
     store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     store::record_follow(&state.pool, state.account_id, &openid, None).await?;
-    let xml = event_xml(&openid, "subscribe", Some(""), None);
+    let xml = event_xml(&state.original_id, &openid, "subscribe", Some(""), None);
     deliver(state, &openid, "subscribe", &xml).await
 }
 
@@ -238,7 +308,7 @@ pub async fn unfollow(state: &SimContext, user: &str) -> Result<SimReply, SimErr
     let openid = openid_for(user)?;
     store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     store::record_unfollow(&state.pool, state.account_id, &openid).await?;
-    let xml = event_xml(&openid, "unsubscribe", Some(""), None);
+    let xml = event_xml(&state.original_id, &openid, "unsubscribe", Some(""), None);
     deliver(state, &openid, "unsubscribe", &xml).await
 }
 
@@ -251,9 +321,10 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
     }
     store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     store::record_interaction(&state.pool, state.account_id, &openid).await?;
+    let to = &state.original_id;
     let msg_id: u64 = rand::rng().random_range(1_000_000_000_000_000..u64::MAX / 2);
     let xml = format!(
-        "<xml><ToUserName><![CDATA[{SANDBOX_ORIGINAL_ID}]]></ToUserName>\
+        "<xml><ToUserName><![CDATA[{to}]]></ToUserName>\
          <FromUserName><![CDATA[{openid}]]></FromUserName><CreateTime>{}</CreateTime>\
          <MsgType><![CDATA[text]]></MsgType><Content>{}</Content><MsgId>{msg_id}</MsgId></xml>",
         Utc::now().timestamp(),
@@ -276,7 +347,7 @@ pub async fn menu_click(state: &SimContext, user: &str) -> Result<SimReply, SimE
         .await?
         .member_menu_key;
     drop(conn);
-    let xml = event_xml(&openid, "CLICK", Some(&key), None);
+    let xml = event_xml(&state.original_id, &openid, "CLICK", Some(&key), None);
     deliver(state, &openid, "CLICK", &xml).await
 }
 
@@ -288,6 +359,9 @@ pub struct SimRequest {
     pub qrcode_id: Option<i64>,
     #[serde(default)]
     pub content: Option<String>,
+    /// The account whose user acts; default: the first.
+    #[serde(default)]
+    pub account: Option<i64>,
 }
 
 /// `POST /sandbox/simulate/scan` `{"qrcode_id": 1, "user": "alice"}`
@@ -296,7 +370,8 @@ pub async fn scan_handler(
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let code = req.qrcode_id.ok_or(SimError::UnknownCode(0))?;
-    Ok(Json(scan(&state.sim(), code, &req.user).await?))
+    let sim = state.sim_for(req.account).await?;
+    Ok(Json(scan(&sim, code, &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/follow` `{"user": "alice"}`
@@ -304,7 +379,8 @@ pub async fn follow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    Ok(Json(follow(&state.sim(), &req.user).await?))
+    let sim = state.sim_for(req.account).await?;
+    Ok(Json(follow(&sim, &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/unfollow` `{"user": "alice"}`
@@ -312,7 +388,8 @@ pub async fn unfollow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    Ok(Json(unfollow(&state.sim(), &req.user).await?))
+    let sim = state.sim_for(req.account).await?;
+    Ok(Json(unfollow(&sim, &req.user).await?))
 }
 
 /// `POST /sandbox/simulate/text` `{"user": "alice", "content": "你好"}`
@@ -321,7 +398,8 @@ pub async fn text_handler(
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let content = req.content.unwrap_or_default();
-    Ok(Json(text(&state.sim(), &req.user, &content).await?))
+    let sim = state.sim_for(req.account).await?;
+    Ok(Json(text(&sim, &req.user, &content).await?))
 }
 
 /// `POST /sandbox/simulate/menu` `{"user": "alice"}`
@@ -329,12 +407,23 @@ pub async fn menu_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    Ok(Json(menu_click(&state.sim(), &req.user).await?))
+    let sim = state.sim_for(req.account).await?;
+    Ok(Json(menu_click(&sim, &req.user).await?))
+}
+
+/// Which account a sandbox read is for (`?account=`; default: the first).
+#[derive(Debug, Default, Deserialize)]
+pub struct AccountParam {
+    pub account: Option<i64>,
 }
 
 /// `GET /sandbox/users`: the simulated users.
-pub async fn users_handler(State(state): State<AppState>) -> Result<Response, SimError> {
-    let users = store::users(&state.pool, state.account_id).await?;
+pub async fn users_handler(
+    State(state): State<AppState>,
+    axum::extract::Query(q): axum::extract::Query<AccountParam>,
+) -> Result<Response, SimError> {
+    let sim = state.sim_for(q.account).await?;
+    let users = store::users(&state.pool, sim.account_id).await?;
     let list: Vec<_> = users
         .into_iter()
         .map(|u| json!({"openid": u.openid, "name": u.name, "subscribed": u.subscribed}))
@@ -346,7 +435,9 @@ pub async fn users_handler(State(state): State<AppState>) -> Result<Response, Si
 pub async fn messages_handler(
     State(state): State<AppState>,
     Path(openid): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<AccountParam>,
 ) -> Result<Response, SimError> {
-    let messages = store::messages_to(&state.pool, &openid).await?;
+    let sim = state.sim_for(q.account).await?;
+    let messages = store::messages_to(&state.pool, sim.account_id, &openid).await?;
     Ok(Json(json!({ "messages": messages })).into_response())
 }

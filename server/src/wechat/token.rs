@@ -3,7 +3,9 @@
 //!
 //! Rules (wechat-protocol.md §6.3): refresh ahead of expiry; a token WeChat rejects
 //! (40001/40014/42001) is replaced only if it is still the stored one, so a caller holding an
-//! old token never throws away the fresh one another caller just fetched.
+//! old token never throws away the fresh one another caller just fetched; and nothing of the
+//! store (no transaction, no lock) is held open while WeChat is asked for a token: a refresh
+//! is claimed, fetched, then recorded (see [`TokenStore::refresh`]).
 
 use std::sync::Arc;
 
@@ -68,9 +70,14 @@ pub trait TokenStore: Send + Sync {
     /// The stored token, if any.
     async fn load(&self) -> Result<Option<StoredToken>, TokenError>;
 
-    /// Under an exclusive lock shared by every instance: re-reads the stored token and returns
-    /// it if it is fresh and differs from `stale`; otherwise calls `fetch`, stores and returns
-    /// the new token.
+    /// Once for every instance sharing the store: re-reads the stored token and returns it if
+    /// it is fresh and differs from `stale`; otherwise claims the refresh (a lease in the
+    /// store), calls `fetch` with nothing of the store held open (no transaction, no lock),
+    /// and stores and returns the new token. A token is replaced only while it is still the
+    /// one the claim saw, so a token another instance stored meanwhile is never overwritten.
+    /// While another instance holds the claim, waits (for a bounded time) for its token, or
+    /// for its claim to end, then claims. A failed `fetch` gives the claim back and is
+    /// returned.
     async fn refresh(&self, stale: Option<&str>, fetch: Fetch) -> Result<StoredToken, TokenError>;
 }
 
@@ -79,7 +86,7 @@ pub struct TokenCache {
     store: Arc<dyn TokenStore>,
     fetch: Fetch,
     memory: RwLock<Option<StoredToken>>,
-    /// One refresh in flight per process; the store's lock covers other processes.
+    /// One refresh in flight per process; the store's claim covers other processes.
     refreshing: Mutex<()>,
 }
 

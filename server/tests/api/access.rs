@@ -69,7 +69,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 25] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 29] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -139,6 +139,18 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 25] = [
         "/sfn/settings/member",
         Some(Role::Admin),
         "keywords[0]=x&menu_key=K",
+    ),
+    ("/sfn/accounts/mine", Some(Role::Staff), ""),
+    ("/sfn/accounts/switch", Some(Role::Staff), "account_id=999"),
+    (
+        "/sfn/accounts/create",
+        Some(Role::Admin),
+        "input[name]=intruder-account",
+    ),
+    (
+        "/sfn/accounts/update",
+        Some(Role::Admin),
+        "input[name]=intruder-account",
     ),
 ];
 
@@ -220,6 +232,11 @@ async fn every_server_function_checks_the_session_the_role_and_the_origin(pool: 
             .await
             .expect("count");
     assert_eq!(intruders, 0);
+    let accounts: Vec<String> = sqlx::query_scalar("select name from account order by id")
+        .fetch_all(&pool)
+        .await
+        .expect("accounts");
+    assert_eq!(accounts, ["默认公众号"], "no account was added or renamed");
 }
 
 /// A hand-made server-function call whose arguments cannot be read is the caller's mistake:

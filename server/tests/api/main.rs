@@ -1,10 +1,12 @@
 //! Integration tests: one binary, each test with its own database.
 
 mod access;
+mod accounts;
 mod attribution;
 mod auth;
 mod callback;
 mod catalog;
+mod claims;
 mod client_shapes;
 mod common;
 mod hostile_json;

@@ -39,7 +39,7 @@ async fn codes(pool: &PgPool, referrer_id: i64) -> Vec<(i64, String, String, Opt
 
 /// What the account sent a simulated user through the API: (kind, body).
 async fn inbox(pool: &PgPool, user: &str) -> Vec<Value> {
-    sim_store::messages_to(pool, &format!("oSBX_{user}"))
+    sim_store::messages_to(pool, 1, &format!("oSBX_{user}"))
         .await
         .expect("messages")
         .into_iter()

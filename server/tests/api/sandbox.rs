@@ -191,7 +191,7 @@ async fn messages_respect_the_48_hour_window_and_following(pool: PgPool) {
         Some(43004)
     );
     assert_eq!(errcode(api.send_template(&template).await), Some(43004));
-    let received = sim_store::messages_to(&pool, "oSBX_carol")
+    let received = sim_store::messages_to(&pool, 1, "oSBX_carol")
         .await
         .expect("messages");
     let kinds: Vec<&str> = received.iter().map(|m| m.kind.as_str()).collect();
@@ -417,7 +417,7 @@ async fn full_sandbox_round_trip(pool: PgPool) {
     assert_eq!(board["items"][0]["follows"], 1);
 
     let notice = eventually(10, || async {
-        let msgs = sim_store::messages_to(&pool, "oSBX_zhangsan")
+        let msgs = sim_store::messages_to(&pool, 1, "oSBX_zhangsan")
             .await
             .expect("messages");
         msgs.into_iter().find(|m| m.kind == "custom")
@@ -642,7 +642,7 @@ async fn safe_mode_round_trip_with_a_template_notification(pool: PgPool) {
         "the decrypted message is stored"
     );
     let notice = eventually(10, || async {
-        let msgs = sim_store::messages_to(&pool, "oSBX_wangwu")
+        let msgs = sim_store::messages_to(&pool, 1, "oSBX_wangwu")
             .await
             .expect("messages");
         msgs.into_iter().find(|m| m.kind == "template")

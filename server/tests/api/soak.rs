@@ -191,7 +191,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
         .expect("referrer");
         let code = qrcodes::create(
             &admin,
-            &safe.state.wechat,
+            &safe.state.accounts,
             &tuijian::referral::actor::Actor::cli(1),
             referrer.id,
             &NewQrCode {

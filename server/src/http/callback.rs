@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::{Body, to_bytes};
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
@@ -60,6 +60,25 @@ impl CallbackConfig {
         })
     }
 
+    /// One account's callback settings: its Token, its EncodingAESKey (safe mode) with the
+    /// AppID the messages are encrypted for.
+    pub fn new(
+        token: SecretString,
+        aes_key: Option<&str>,
+        appid: &str,
+        deadline: Duration,
+    ) -> Result<Self, String> {
+        let crypt = match aes_key {
+            Some(key) => Some(MsgCrypt::new(key, appid).map_err(|e| e.to_string())?),
+            None => None,
+        };
+        Ok(CallbackConfig {
+            token,
+            crypt,
+            deadline,
+        })
+    }
+
     /// The callback Token (for the sandbox simulator, which signs like WeChat).
     pub(crate) fn token(&self) -> &str {
         self.token.expose_secret()
@@ -98,6 +117,8 @@ pub enum CallbackError {
     BadRequest(String),
     #[error("not stored: {0}")]
     Unavailable(String),
+    #[error("no such account: {0}")]
+    UnknownAccount(String),
 }
 
 impl IntoResponse for CallbackError {
@@ -109,6 +130,7 @@ impl IntoResponse for CallbackError {
             CallbackError::Unavailable(_) => {
                 (StatusCode::SERVICE_UNAVAILABLE, "temporarily unavailable")
             }
+            CallbackError::UnknownAccount(_) => (StatusCode::NOT_FOUND, "no such account"),
         };
         if status.is_server_error() {
             tracing::error!(error = %self, "callback not stored; WeChat will deliver it again");
@@ -125,7 +147,38 @@ pub async fn verify_url(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, CallbackError> {
-    let config = &state.callback;
+    answer_url_check(&state.callback, query)
+}
+
+/// `GET /wechat/callback/{account}`: the URL check of one account.
+pub async fn verify_account_url(
+    State(state): State<AppState>,
+    Path(account): Path<i64>,
+    Query(query): Query<CallbackQuery>,
+) -> Result<Response, CallbackError> {
+    let account = known_account(&state, account).await?;
+    answer_url_check(&account.callback, query)
+}
+
+/// The account a callback URL names; an unknown one is refused like a bad signature (nothing
+/// is said about which accounts exist).
+async fn known_account(
+    state: &AppState,
+    id: i64,
+) -> Result<Arc<crate::accounts::Account>, CallbackError> {
+    match state.accounts.get(id).await {
+        Ok(account) => Ok(account),
+        Err(crate::accounts::AccountError::Database(e)) => Err(CallbackError::Unavailable(
+            format!("account {id} could not be read: {e}"),
+        )),
+        Err(e) => Err(CallbackError::UnknownAccount(e.to_string())),
+    }
+}
+
+fn answer_url_check(
+    config: &CallbackConfig,
+    query: CallbackQuery,
+) -> Result<Response, CallbackError> {
     verify_signature(config, &query)?;
     let echostr = query
         .echostr
@@ -145,6 +198,7 @@ impl CallbackError {
             CallbackError::TooLarge => "too_large",
             CallbackError::BadRequest(_) => "bad_request",
             CallbackError::Unavailable(_) => "unavailable",
+            CallbackError::UnknownAccount(_) => "unknown_account",
         }
     }
 }
@@ -156,9 +210,35 @@ pub async fn receive(
     Query(query): Query<CallbackQuery>,
     body: Body,
 ) -> Result<Response, CallbackError> {
+    let config = state.callback.clone();
+    let account = state.account_id;
+    measured(state, config, account, query, body).await
+}
+
+/// `POST /wechat/callback/{account}`: an event or message for one account.
+#[tracing::instrument(skip_all, fields(mode, account))]
+pub async fn receive_for_account(
+    State(state): State<AppState>,
+    Path(account): Path<i64>,
+    Query(query): Query<CallbackQuery>,
+    body: Body,
+) -> Result<Response, CallbackError> {
+    tracing::Span::current().record("account", account);
+    let config = known_account(&state, account).await?.callback.clone();
+    measured(state, config, account, query, body).await
+}
+
+/// Handles a callback and records its latency by kind and outcome.
+async fn measured(
+    state: AppState,
+    config: Arc<CallbackConfig>,
+    account_id: i64,
+    query: CallbackQuery,
+    body: Body,
+) -> Result<Response, CallbackError> {
     let started = std::time::Instant::now();
     let mut kind = "unknown";
-    let result = handle(state, query, body, &mut kind).await;
+    let result = handle(state, config, account_id, query, body, &mut kind).await;
     let outcome = result
         .as_ref()
         .map_or_else(CallbackError::outcome, |_| "ok");
@@ -169,11 +249,12 @@ pub async fn receive(
 
 async fn handle(
     state: AppState,
+    config: Arc<CallbackConfig>,
+    account_id: i64,
     query: CallbackQuery,
     body: Body,
     kind: &mut &'static str,
 ) -> Result<Response, CallbackError> {
-    let config = state.callback.clone();
     verify_signature(&config, &query)?;
     let body = to_bytes(body, MAX_BODY_BYTES)
         .await
@@ -186,13 +267,7 @@ async fn handle(
         message::parse_inbound(&xml).map_err(|e| CallbackError::BadRequest(e.to_string()))?;
     let started = tokio::time::Instant::now();
     *kind = inbound.kind();
-    let ingest = referral::ingest::ingest(
-        &state.pool,
-        &state.follows,
-        state.account_id,
-        &inbound,
-        &xml,
-    );
+    let ingest = referral::ingest::ingest(&state.pool, &state.follows, account_id, &inbound, &xml);
     let reply = match tokio::time::timeout(config.deadline, ingest).await {
         Ok(Ok(Ingested::Reply(reply))) => {
             state.jobs_wake.notify_one();

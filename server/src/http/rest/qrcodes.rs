@@ -2,15 +2,15 @@
 
 use app::model::{NewQrCode, QrCode};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::http::rest::error::{ApiError, ErrorBody};
+use crate::http::rest::{ApiJson, Id};
 use crate::referral::actor::Actor;
 use crate::referral::qrcodes::{self, Quota};
-use crate::rest::ApiJson;
-use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
 #[utoipa::path(post, path = "/referrers/{id}/qrcodes", tag = "qrcodes",
@@ -22,10 +22,10 @@ use crate::startup::AppState;
 pub async fn create_qrcode(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
     ApiJson(input): ApiJson<NewQrCode>,
 ) -> Result<(StatusCode, Json<QrCode>), ApiError> {
-    let code = qrcodes::create(&state.pool, &state.wechat, &actor, id, &input).await?;
+    let code = qrcodes::create(&state.pool, &state.accounts, &actor, id, &input).await?;
     Ok((StatusCode::CREATED, Json(code)))
 }
 
@@ -36,7 +36,7 @@ pub async fn create_qrcode(
 pub async fn list_qrcodes(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Vec<QrCode>>, ApiError> {
     Ok(Json(qrcodes::of_referrer(&state.pool, &actor, id).await?))
 }
@@ -48,7 +48,7 @@ pub async fn list_qrcodes(
 pub async fn get_qrcode(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<QrCode>, ApiError> {
     Ok(Json(qrcodes::get(&state.pool, &actor, id).await?))
 }
@@ -68,7 +68,7 @@ pub struct ImageParams {
 pub async fn qrcode_png(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(p): Query<ImageParams>,
 ) -> Result<Response, ApiError> {
     let png = qrcodes::png(&state.pool, &actor, id, p.size).await?;
@@ -87,7 +87,7 @@ pub async fn qrcode_png(
 pub async fn qrcode_svg(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Response, ApiError> {
     let svg = qrcodes::svg(&state.pool, &actor, id).await?;
     Ok(image_response(

@@ -2,14 +2,14 @@
 
 use app::model::{NewReferrer, Page, Referrer, ReferrerPatch};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::http::rest::error::{ApiError, ErrorBody};
+use crate::http::rest::{ApiJson, Id};
 use crate::referral::actor::Actor;
 use crate::referral::referrers::{self, ListInput};
-use crate::rest::ApiJson;
-use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
 /// Query of the referrer list.
@@ -78,7 +78,7 @@ pub async fn create_referrer(
 pub async fn get_referrer(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Referrer>, ApiError> {
     Ok(Json(referrers::get(&state.pool, &actor, id).await?))
 }
@@ -91,7 +91,7 @@ pub async fn get_referrer(
 pub async fn update_referrer(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
     ApiJson(patch): ApiJson<ReferrerPatch>,
 ) -> Result<Json<Referrer>, ApiError> {
     let r = referrers::update(&state.pool, &actor, id, &patch).await?;
@@ -106,7 +106,7 @@ pub async fn update_referrer(
 pub async fn archive_referrer(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
 ) -> Result<Json<Referrer>, ApiError> {
     let r = referrers::archive(&state.pool, &actor, id).await?;
     Ok(Json(r))

@@ -4,15 +4,16 @@
 use app::model::{LeaderboardRow, Page, Referral, ReportQuery, Stats};
 use axum::Json;
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 
+use crate::http::rest::Id;
+use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::referral::actor::Actor;
 use crate::referral::reports;
-use crate::rest::error::{ApiError, ErrorBody};
 use crate::startup::AppState;
 
 /// Period and ranking filters.
@@ -83,7 +84,7 @@ pub async fn get_stats(
 pub async fn get_referrer_stats(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(p): Query<ReportParams>,
 ) -> Result<Json<Stats>, ApiError> {
     Ok(Json(
@@ -117,7 +118,7 @@ pub struct ReferralPage {
 pub async fn list_referrals(
     State(state): State<AppState>,
     actor: Actor,
-    Path(id): Path<i64>,
+    Id(id): Id,
     Query(p): Query<PageParams>,
 ) -> Result<Json<Page<Referral>>, ApiError> {
     let page = reports::referrals_of(&state.pool, &actor, id, p.page, p.per_page).await?;

@@ -9,22 +9,27 @@ pub mod reports;
 use axum::Json;
 use axum::Router;
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, RawPathParams, Request};
 use axum::http::StatusCode;
+use axum::http::request::Parts;
 use axum::routing::get;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::rest::error::ApiError;
+use crate::http::rest::error::ApiError;
 use crate::startup::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Tuijian API", description = "Referrers, QR codes, referrals and stats."),
     modifiers(&BearerAuth),
-    servers((url = "/api/v1")),
+    servers(
+        (url = "/api/v1", description = "The first account"),
+        (url = "/api/v1/accounts/{account}", description = "Any account, by its id",
+         variables(("account" = (default = "1", description = "The account's id"))))
+    ),
     tags(
         (name = "referrers", description = "People and channels who bring followers"),
         (name = "qrcodes", description = "Parametric follow QR codes"),
@@ -45,9 +50,10 @@ impl Modify for BearerAuth {
     }
 }
 
-/// The `/api/v1` router (nest it under `/api/v1`).
+/// The `/api/v1` router (nest it under `/api/v1`): every route for the first account, and
+/// the same routes under `/accounts/{account}` for any account.
 pub fn router() -> Router<AppState> {
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             referrers::list_referrers,
             referrers::create_referrer
@@ -69,14 +75,38 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(reports::list_referrals))
         .routes(routes!(reports::export_referrals))
         .split_for_parts();
-    router
+    let not_found =
+        || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route") };
+    routes
+        .clone()
+        .nest("/accounts/{account}", routes.fallback(not_found))
         .route(
             "/openapi.json",
             get(move || async move { Json(api.clone()) }),
         )
-        .fallback(|| async {
-            ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route")
-        })
+        .fallback(not_found)
+}
+
+/// The `{id}` of a route (read by name, so it works under `/accounts/{account}/…` too); a
+/// value that is not an integer is a 400 with our error body.
+pub struct Id(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for Id {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let params = RawPathParams::from_request_parts(parts, state)
+            .await
+            .map_err(|e| ApiError::bad_request(e.body_text()))?;
+        let raw = params
+            .iter()
+            .find(|(k, _)| *k == "id")
+            .map(|(_, v)| v)
+            .ok_or_else(|| ApiError::bad_request("the route has no id"))?;
+        raw.parse()
+            .map(Id)
+            .map_err(|_| ApiError::bad_request(format!("id must be an integer, got {raw:?}")))
+    }
 }
 
 /// `Json` whose rejections (malformed JSON, wrong content type, wrong shape) use our error
