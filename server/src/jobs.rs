@@ -14,10 +14,12 @@ use tokio::sync::{Notify, watch};
 
 use crate::accounts::{AccountError, Accounts};
 use crate::db::jobs::{self as store, Notification, NotifyContext};
-use crate::db::outbox::{self, Job};
+use crate::db::outbox;
 use crate::referral::error::ServiceError;
-use crate::referral::ingest::{Follows, JOB_FOLLOW_UP, JOB_NOTIFY_REFERRER, JOB_USER_INFO};
-use crate::referral::members::{FollowUpError, JOB_MEMBER_CODE, MemberContext};
+use crate::referral::ingest::Follows;
+use crate::referral::jobs::Claimed;
+use crate::referral::jobs::{self as job, FollowUp, Job};
+use crate::referral::members::{FollowUpError, MemberContext};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage, UserInfo};
 
@@ -141,9 +143,15 @@ impl Worker {
 
     /// Claims and runs the jobs due now; returns how many ran.
     pub async fn run_due(&self) -> sqlx::Result<usize> {
-        let jobs = outbox::claim_due(&self.pool, BATCH, LEASE_SECS).await?;
-        let (follow_ups, others): (Vec<&Job>, Vec<&Job>) =
-            jobs.iter().partition(|job| job.kind == JOB_FOLLOW_UP);
+        let jobs = crate::referral::jobs::claim_due(&self.pool, BATCH, LEASE_SECS).await?;
+        let mut follow_ups = Vec::new();
+        let mut others = Vec::new();
+        for claimed in &jobs {
+            match &claimed.job {
+                Ok(Job::FollowUp(follow_up)) => follow_ups.push((claimed, follow_up)),
+                _ => others.push(claimed),
+            }
+        }
         let mut outcomes = self.follow_ups(&follow_ups).await;
         for job in others {
             outcomes.push((job, self.run_job(job).await));
@@ -167,7 +175,10 @@ impl Worker {
     /// follow's notice (a few at a time). A transient `user/info` error retries the job before
     /// anyone is told, so a retry never tells a referrer twice; a permanent one still lets the
     /// notice go and is reported as the job's outcome.
-    async fn follow_ups<'j>(&self, jobs: &[&'j Job]) -> Vec<(&'j Job, Outcome)> {
+    async fn follow_ups<'j>(
+        &self,
+        jobs: &[(&'j Claimed, &'j FollowUp)],
+    ) -> Vec<(&'j Claimed, Outcome)> {
         if jobs.is_empty() {
             return Vec::new();
         }
@@ -176,14 +187,14 @@ impl Worker {
         let referrals: Vec<Option<(i64, i64)>> = jobs
             .iter()
             .zip(&infos)
-            .map(|(job, info)| match info {
+            .map(|((job, follow_up), info)| match info {
                 Outcome::Retry { .. } => None,
-                _ => Some((job.account_id, job.payload["referral_id"].as_i64()?)),
+                _ => Some((job.account_id, follow_up.referral_id?)),
             })
             .collect();
         let notices = self.notify_all(&referrals).await;
         jobs.iter()
-            .copied()
+            .map(|(job, _)| *job)
             .zip(infos.into_iter().zip(notices))
             .map(|(job, (info, notice))| {
                 let outcome = match (info, notice) {
@@ -200,19 +211,19 @@ impl Worker {
     /// Looks the jobs' followers up with one `user/info/batchget` and stores what it says; one
     /// outcome per job. A permanent batch error (one unknown openid fails the whole call)
     /// falls back to one `user/info` per follower.
-    async fn look_up(&self, jobs: &[&Job]) -> Vec<Outcome> {
+    async fn look_up(&self, jobs: &[(&Claimed, &FollowUp)]) -> Vec<Outcome> {
         // One batch call per account: openids belong to one Official Account.
-        let mut accounts: Vec<i64> = jobs.iter().map(|j| j.account_id).collect();
+        let mut accounts: Vec<i64> = jobs.iter().map(|(j, _)| j.account_id).collect();
         accounts.sort_unstable();
         accounts.dedup();
         let mut outcomes: Vec<Option<Outcome>> = vec![None; jobs.len()];
         for account in accounts {
             let at: Vec<usize> = (0..jobs.len())
-                .filter(|&i| jobs[i].account_id == account)
+                .filter(|&i| jobs[i].0.account_id == account)
                 .collect();
-            let group: Vec<&Job> = at.iter().map(|&i| jobs[i]).collect();
+            let group: Vec<&FollowUp> = at.iter().map(|&i| jobs[i].1).collect();
             let got = match self.accounts.api(account).await {
-                Ok(api) => self.look_up_in(&api, &group).await,
+                Ok(api) => self.look_up_in(&api, account, &group).await,
                 Err(e) => group.iter().map(|_| account_outcome(&e)).collect(),
             };
             for (i, outcome) in at.into_iter().zip(got) {
@@ -225,45 +236,28 @@ impl Worker {
             .collect()
     }
 
-    /// [`Self::look_up`] for the jobs of one account.
-    async fn look_up_in(&self, api: &WechatApi, jobs: &[&Job]) -> Vec<Outcome> {
-        let targets: Vec<Option<(&str, i64, i64)>> = jobs
-            .iter()
-            .map(|job| {
-                Some((
-                    job.payload["openid"].as_str()?,
-                    job.account_id,
-                    job.payload["follower_id"].as_i64()?,
-                ))
-            })
-            .collect();
-        let openids: Vec<String> = targets
-            .iter()
-            .flatten()
-            .map(|(o, _, _)| (*o).to_owned())
-            .collect();
-        if openids.is_empty() {
-            return targets.iter().map(|_| bad_payload()).collect();
+    /// [`Self::look_up`] for the follow-ups of one account.
+    async fn look_up_in(
+        &self,
+        api: &WechatApi,
+        account_id: i64,
+        jobs: &[&FollowUp],
+    ) -> Vec<Outcome> {
+        if jobs.is_empty() {
+            return Vec::new();
         }
+        let openids: Vec<String> = jobs.iter().map(|job| job.openid.clone()).collect();
         let list = match api.user_info_batch(&openids).await {
             Ok(list) => list,
-            Err(e) if e.is_transient() => {
-                return targets
-                    .iter()
-                    .map(|t| {
-                        if t.is_some() {
-                            classify(&e)
-                        } else {
-                            bad_payload()
-                        }
-                    })
-                    .collect();
-            }
+            Err(e) if e.is_transient() => return jobs.iter().map(|_| classify(&e)).collect(),
             Err(e) => {
                 tracing::info!(error = %e, "user/info/batchget refused; looking followers up one by one");
                 let mut outcomes = Vec::with_capacity(jobs.len());
                 for job in jobs {
-                    outcomes.push(self.user_info(api, job).await);
+                    outcomes.push(
+                        self.user_info(api, account_id, &job.openid, job.follower_id)
+                            .await,
+                    );
                 }
                 return outcomes;
             }
@@ -272,35 +266,29 @@ impl Worker {
             .iter()
             .map(|info| (info.openid.as_str(), info))
             .collect();
-        let found: Vec<Option<(i64, i64, &UserInfo)>> = targets
+        let found: Vec<Option<&UserInfo>> = jobs
             .iter()
-            .map(|t| {
-                t.and_then(|(openid, account_id, id)| {
-                    Some((account_id, id, *by_openid.get(openid)?))
-                })
-            })
+            .map(|job| by_openid.get(job.openid.as_str()).copied())
             .collect();
-        let rows: Vec<store::UserInfoRow<'_>> = found
-            .iter()
-            .flatten()
-            .map(|(account_id, id, info)| profile(*account_id, *id, info))
-            .collect();
-        let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
-        targets
+        let rows: Vec<store::UserInfoRow<'_>> = jobs
             .iter()
             .zip(&found)
-            .map(|(target, found)| match (target, found) {
-                (None, _) => bad_payload(),
-                (Some(_), None) => Outcome::Failed {
+            .filter_map(|(job, info)| Some(profile(account_id, job.follower_id, (*info)?)))
+            .collect();
+        let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
+        found
+            .iter()
+            .map(|found| match found {
+                None => Outcome::Failed {
                     errcode: None,
                     error: "user/info/batchget did not return this follower".into(),
                 },
-                (Some(_), Some(_)) => saved.clone(),
+                Some(_) => saved.clone(),
             })
             .collect()
     }
 
-    async fn settle(&self, job: &Job, outcome: Outcome) -> sqlx::Result<()> {
+    async fn settle(&self, job: &Claimed, outcome: Outcome) -> sqlx::Result<()> {
         match outcome {
             Outcome::Done => outbox::complete(&self.pool, job.account_id, job.id).await,
             Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {
@@ -315,40 +303,37 @@ impl Worker {
         }
     }
 
-    async fn run_job(&self, job: &Job) -> Outcome {
-        match job.kind.as_str() {
+    async fn run_job(&self, job: &Claimed) -> Outcome {
+        let account_id = job.account_id;
+        match &job.job {
             // Batched in `follow_ups`; a single one runs as a batch of one.
-            JOB_FOLLOW_UP => {
-                let mut outcomes = self.follow_ups(&[job]).await;
+            Ok(Job::FollowUp(follow_up)) => {
+                let mut outcomes = self.follow_ups(&[(job, follow_up)]).await;
                 outcomes
                     .pop()
                     .map_or_else(bad_payload, |(_, outcome)| outcome)
             }
-            JOB_USER_INFO => match self.accounts.api(job.account_id).await {
-                Ok(api) => self.user_info(&api, job).await,
+            Ok(Job::UserInfo(job::UserInfo {
+                openid,
+                follower_id,
+            })) => match self.accounts.api(account_id).await {
+                Ok(api) => self.user_info(&api, account_id, openid, *follower_id).await,
                 Err(e) => account_outcome(&e),
             },
-            JOB_NOTIFY_REFERRER => self.notify(job).await,
-            JOB_MEMBER_CODE => self.member_code(job).await,
-            other => Outcome::Failed {
+            Ok(Job::NotifyReferrer(notify)) => self.notify(account_id, notify.referral_id).await,
+            Ok(Job::MemberCode(code)) => self.member_code(account_id, code).await,
+            // An unknown kind or a payload this version cannot read.
+            Err(e) => Outcome::Failed {
                 errcode: None,
-                error: format!("unknown job kind {other}"),
+                error: e.to_string(),
             },
         }
     }
 
-    async fn member_code(&self, job: &Job) -> Outcome {
-        let p = &job.payload;
-        let (Some(event_id), Some(referrer_id), Some(openid)) = (
-            p["event_id"].as_i64(),
-            p["referrer_id"].as_i64(),
-            p["openid"].as_str(),
-        ) else {
-            return bad_payload();
-        };
+    async fn member_code(&self, account_id: i64, code: &job::MemberCode) -> Outcome {
         match self
             .members
-            .follow_up(job.account_id, event_id, referrer_id, openid)
+            .follow_up(account_id, code.event_id, code.referrer_id, &code.openid)
             .await
         {
             Ok(()) => Outcome::Done,
@@ -365,16 +350,16 @@ impl Worker {
         }
     }
 
-    async fn user_info(&self, api: &WechatApi, job: &Job) -> Outcome {
-        let payload = &job.payload;
-        let (Some(openid), Some(follower_id)) =
-            (payload["openid"].as_str(), payload["follower_id"].as_i64())
-        else {
-            return bad_payload();
-        };
+    async fn user_info(
+        &self,
+        api: &WechatApi,
+        account_id: i64,
+        openid: &str,
+        follower_id: i64,
+    ) -> Outcome {
         match api.user_info(openid, false).await {
             Ok(info) => {
-                let row = profile(job.account_id, follower_id, &info);
+                let row = profile(account_id, follower_id, &info);
                 db_outcome(store::save_user_infos(&self.pool, &[row]).await)
             }
             Err(e) => classify(&e),
@@ -382,15 +367,11 @@ impl Worker {
     }
 
     /// A queued `notify_referrer` job (earlier versions).
-    async fn notify(&self, job: &Job) -> Outcome {
-        match job.payload["referral_id"].as_i64() {
-            Some(id) => self
-                .notify_all(&[Some((job.account_id, id))])
-                .await
-                .pop()
-                .unwrap_or_else(bad_payload),
-            None => bad_payload(),
-        }
+    async fn notify(&self, account_id: i64, referral_id: i64) -> Outcome {
+        self.notify_all(&[Some((account_id, referral_id))])
+            .await
+            .pop()
+            .unwrap_or_else(bad_payload)
     }
 
     /// Tells the referrers of these referrals, `(account_id, referral id)` (`None`: nobody
@@ -524,7 +505,7 @@ fn profile(account_id: i64, follower_id: i64, info: &UserInfo) -> store::UserInf
 }
 
 /// Counts a job attempt for `/metrics` by kind, outcome and errcode.
-fn count_outcome(job: &Job, outcome: &Outcome) {
+fn count_outcome(job: &Claimed, outcome: &Outcome) {
     let (label, errcode) = match outcome {
         Outcome::Done => ("done", None),
         Outcome::Retry { errcode, .. } if job.attempts < MAX_ATTEMPTS => ("retry", *errcode),

@@ -169,6 +169,14 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/m", get(crate::http::member_auth::start))
         .route("/m/oauth/callback", get(crate::http::member_auth::finish))
+        .route(
+            "/m/a/{account}",
+            get(crate::http::member_auth::start_for_account),
+        )
+        .route(
+            "/m/oauth/callback/{account}",
+            get(crate::http::member_auth::finish_for_account),
+        )
         .route("/metrics", get(crate::metrics::render))
         .route(
             "/wechat/callback",

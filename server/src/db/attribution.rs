@@ -211,18 +211,83 @@ struct Recorded {
     row: FollowRecorded,
 }
 
+/// [`record_follows`]'s statement. Its outbox rows' payloads are built here
+/// (`jsonb_build_object`), where the follower and referral ids are known; they are the fields
+/// of the domain's follow-up job (`referral::jobs::FollowUp`, whose tests check this).
+pub const RECORD_FOLLOWS: &str = "with i as (
+        select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
+                             $5::timestamptz[], $6::text[], $7::text[], $8::text[],
+                             $9::text[], $10::bigint[], $11::bigint[], $12::boolean[],
+                             $13::text[])
+            with ordinality as i(account_id, dedup_key, kind, openid, sent_at, event_key,
+                                 payload, reply, scene, qr_code_id, referrer_id, credit,
+                                 flag, n)),
+     e as (
+        insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
+                           payload, reply)
+        select account_id, dedup_key, kind, openid, sent_at, event_key, payload, reply
+        from i order by n
+        on conflict (account_id, dedup_key) do nothing
+        returning id, account_id, dedup_key),
+     ie as (select i.*, e.id as event_id from i join e using (account_id, dedup_key)),
+     -- In one order, so that two batches lock shared follower rows in the same order.
+     f as (
+        insert into follower (account_id, openid, first_followed_at, last_followed_at)
+        select account_id, openid, sent_at, sent_at from ie order by account_id, openid
+        on conflict (account_id, openid) do update
+           set subscribed = true,
+               last_followed_at = greatest(follower.last_followed_at,
+                                           excluded.last_followed_at),
+               follow_count = follower.follow_count + 1
+        returning id, account_id, openid),
+     ief as (
+        select ie.*, f.id as follower_id from ie join f using (account_id, openid)),
+     r as (
+        insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
+                              followed_at)
+        select account_id, follower_id, referrer_id, qr_code_id, event_id, sent_at
+        from ief where credit
+        on conflict (account_id, follower_id) do nothing
+        returning id, event_id),
+     w as (
+        select ief.*, r.id as referral_id from ief left join r using (event_id)),
+     j as (
+        insert into outbox (account_id, kind, payload)
+        select account_id, $14, jsonb_build_object('openid', openid,
+                                                   'follower_id', follower_id,
+                                                   'referral_id', referral_id)
+        from w),
+     s as (
+        insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
+                          kind, flag, scanned_at)
+        select account_id, event_id, openid, scene, qr_code_id, referrer_id, 'subscribe',
+               case when credit and referral_id is null then 'already_referred'
+                    else flag end,
+               sent_at
+        from w where scene is not null
+        returning account_id, referrer_id, openid, scanned_at, flag),
+     -- The scans' roll-up deltas (what the `scan_rollup` trigger appends for other
+     -- scans): a scan without a flag made a referral, so it counts the follow too.
+     d as (
+        insert into stats_delta (account_id, referrer_id, day, openid, scanned_at, scans,
+                                 follows)
+        select account_id, coalesce(referrer_id, 0), cst_day(scanned_at), openid,
+               scanned_at, 1, (flag is null and referrer_id is not null)::integer
+        from s)
+     select n, event_id, follower_id, referral_id from w";
+
 /// Stores `subscribe` events under their de-duplication keys with their replies and, for each
 /// key that is new, the follower (created or following again), the referral (write-once), the
-/// scan and one follow-up job of kind `job`, all in one statement (one transaction). The
-/// follows must be of different followers. Returns what each follow wrote, in order; `None`
+/// scan and one follow-up job of kind `follow_up_kind` (its payload built in SQL), all in one statement (one transaction). The follows must be of
+/// different followers. Returns what each follow wrote, in order; `None`
 /// means its key was stored before (a re-delivery; see
 /// [`crate::db::events::redelivered`]) and nothing was written for it. With `credit` set and
 /// no referral returned, a concurrent follow of the same person won the referral: the scan is
 /// flagged `already_referred`, and the stored reply is for the caller to correct.
 pub async fn record_follows(
     conn: &mut PgConnection,
-    job: &str,
     writes: &[FollowWrites<'_>],
+    follow_up_kind: &str,
 ) -> sqlx::Result<Vec<Option<FollowRecorded>>> {
     fn column<'w, T>(
         writes: &'w [FollowWrites<'_>],
@@ -230,85 +295,23 @@ pub async fn record_follows(
     ) -> Vec<T> {
         writes.iter().map(f).collect()
     }
-    let rows: Vec<Recorded> = sqlx::query_as(
-        "with i as (
-            select * from unnest($1::bigint[], $2::text[], $3::text[], $4::text[],
-                                 $5::timestamptz[], $6::text[], $7::text[], $8::text[],
-                                 $9::text[], $10::bigint[], $11::bigint[], $12::boolean[],
-                                 $13::text[])
-                with ordinality as i(account_id, dedup_key, kind, openid, sent_at, event_key,
-                                     payload, reply, scene, qr_code_id, referrer_id, credit,
-                                     flag, n)),
-         e as (
-            insert into event (account_id, dedup_key, kind, openid, sent_at, event_key,
-                               payload, reply)
-            select account_id, dedup_key, kind, openid, sent_at, event_key, payload, reply
-            from i order by n
-            on conflict (account_id, dedup_key) do nothing
-            returning id, account_id, dedup_key),
-         ie as (select i.*, e.id as event_id from i join e using (account_id, dedup_key)),
-         -- In one order, so that two batches lock shared follower rows in the same order.
-         f as (
-            insert into follower (account_id, openid, first_followed_at, last_followed_at)
-            select account_id, openid, sent_at, sent_at from ie order by account_id, openid
-            on conflict (account_id, openid) do update
-               set subscribed = true,
-                   last_followed_at = greatest(follower.last_followed_at,
-                                               excluded.last_followed_at),
-                   follow_count = follower.follow_count + 1
-            returning id, account_id, openid),
-         ief as (
-            select ie.*, f.id as follower_id from ie join f using (account_id, openid)),
-         r as (
-            insert into referral (account_id, follower_id, referrer_id, qr_code_id, event_id,
-                                  followed_at)
-            select account_id, follower_id, referrer_id, qr_code_id, event_id, sent_at
-            from ief where credit
-            on conflict (account_id, follower_id) do nothing
-            returning id, event_id),
-         w as (
-            select ief.*, r.id as referral_id from ief left join r using (event_id)),
-         j as (
-            insert into outbox (account_id, kind, payload)
-            select account_id, $14, jsonb_build_object('openid', openid,
-                                                       'follower_id', follower_id,
-                                                       'referral_id', referral_id)
-            from w),
-         s as (
-            insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
-                              kind, flag, scanned_at)
-            select account_id, event_id, openid, scene, qr_code_id, referrer_id, 'subscribe',
-                   case when credit and referral_id is null then 'already_referred'
-                        else flag end,
-                   sent_at
-            from w where scene is not null
-            returning account_id, referrer_id, openid, scanned_at, flag),
-         -- The scans' roll-up deltas (what the `scan_rollup` trigger appends for other
-         -- scans): a scan without a flag made a referral, so it counts the follow too.
-         d as (
-            insert into stats_delta (account_id, referrer_id, day, openid, scanned_at, scans,
-                                     follows)
-            select account_id, coalesce(referrer_id, 0), cst_day(scanned_at), openid,
-                   scanned_at, 1, (flag is null and referrer_id is not null)::integer
-            from s)
-         select n, event_id, follower_id, referral_id from w",
-    )
-    .bind(column(writes, |w| w.event.account_id))
-    .bind(column(writes, |w| w.event.dedup_key))
-    .bind(column(writes, |w| w.event.kind))
-    .bind(column(writes, |w| w.event.openid))
-    .bind(column(writes, |w| w.event.sent_at))
-    .bind(column(writes, |w| w.event.event_key))
-    .bind(column(writes, |w| w.event.payload))
-    .bind(column(writes, |w| w.reply))
-    .bind(column(writes, |w| w.scene))
-    .bind(column(writes, |w| w.code.map(|c| c.0)))
-    .bind(column(writes, |w| w.code.map(|c| c.1)))
-    .bind(column(writes, |w| w.credit))
-    .bind(column(writes, |w| w.flag))
-    .bind(job)
-    .fetch_all(&mut *conn)
-    .await?;
+    let rows: Vec<Recorded> = sqlx::query_as(RECORD_FOLLOWS)
+        .bind(column(writes, |w| w.event.account_id))
+        .bind(column(writes, |w| w.event.dedup_key))
+        .bind(column(writes, |w| w.event.kind))
+        .bind(column(writes, |w| w.event.openid))
+        .bind(column(writes, |w| w.event.sent_at))
+        .bind(column(writes, |w| w.event.event_key))
+        .bind(column(writes, |w| w.event.payload))
+        .bind(column(writes, |w| w.reply))
+        .bind(column(writes, |w| w.scene))
+        .bind(column(writes, |w| w.code.map(|c| c.0)))
+        .bind(column(writes, |w| w.code.map(|c| c.1)))
+        .bind(column(writes, |w| w.credit))
+        .bind(column(writes, |w| w.flag))
+        .bind(follow_up_kind)
+        .fetch_all(&mut *conn)
+        .await?;
     let mut recorded: Vec<Option<FollowRecorded>> = writes.iter().map(|_| None).collect();
     for Recorded { n, row } in rows {
         // `with ordinality` counts from 1.

@@ -167,3 +167,31 @@ pub async fn ping(pool: &PgPool, timeout: Duration) -> Option<String> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The store knows no business rule: no module of `db/` uses the referral domain (the
+    /// services call the store, never the other way round).
+    #[test]
+    fn the_store_never_imports_the_domain() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db");
+        // Built, so that this file's own text is not a match.
+        let needle = ["crate", "referral"].join("::");
+        let mut offenders = Vec::new();
+        for entry in std::fs::read_dir(&dir).expect("src/db") {
+            let path = entry.expect("entry").path();
+            let text = std::fs::read_to_string(&path).expect("source");
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                if code.contains(&needle) {
+                    offenders.push(format!("{}:{}: {}", path.display(), n + 1, line.trim()));
+                }
+            }
+        }
+        assert!(
+            offenders.is_empty(),
+            "db/ uses the domain:\n{}",
+            offenders.join("\n")
+        );
+    }
+}

@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{PgConnection, PgPool};
 
-/// Adds a job; it becomes due at once.
+/// Adds a job of `kind` with its `payload` (the domain's `referral::jobs::Job` encodes
+/// both); it becomes due at once.
 pub async fn enqueue(
     conn: &mut PgConnection,
     account_id: i64,
@@ -21,9 +22,9 @@ pub async fn enqueue(
     .await
 }
 
-/// A job claimed by a worker.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct Job {
+/// A claimed job as stored (the domain decodes `kind` and `payload`).
+#[derive(Debug, sqlx::FromRow)]
+pub struct JobRow {
     pub id: i64,
     pub account_id: i64,
     pub kind: String,
@@ -33,7 +34,7 @@ pub struct Job {
 
 /// Claims up to `limit` due jobs for `lease` seconds: their next attempt moves past the lease,
 /// so a crashed worker's jobs come back by themselves; `skip locked` keeps instances apart.
-pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> sqlx::Result<Vec<Job>> {
+pub async fn claim_due(pool: &PgPool, limit: i64, lease_secs: i64) -> sqlx::Result<Vec<JobRow>> {
     sqlx::query_as(
         "update outbox set attempts = attempts + 1,
                 next_attempt_at = now() + make_interval(secs => $2)
@@ -153,7 +154,7 @@ pub async fn enqueue_later(
     conn: &mut PgConnection,
     account_id: i64,
     kind: &str,
-    payload: &serde_json::Value,
+    payload: &Value,
     delay_secs: i64,
 ) -> sqlx::Result<i64> {
     sqlx::query_scalar(

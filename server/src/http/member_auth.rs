@@ -6,7 +6,7 @@
 //! → `GET /m/oauth/callback?code&state` → `sns/oauth2/access_token` gives the openid → 303 to
 //! `/m/<key>` of the member bound to it. In sandbox mode the simulator plays the authorize page.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,6 +14,7 @@ use subtle::ConstantTimeEq;
 
 use crate::referral::members;
 use crate::startup::AppState;
+use crate::wechat::api::WechatApi;
 use crate::wechat::client::oauth_authorize_url;
 
 /// Holds the `state` of an authorization in progress.
@@ -21,22 +22,57 @@ pub const STATE_COOKIE: &str = "tj_oauth_state";
 /// WeChat's web authorization page.
 pub const WECHAT_AUTHORIZE: &str = "https://open.weixin.qq.com/connect/oauth2/authorize";
 
-fn authorize_base(state: &AppState) -> String {
-    if state.settings.wechat.is_sandbox() {
+/// WeChat's authorize page, or the simulator's for a sandbox account.
+fn authorize_base(state: &AppState, sandbox: bool) -> String {
+    if sandbox {
         format!("{}/sandbox/oauth2/authorize", state.public_url)
     } else {
         WECHAT_AUTHORIZE.to_owned()
     }
 }
 
-/// `GET /m`: starts web authorization.
+/// `GET /m`: starts web authorization for the first account.
 pub async fn start(State(state): State<AppState>) -> Response {
-    let nonce = members::new_token();
     let redirect = format!("{}/m/oauth/callback", state.public_url);
-    let url = oauth_authorize_url(
-        &authorize_base(&state),
-        state.wechat.appid(),
+    authorize(
+        &state,
+        &state.wechat,
+        state.settings.wechat.is_sandbox(),
         &redirect,
+    )
+}
+
+/// `GET /m/a/{account}`: starts web authorization for one account (its menu's VIEW item).
+pub async fn start_for_account(
+    State(state): State<AppState>,
+    Path(account): Path<i64>,
+) -> Response {
+    match state.accounts.get(account).await {
+        Ok(a) => {
+            let redirect = format!("{}/m/oauth/callback/{account}", state.public_url);
+            let sandbox = a.mode == crate::accounts::Mode::Sandbox;
+            authorize(&state, &a.api, sandbox, &redirect)
+        }
+        Err(e) => unknown_account(e),
+    }
+}
+
+fn unknown_account(e: crate::accounts::AccountError) -> Response {
+    tracing::warn!(error = %e, "member web authorization for an unusable account");
+    message(
+        StatusCode::NOT_FOUND,
+        "链接无效",
+        "请回到公众号，重新打开「我的推广码」页面。",
+    )
+}
+
+/// Sends the visitor to the authorize page of the account `api` belongs to.
+fn authorize(state: &AppState, api: &WechatApi, sandbox: bool, redirect: &str) -> Response {
+    let nonce = members::new_token();
+    let url = oauth_authorize_url(
+        &authorize_base(state, sandbox),
+        api.appid(),
+        redirect,
         "snsapi_base",
         &nonce,
     );
@@ -71,13 +107,39 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
-/// `GET /m/oauth/callback`: WeChat sends the visitor back with a one-time `code`.
+/// `GET /m/oauth/callback`: WeChat sends the visitor back with a one-time `code` (the first
+/// account).
 pub async fn finish(
     State(state): State<AppState>,
     Query(q): Query<CallbackQuery>,
     headers: HeaderMap,
 ) -> Response {
-    let expected = cookie(&headers, STATE_COOKIE).unwrap_or_default();
+    let (api, account) = (state.wechat.clone(), state.account_id);
+    come_back(&state, &api, account, q, &headers).await
+}
+
+/// `GET /m/oauth/callback/{account}`: the same for one account.
+pub async fn finish_for_account(
+    State(state): State<AppState>,
+    Path(account): Path<i64>,
+    Query(q): Query<CallbackQuery>,
+    headers: HeaderMap,
+) -> Response {
+    match state.accounts.api(account).await {
+        Ok(api) => come_back(&state, &api, account, q, &headers).await,
+        Err(e) => unknown_account(e),
+    }
+}
+
+/// The member bound to the visitor's openid in `account`, from the authorization `code`.
+async fn come_back(
+    state: &AppState,
+    api: &WechatApi,
+    account: i64,
+    q: CallbackQuery,
+    headers: &HeaderMap,
+) -> Response {
+    let expected = cookie(headers, STATE_COOKIE).unwrap_or_default();
     let given = q.state.as_deref().unwrap_or_default();
     let state_ok = !expected.is_empty() && bool::from(expected.as_bytes().ct_eq(given.as_bytes()));
     if !state_ok {
@@ -94,7 +156,7 @@ pub async fn finish(
             "打开个人页面需要微信确认您的身份。请回到公众号重新打开。",
         );
     };
-    let openid = match state.wechat.oauth_openid(&code).await {
+    let openid = match api.oauth_openid(&code).await {
         Ok(id) => id.openid,
         Err(e) => {
             tracing::warn!(error = %e, "web authorization failed");
@@ -106,7 +168,7 @@ pub async fn finish(
         }
     };
     let found = match state.pool.acquire().await {
-        Ok(mut conn) => crate::db::members::by_openid(&mut conn, state.account_id, &openid).await,
+        Ok(mut conn) => crate::db::members::by_openid(&mut conn, account, &openid).await,
         Err(e) => Err(e),
     };
     match found {

@@ -20,15 +20,9 @@ use crate::db::attribution::{self as store, FactsAsk, FollowFacts, FollowWrites,
 use crate::db::events::{self, Claim, NewEvent};
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
 use crate::referral::greeting::{self, Variant};
+use crate::referral::jobs::JobKind;
 use crate::referral::members::{self, CodeRequest, Handled, Request};
 use crate::wechat::message::{self, Header, Inbound};
-
-/// Outbox job kinds: one follow-up per follow (the follower's `user/info`, then telling the
-/// referrer when the follow was credited).
-pub const JOB_FOLLOW_UP: &str = "follow_up";
-/// Kinds queued by earlier versions (one job per step); still run.
-pub const JOB_USER_INFO: &str = "user_info";
-pub const JOB_NOTIFY_REFERRER: &str = "notify_referrer";
 
 /// What ingestion decided to answer.
 pub enum Ingested {
@@ -289,7 +283,7 @@ async fn write_follows(
         .map(|(follow, facts)| Decided::new(follow, facts))
         .collect();
     let writes: Vec<FollowWrites<'_>> = decided.iter().map(Decided::writes).collect();
-    let recorded = store::record_follows(conn, JOB_FOLLOW_UP, &writes).await?;
+    let recorded = store::record_follows(conn, &writes, JobKind::FollowUp.as_str()).await?;
     let mut replies = Vec::with_capacity(follows.len());
     for (at, recorded) in recorded.into_iter().enumerate() {
         let (follow, decided) = (follows[at], &decided[at]);

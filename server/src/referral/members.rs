@@ -17,18 +17,16 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use serde_json::json;
 use sqlx::{PgConnection, PgPool};
 
 use crate::db::members::{self as store, CodeClaim, Member, MemberCode, MemberSettings};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
+use crate::referral::jobs::{self, Job};
 use crate::referral::qrcodes::{self, PERMANENT_QUOTA};
 use crate::wechat::client::{MAX_EXPIRE_SECONDS, TEMPORARY_MEDIA_SECONDS};
 use crate::wechat::message::{self, Inbound};
 
-/// Outbox job: the other half of a code request (link or image) as a customer-service message.
-pub const JOB_MEMBER_CODE: &str = "member_code";
 /// Longest name a member can choose.
 pub const NAME_MAX_CHARS: usize = 20;
 /// A temporary member code with less than this left is replaced by a new one.
@@ -203,18 +201,14 @@ pub async fn apply(
             "您的推广码已停用。如有疑问，请直接在这里留言联系我们。".into(),
         )),
         Request::Code => {
-            let job_id = crate::db::outbox::enqueue_later(
-                tx,
-                account_id,
-                JOB_MEMBER_CODE,
-                &json!({
-                    "event_id": event_id,
-                    "referrer_id": member.referrer_id,
-                    "openid": openid,
-                }),
-                FOLLOW_UP_DELAY_SECS,
-            )
-            .await?;
+            let job = Job::MemberCode(jobs::MemberCode {
+                event_id,
+                referrer_id: member.referrer_id,
+                openid: openid.to_owned(),
+            });
+            let job_id =
+                crate::referral::jobs::enqueue_later(tx, account_id, &job, FOLLOW_UP_DELAY_SECS)
+                    .await?;
             Ok(Handled::Code(CodeRequest {
                 event_id,
                 job_id,

@@ -1,16 +1,19 @@
 //! Reports: leaderboard, stats and referral lists, with their input rules. A report request
 //! arrives as an [`app::model::ReportQuery`] from every door (REST query string, dashboard
-//! filters) and is parsed and bounded here, once.
+//! filters) and is parsed and bounded here, once. The service plans which roll-up rows to
+//! read ([`crate::referral::report_plan`]), has [`crate::db::stats`] run the SQL, then ranks
+//! the rows and applies the retention rules.
 
-use app::model::{LeaderboardRow, Page, Referral, ReportQuery, Stats};
-use chrono::Utc;
+use app::model::{DailyPoint, LeaderboardRow, Page, Referral, ReportQuery, Stats};
+use chrono::{NaiveDate, Utc};
 use futures_util::stream::BoxStream;
 use sqlx::PgPool;
 
-use crate::db::stats::{self, Metric};
+use crate::db::stats::{self, BoardQuery, DayRow, Metric};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
-use crate::referral::period::Period;
+use crate::referral::period::{Period, local_date};
+use crate::referral::report_plan::Plan;
 use crate::referral::roles::Role;
 
 /// Default and largest number of leaderboard rows.
@@ -43,7 +46,7 @@ impl Filters {
         )?;
         let metric = match q.metric.as_deref() {
             None | Some("") => Metric::Follows,
-            Some(m) => Metric::parse(m).ok_or_else(|| {
+            Some(m) => parse_metric(m).ok_or_else(|| {
                 ServiceError::field(
                     "metric",
                     "指标须为 follows、net 或 retained / metric must be follows, net or retained",
@@ -71,7 +74,19 @@ impl Filters {
     }
 }
 
-/// The ranked referrers of a period (manager).
+/// What the leaderboard ranks by, from its query value (`new_follows` and `net_follows` are
+/// accepted too).
+fn parse_metric(s: &str) -> Option<Metric> {
+    match s {
+        "follows" | "new_follows" => Some(Metric::Follows),
+        "net" | "net_follows" => Some(Metric::Net),
+        "retained" => Some(Metric::Retained),
+        _ => None,
+    }
+}
+
+/// The ranked referrers of a period (manager): those active in it, by the metric. Equal
+/// values share a rank ("1224"); ties are listed by referrer id so the order is stable.
 pub async fn leaderboard(
     pool: &PgPool,
     actor: &Actor,
@@ -79,16 +94,61 @@ pub async fn leaderboard(
 ) -> Result<Vec<LeaderboardRow>, ServiceError> {
     actor.require(Role::Manager)?;
     let f = Filters::parse(q)?;
-    Ok(stats::leaderboard(
+    let account_id = actor.account_id;
+    // Fold first: the plan's "first month with data" and the sums count everything committed.
+    stats::fold(pool).await?;
+    let today = local_date(Utc::now());
+    let plan = Plan::new(
+        local_date(f.period.from),
+        local_date(f.period.to),
+        today,
+        stats::data_start(pool, account_id).await?,
+    );
+    let rows = stats::leaderboard(
         pool,
-        actor.account_id,
-        f.period.from,
-        f.period.to,
-        f.metric,
-        f.kind,
-        f.limit,
+        &BoardQuery {
+            account_id,
+            total: plan.total,
+            months: &plan.months,
+            weeks: &plan.weeks,
+            days: &plan.days,
+            metric: f.metric,
+            kind: f.kind,
+            limit: f.limit,
+        },
     )
-    .await?)
+    .await?;
+    let ranks = ranks(rows.iter().map(|r| r.value));
+    Ok(rows
+        .into_iter()
+        .zip(ranks)
+        .map(|(r, rank)| LeaderboardRow {
+            rank,
+            referrer_id: r.referrer_id,
+            name: r.name,
+            kind: r.kind,
+            follows: r.follows,
+            unfollows: r.unfollows,
+            net_follows: r.follows - r.unfollows,
+            retained: r.retained,
+        })
+        .collect())
+}
+
+/// Standard competition ranks ("1224") of values listed from the highest: a row shares the
+/// rank of the row before it when their values are equal.
+fn ranks(values: impl IntoIterator<Item = i64>) -> Vec<i64> {
+    let mut out: Vec<i64> = Vec::new();
+    let mut previous = None;
+    for (i, v) in values.into_iter().enumerate() {
+        let rank = match (previous, out.last()) {
+            (Some(p), Some(&r)) if p == v => r,
+            _ => i as i64 + 1,
+        };
+        out.push(rank);
+        previous = Some(v);
+    }
+    out
 }
 
 /// The account's figures for a period (manager).
@@ -109,6 +169,8 @@ pub async fn referrer_stats(
     figures(pool, actor.account_id, Some(referrer_id), &f).await
 }
 
+/// Figures for a period, overall or for one referrer, with a daily series (CST dates), summed
+/// from the daily roll-ups.
 async fn figures(
     pool: &PgPool,
     account_id: i64,
@@ -124,7 +186,60 @@ async fn figures(
             period.from = period.to - chrono::Duration::days(1);
         }
     }
-    Ok(stats::stats(pool, account_id, referrer_id, period.from, period.to).await?)
+    stats::fold(pool).await?;
+    let (from, to) = (local_date(period.from), local_date(period.to));
+    let rows = stats::days(pool, account_id, referrer_id, from, to).await?;
+    Ok(sum_days(rows, from, to, local_date(Utc::now())))
+}
+
+/// Adds up the days `[from, to)` (a day without a row counts zero), with one point per day.
+/// Retention after 7 and 30 days counts the referrals of days that ended at least that long
+/// before `today`.
+fn sum_days(rows: Vec<DayRow>, from: NaiveDate, to: NaiveDate, today: NaiveDate) -> Stats {
+    let by_day: std::collections::HashMap<NaiveDate, DayRow> =
+        rows.into_iter().map(|r| (r.day, r)).collect();
+    let mut stats = Stats {
+        scans: 0,
+        unique_scanners: 0,
+        new_follows: 0,
+        unfollows: 0,
+        net_follows: 0,
+        still_following: 0,
+        retained_7d: 0,
+        retained_30d: 0,
+        daily: Vec::new(),
+    };
+    for day in from.iter_days().take_while(|d| *d < to) {
+        let Some(r) = by_day.get(&day) else {
+            stats.daily.push(DailyPoint {
+                date: day.to_string(),
+                scans: 0,
+                follows: 0,
+                unfollows: 0,
+            });
+            continue;
+        };
+        stats.scans += r.scans;
+        stats.unique_scanners += r.scanners;
+        stats.new_follows += r.follows;
+        stats.unfollows += r.unfollows;
+        stats.still_following += r.follows - r.lost;
+        let age = (today - day).num_days();
+        if age > 7 {
+            stats.retained_7d += r.follows - r.lost_7d;
+        }
+        if age > 30 {
+            stats.retained_30d += r.follows - r.lost_30d;
+        }
+        stats.daily.push(DailyPoint {
+            date: day.to_string(),
+            scans: r.scans,
+            follows: r.follows,
+            unfollows: r.unfollows,
+        });
+    }
+    stats.net_follows = stats.new_follows - stats.unfollows;
+    stats
 }
 
 /// A page of a referrer's referrals, newest first (staff).
@@ -161,6 +276,10 @@ pub fn referrals_export(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
+    }
 
     fn fields(e: ServiceError) -> Vec<String> {
         match e {
@@ -203,5 +322,45 @@ mod tests {
             ..ReportQuery::default()
         };
         assert_eq!(fields(Filters::parse(&bad).expect_err("kind")), ["kind"]);
+    }
+
+    #[test]
+    fn ranks_share_places_for_equal_values() {
+        assert_eq!(ranks([9, 7, 7, 5, 5, 5, 1]), vec![1, 2, 2, 4, 4, 4, 7]);
+        assert_eq!(ranks([3, 3]), vec![1, 1]);
+        assert_eq!(ranks([-1, -2]), vec![1, 2]);
+        assert!(ranks([]).is_empty());
+    }
+
+    fn row(day: &str, follows: i64, lost: i64, lost_7d: i64) -> DayRow {
+        DayRow {
+            day: d(day),
+            scans: follows + 1,
+            scanners: follows,
+            follows,
+            unfollows: lost,
+            lost,
+            lost_7d,
+            lost_30d: lost,
+        }
+    }
+
+    #[test]
+    fn days_add_up_and_retention_counts_only_old_enough_days() {
+        let rows = vec![
+            row("2026-10-01", 10, 4, 1),
+            row("2026-11-16", 5, 2, 2),
+            row("2026-11-17", 3, 0, 0),
+        ];
+        let s = sum_days(rows, d("2026-10-01"), d("2026-11-25"), d("2026-11-24"));
+        assert_eq!(s.daily.len(), 55);
+        assert_eq!(s.daily[0].follows, 10);
+        assert_eq!(s.daily[1].follows, 0);
+        assert_eq!((s.new_follows, s.unfollows, s.net_follows), (18, 6, 12));
+        assert_eq!((s.scans, s.unique_scanners), (21, 18));
+        assert_eq!(s.still_following, 12);
+        // 11-16 ended more than 7 days before today, 11-17 did not.
+        assert_eq!(s.retained_7d, (10 - 1) + (5 - 2));
+        assert_eq!(s.retained_30d, 10 - 4);
     }
 }

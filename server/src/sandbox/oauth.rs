@@ -12,7 +12,6 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::config::SANDBOX_APPID;
 use crate::db::sandbox as store;
 use crate::sandbox::SANDBOX_SECRET;
 use crate::sandbox::api::err;
@@ -54,11 +53,21 @@ fn page(status: StatusCode, body: &str) -> Response {
         .into_response()
 }
 
+/// The simulated account with this AppID (each sandbox account is its own Official Account).
+async fn sandbox_account(state: &AppState, appid: Option<&str>) -> Option<i64> {
+    let appid = appid?;
+    match crate::db::accounts::by_appid(&state.pool, appid).await {
+        Ok(Some(a)) if a.mode == "sandbox" => Some(a.id),
+        _ => None,
+    }
+}
+
 /// `GET /sandbox/oauth2/authorize`: WeChat's authorize page, played by the simulator.
 pub async fn authorize(State(state): State<AppState>, Query(q): Query<AuthorizeQuery>) -> Response {
-    if q.appid.as_deref() != Some(SANDBOX_APPID) {
+    let Some(account) = sandbox_account(&state, q.appid.as_deref()).await else {
         return page(StatusCode::BAD_REQUEST, "<h1>appid 参数错误</h1>");
-    }
+    };
+    let appid = q.appid.clone().unwrap_or_default();
     let scope = q.scope.as_deref().unwrap_or_default();
     if q.response_type.as_deref() != Some("code")
         || !matches!(scope, "snsapi_base" | "snsapi_userinfo")
@@ -79,11 +88,9 @@ pub async fn authorize(State(state): State<AppState>, Query(q): Query<AuthorizeQ
     let state_param = q.state.clone().unwrap_or_default();
     let Some(user) = q.user.as_deref().filter(|u| !u.is_empty()) else {
         // Who opens the link? Pick a simulated user (as WeChat knows who is signed in).
-        let users = store::users(&state.pool, state.account_id)
-            .await
-            .unwrap_or_default();
+        let users = store::users(&state.pool, account).await.unwrap_or_default();
         let hidden = [
-            ("appid", SANDBOX_APPID),
+            ("appid", appid.as_str()),
             ("redirect_uri", redirect.as_str()),
             ("response_type", "code"),
             ("scope", scope),
@@ -117,7 +124,7 @@ pub async fn authorize(State(state): State<AppState>, Query(q): Query<AuthorizeQ
     let mut bytes = [0u8; 24];
     rand::rng().fill_bytes(&mut bytes);
     let code = URL_SAFE_NO_PAD.encode(bytes);
-    if store::insert_oauth_code(&state.pool, state.account_id, &code, &openid, scope)
+    if store::insert_oauth_code(&state.pool, account, &code, &openid, scope)
         .await
         .is_err()
     {
@@ -143,10 +150,11 @@ pub async fn access_token(
     State(state): State<AppState>,
     Query(q): Query<AccessTokenQuery>,
 ) -> Response {
-    match (q.appid.as_deref(), q.secret.as_deref()) {
-        (Some(SANDBOX_APPID), Some(SANDBOX_SECRET)) => {}
-        (Some(SANDBOX_APPID), _) => return err(40125, "invalid appsecret"),
-        _ => return err(40013, "invalid appid"),
+    let Some(account) = sandbox_account(&state, q.appid.as_deref()).await else {
+        return err(40013, "invalid appid");
+    };
+    if q.secret.as_deref() != Some(SANDBOX_SECRET) {
+        return err(40125, "invalid appsecret");
     }
     if q.grant_type.as_deref() != Some("authorization_code") {
         return err(40002, "invalid grant_type");
@@ -162,7 +170,7 @@ pub async fn access_token(
     {
         return err(40029, "invalid code");
     }
-    match store::take_oauth_code(&state.pool, state.account_id, &code).await {
+    match store::take_oauth_code(&state.pool, account, &code).await {
         Ok(Some(taken)) if taken.already_used => err(40163, "code been used"),
         Ok(Some(taken)) if taken.expired => err(40029, "invalid code"),
         Ok(Some(taken)) => {

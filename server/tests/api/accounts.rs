@@ -499,3 +499,52 @@ async fn accounts_are_validated_and_secrets_never_come_back(pool: PgPool) {
         .expect("token");
     assert_eq!(token.as_deref(), Some(tuijian::config::SANDBOX_TOKEN));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_member_of_the_second_account_reaches_their_page_through_its_web_authorization(
+    pool: PgPool,
+) {
+    let app = spawn_app(pool.clone()).await;
+    let south = second_account(&app).await;
+    let sim = app
+        .state
+        .sim_for(Some(south))
+        .await
+        .expect("second account");
+    simulate::follow(&sim, "mia").await.expect("follow");
+    let asked = simulate::text(&sim, "mia", "推广码").await.expect("ask");
+    assert_eq!(asked.status, 200);
+    let token: String = sqlx::query_scalar(
+        "select member_token from referrer where account_id = $1 and kind = 'member'",
+    )
+    .bind(south)
+    .fetch_one(&pool)
+    .await
+    .expect("mia is a member of the second account");
+    let (done, _, _) = crate::members::authorize_at(
+        &app,
+        &format!("/m/a/{south}"),
+        &format!("/m/oauth/callback/{south}"),
+        "mia",
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::SEE_OTHER);
+    assert_eq!(done.headers()["location"], format!("/m/{token}").as_str());
+    // The first account's entry does not know her: she is a member of the second one only.
+    let (elsewhere, _, _) = crate::members::authorize_as(&app, "mia").await;
+    assert_eq!(elsewhere.status(), StatusCode::OK);
+    assert!(
+        elsewhere
+            .text()
+            .await
+            .expect("html")
+            .contains("还没有推广码")
+    );
+    let unknown = app
+        .client
+        .get(app.url("/m/a/999"))
+        .send()
+        .await
+        .expect("unknown");
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}

@@ -468,7 +468,7 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
     };
     let (a1, c1) = (event("o_a", "a1"), event("o_c", "c1"));
     let mut conn = pool.acquire().await.expect("connection");
-    let first = record_follows(&mut conn, "follow_up", &[write(&a1), write(&c1)])
+    let first = record_follows(&mut conn, &[write(&a1), write(&c1)], "follow_up")
         .await
         .expect("first batch");
     assert!(
@@ -479,8 +479,8 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
     let (a2, b1) = (event("o_a", "a2"), event("o_b", "b1"));
     let second = record_follows(
         &mut conn,
-        "follow_up",
         &[write(&a2), write(&b1), write(&c1)],
+        "follow_up",
     )
     .await
     .expect("second batch");
@@ -513,6 +513,32 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
             .await
             .expect("followers");
     assert_eq!(follow_counts, [2, 1, 1]);
+    // The payloads the statement built in SQL are the worker's typed follow-ups.
+    use tuijian::referral::jobs::{FollowUp, Job};
+    let stored: Vec<(String, serde_json::Value)> =
+        sqlx::query_as("select kind, payload from outbox")
+            .fetch_all(&pool)
+            .await
+            .expect("jobs");
+    let mut queued: Vec<(String, i64, Option<i64>)> = stored
+        .into_iter()
+        .map(|(kind, payload)| match Job::decode(&kind, payload) {
+            Ok(Job::FollowUp(FollowUp {
+                openid,
+                follower_id,
+                referral_id,
+            })) => (openid, follower_id, referral_id),
+            other => panic!("not a follow-up: {other:?}"),
+        })
+        .collect();
+    let mut written: Vec<(String, i64, Option<i64>)> = ["o_a", "o_c", "o_a", "o_b"]
+        .into_iter()
+        .zip(first.iter().chain(&second).flatten())
+        .map(|(openid, r)| (openid.to_owned(), r.follower_id, r.referral_id))
+        .collect();
+    queued.sort();
+    written.sort();
+    assert_eq!(queued, written);
 }
 
 /// The follow writers' session: generic plans, a statement timeout, plans made again after

@@ -391,12 +391,23 @@ fn sim_code(app: &TestApp) -> tuijian::sandbox::simulate::SimContext {
 
 /// Runs web authorization as `user` through the simulated authorize page; returns the final
 /// response of the callback (redirects not followed).
-async fn authorize_as(app: &TestApp, user: &str) -> (reqwest::Response, String, String) {
+pub(crate) async fn authorize_as(app: &TestApp, user: &str) -> (reqwest::Response, String, String) {
+    authorize_at(app, "/m", "/m/oauth/callback", user).await
+}
+
+/// [`authorize_as`] from the entry `start`, expecting WeChat to send the visitor back to a URL
+/// ending in `callback`.
+pub(crate) async fn authorize_at(
+    app: &TestApp,
+    start: &str,
+    callback: &str,
+    user: &str,
+) -> (reqwest::Response, String, String) {
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("client");
-    let start = client.get(app.url("/m")).send().await.expect("start");
+    let start = client.get(app.url(start)).send().await.expect("start");
     assert_eq!(start.status(), StatusCode::FOUND);
     let location = start.headers()["location"]
         .to_str()
@@ -420,7 +431,11 @@ async fn authorize_as(app: &TestApp, user: &str) -> (reqwest::Response, String, 
     );
     let pairs: std::collections::HashMap<_, _> = url.query_pairs().into_owned().collect();
     assert_eq!(pairs["scope"], "snsapi_base");
-    assert!(pairs["redirect_uri"].ends_with("/m/oauth/callback"));
+    assert!(
+        pairs["redirect_uri"].ends_with(callback),
+        "{}",
+        pairs["redirect_uri"]
+    );
     let mut bare = url.clone();
     bare.set_fragment(None);
     let picker = client.get(bare.clone()).send().await.expect("picker");

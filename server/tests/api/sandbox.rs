@@ -794,6 +794,69 @@ async fn an_unknown_follower_fails_alone(pool: PgPool) {
     );
 }
 
+/// Rows queued by earlier versions still run (`user_info`); a kind this version does not know
+/// and a payload it cannot read fail at once with a clear error, and the rest of the batch
+/// still runs.
+#[sqlx::test(migrations = "../migrations")]
+async fn old_jobs_run_and_unreadable_ones_fail(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    simulate::follow(&app.state.sim(), "legacy")
+        .await
+        .expect("follow");
+    settle_jobs(&pool).await;
+    // In one transaction, so the worker claims them in one batch.
+    sqlx::raw_sql(
+        "update follower set info_fetched_at = null;
+         insert into outbox (account_id, kind, payload)
+         select 1, 'user_info', jsonb_build_object('openid', openid, 'follower_id', id)
+         from follower where openid = 'oSBX_legacy';
+         insert into outbox (account_id, kind, payload)
+         values (1, 'send_postcard', '{}'),
+                (1, 'follow_up', '{\"openid\": \"oSBX_legacy\"}');",
+    )
+    .execute(&pool)
+    .await
+    .expect("jobs");
+    app.state.jobs_wake.notify_one();
+    settle_jobs(&pool).await;
+    let jobs: Vec<(String, String, i32, Option<String>)> = sqlx::query_as(
+        "select kind, status, attempts, last_error from outbox
+         where kind <> 'follow_up' or not payload ? 'follower_id' order by id",
+    )
+    .fetch_all(&pool)
+    .await
+    .expect("jobs");
+    let summary: Vec<(&str, &str, i32)> = jobs
+        .iter()
+        .map(|(kind, status, attempts, _)| (kind.as_str(), status.as_str(), *attempts))
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            ("user_info", "done", 1),
+            ("send_postcard", "failed", 1),
+            ("follow_up", "failed", 1),
+        ]
+    );
+    assert_eq!(
+        jobs[1].3.as_deref(),
+        Some(r#"unknown job kind "send_postcard""#)
+    );
+    let error = jobs[2].3.as_deref().expect("error");
+    assert!(
+        error.starts_with("follow_up job payload is not what this version expects")
+            && error.contains("follower_id"),
+        "{error}"
+    );
+    let fetched: bool = sqlx::query_scalar(
+        "select info_fetched_at is not null from follower where openid = 'oSBX_legacy'",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("follower");
+    assert!(fetched, "the old user_info job looked the follower up");
+}
+
 /// Islands get their data as props: no page leaves resource data for the browser to read back
 /// while it hydrates. The sandbox's inbox was a resource inside its island; the server created
 /// it twice while resolving the page's `Suspense`, the browser read the first (discarded) one's
