@@ -157,6 +157,90 @@ impl std::fmt::Display for Role {
     }
 }
 
+/// A stored or sent value that names none of an enum's variants.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown {what} {value:?}")]
+pub struct UnknownValue {
+    pub what: &'static str,
+    pub value: String,
+}
+
+/// A closed set of names that travel as lowercase strings: `as_str`/`parse`, `Display`, and
+/// `TryFrom<String>` (for decoding text columns).
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident, $what:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+        #[serde(rename_all = "lowercase")]
+        pub enum $name {
+            $($(#[$vmeta])* $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl TryFrom<String> for $name {
+            type Error = UnknownValue;
+
+            fn try_from(value: String) -> Result<Self, UnknownValue> {
+                $name::parse(&value).ok_or(UnknownValue { what: $what, value })
+            }
+        }
+    };
+}
+
+string_enum! {
+    /// Who made a referrer.
+    ReferrerKind, "referrer kind" {
+        /// Made by staff.
+        Staff => "staff",
+        /// A follower who asked for a code.
+        Member => "member",
+    }
+}
+
+string_enum! {
+    /// A WeChat parametric QR code's lifetime.
+    CodeKind, "QR code kind" {
+        /// Never expires (the account has 100,000).
+        Permanent => "permanent",
+        /// Expires after at most 30 days.
+        Temporary => "temporary",
+    }
+}
+
+string_enum! {
+    /// A named reporting period (`custom` takes `from`/`to` dates).
+    PeriodName, "period" {
+        Day => "day",
+        Week => "week",
+        Month => "month",
+        All => "all",
+        Custom => "custom",
+    }
+}
+
 /// The signed-in dashboard user.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CurrentUser {
@@ -301,7 +385,7 @@ pub struct Referrer {
     /// The referrer's own WeChat openid, when bound.
     pub openid: Option<String>,
     /// `staff` (made by staff) or `member` (a follower who asked for a code).
-    pub kind: String,
+    pub kind: ReferrerKind,
     /// False while a member has not chosen the name friends see (greetings use a neutral
     /// fallback until then).
     #[serde(default = "yes")]
@@ -374,7 +458,7 @@ pub struct QrCode {
     pub id: i64,
     pub referrer_id: i64,
     /// `permanent` or `temporary`.
-    pub kind: String,
+    pub kind: CodeKind,
     /// The scene string WeChat sends back as `qrscene_<scene>`.
     pub scene: String,
     pub label: Option<String>,
@@ -430,7 +514,7 @@ pub struct LeaderboardRow {
     pub rank: i64,
     pub referrer_id: i64,
     pub name: String,
-    pub kind: String,
+    pub kind: ReferrerKind,
     pub follows: i64,
     pub unfollows: i64,
     pub net_follows: i64,
@@ -526,6 +610,8 @@ pub struct AccountView {
 pub struct AccountChoice {
     pub id: i64,
     pub name: String,
+    /// Simulated or real.
+    pub mode: WechatMode,
     pub role: Role,
     /// The account the session is open in.
     pub current: bool,
@@ -616,5 +702,48 @@ mod tests {
             invalid.full_message(),
             "invalid input: from is required; to is late"
         );
+    }
+
+    #[test]
+    fn names_round_trip_and_keep_their_json() {
+        fn check<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + for<'a> Deserialize<'a>,
+        {
+            for &v in all {
+                assert_eq!(parse(as_str(v)), Some(v));
+                assert_eq!(serde_json::to_value(v).expect("json"), as_str(v));
+                assert_eq!(
+                    serde_json::from_value::<T>(as_str(v).into()).expect("back"),
+                    v
+                );
+            }
+            assert_eq!(parse("nope"), None);
+            assert_eq!(parse(""), None);
+        }
+        check(ReferrerKind::ALL, ReferrerKind::as_str, ReferrerKind::parse);
+        check(CodeKind::ALL, CodeKind::as_str, CodeKind::parse);
+        check(PeriodName::ALL, PeriodName::as_str, PeriodName::parse);
+        assert_eq!(
+            serde_json::to_value(ReferrerKind::Member).expect("json"),
+            "member"
+        );
+        assert_eq!(
+            serde_json::to_value(ReferrerKind::Staff).expect("json"),
+            "staff"
+        );
+        assert_eq!(
+            serde_json::to_value(CodeKind::Permanent).expect("json"),
+            "permanent"
+        );
+        assert_eq!(
+            serde_json::to_value(CodeKind::Temporary).expect("json"),
+            "temporary"
+        );
+        assert_eq!(PeriodName::parse("month"), Some(PeriodName::Month));
+        assert_eq!(PeriodName::Custom.to_string(), "custom");
+        assert_eq!(ReferrerKind::parse("Staff"), None);
+        let err = CodeKind::try_from("forever".to_owned()).expect_err("unknown");
+        assert_eq!(err.to_string(), "unknown QR code kind \"forever\"");
     }
 }

@@ -48,11 +48,19 @@ pub fn Layout(children: Children) -> AnyView {
     let user = Resource::new(|| (), |_| signed_in());
     let status = Resource::new(|| (), |_| get_status());
     let role = move || user.get().and_then(|(u, _)| u).map(|u| u.role);
+    // The account the session is in: its mode is what the header shows.
+    let account_mode = Signal::derive(move || {
+        user.get()
+            .and_then(|(_, accounts)| accounts.into_iter().find(|a| a.current))
+            .map(|a| a.mode)
+    });
+    // The sandbox panel needs a sandbox server and a simulated account.
     let sandbox = move || {
         status
             .get()
             .and_then(|s| s.ok())
             .is_some_and(|s| s.mode == WechatMode::Sandbox)
+            && account_mode.get() != Some(WechatMode::Live)
     };
     view! {
         <header class="topbar">
@@ -80,7 +88,7 @@ pub fn Layout(children: Children) -> AnyView {
                 </Suspense>
             </NavMenu>
             <div class="topbar-right">
-                <ModeBadge status=status />
+                <ModeBadge status=status account=account_mode />
                 <Suspense>
                     {move || {
                         let session = user.get().and_then(|(u, accounts)| Some((u?, accounts)));

@@ -5,9 +5,13 @@ use leptos::prelude::*;
 use crate::i18n::t;
 use crate::model::{SystemStatus, WechatMode};
 
-/// "沙盒模式" or "正式模式", from the status the header already reads.
+/// "沙盒模式" or "正式模式": the current account's mode when someone is signed in (`account`),
+/// else the server's, from the status the header already reads.
 #[component]
-pub fn ModeBadge(status: Resource<Result<SystemStatus, ServerFnError>>) -> impl IntoView {
+pub fn ModeBadge(
+    status: Resource<Result<SystemStatus, ServerFnError>>,
+    #[prop(into)] account: Signal<Option<WechatMode>>,
+) -> impl IntoView {
     let sandbox = t("沙盒模式 · Sandbox mode", "Sandbox mode · 沙盒模式");
     let live = t("正式模式", "Live");
     let unknown = t("状态未知", "Status unknown");
@@ -16,8 +20,8 @@ pub fn ModeBadge(status: Resource<Result<SystemStatus, ServerFnError>>) -> impl 
             {move || {
                 status
                     .get()
-                    .map(|result| match result {
-                        Ok(s) if s.mode == WechatMode::Sandbox => {
+                    .map(|result| match result.map(|s| account.get().unwrap_or(s.mode)) {
+                        Ok(WechatMode::Sandbox) => {
                             view! {
                                 <span class="badge sandbox" data-testid="mode-badge">
                                     {sandbox}

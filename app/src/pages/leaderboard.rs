@@ -7,7 +7,7 @@ use crate::api::reports::get_leaderboard;
 use crate::components::form::{self, query_param};
 use crate::components::live::{AutoRefresh, LiveFilter};
 use crate::i18n::t;
-use crate::model::{LeaderboardRow, ReportQuery};
+use crate::model::{LeaderboardRow, PeriodName, ReferrerKind, ReportQuery};
 
 /// How often the board refreshes itself.
 const REFRESH_SECS: u64 = 10;
@@ -47,8 +47,8 @@ pub fn LeaderboardPage() -> impl IntoView {
                         {t("推荐人类型", "Referrers")}
                         <select name="kind" data-testid="kind-select">
                             {form::choice(&kind, "", t("全部", "All"))}
-                            {form::choice(&kind, "staff", t("员工创建", "Staff-made"))}
-                            {form::choice(&kind, "member", t("会员", "Members"))}
+                            {form::choice(&kind, ReferrerKind::Staff.as_str(), t("员工创建", "Staff-made"))}
+                            {form::choice(&kind, ReferrerKind::Member.as_str(), t("会员", "Members"))}
                         </select>
                     </label>
                 </form>
@@ -89,8 +89,8 @@ pub struct PeriodChoice {
 impl PeriodChoice {
     /// From the page's query; `month` when absent.
     pub fn from_query() -> Self {
-        let period = query_param("period").unwrap_or_else(|| "month".into());
-        let custom = period == "custom";
+        let period = query_param("period").unwrap_or_else(|| PeriodName::Month.as_str().into());
+        let custom = PeriodName::parse(&period) == Some(PeriodName::Custom);
         PeriodChoice {
             from: query_param("from").filter(|_| custom),
             to: query_param("to").filter(|_| custom),
@@ -132,11 +132,11 @@ pub fn PeriodSelect(choice: PeriodChoice) -> impl IntoView {
         <label class="inline">
             {t("时段", "Period")}
             <select name="period" data-testid="period-select">
-                {form::choice(period, "day", t("今天", "Today"))}
-                {form::choice(period, "week", t("本周", "This week"))}
-                {form::choice(period, "month", t("本月", "This month"))}
-                {form::choice(period, "all", t("全部", "All time"))}
-                {form::choice(period, "custom", t("自定义", "Custom"))}
+                {form::choice(period, PeriodName::Day.as_str(), t("今天", "Today"))}
+                {form::choice(period, PeriodName::Week.as_str(), t("本周", "This week"))}
+                {form::choice(period, PeriodName::Month.as_str(), t("本月", "This month"))}
+                {form::choice(period, PeriodName::All.as_str(), t("全部", "All time"))}
+                {form::choice(period, PeriodName::Custom.as_str(), t("自定义", "Custom"))}
             </select>
         </label>
         <span class="inline custom-range">

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::api::referrers::{create_qrcode, list_referrers, quota};
 use crate::i18n::t;
-use crate::model::{NewQrCode, ReferrerListQuery};
+use crate::model::{CodeKind, NewQrCode, ReferrerListQuery};
 
 /// The quota, and a batch of codes for selected referrers with a progress bar.
 #[component]
@@ -69,19 +69,19 @@ pub fn QrCodesPage() -> impl IntoView {
 #[island]
 fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
     let selected = RwSignal::new(Vec::<i64>::new());
-    let kind = RwSignal::new("permanent".to_owned());
+    let kind = RwSignal::new(CodeKind::Permanent);
     let done = RwSignal::new(0usize);
     let total = RwSignal::new(0usize);
     let failures = RwSignal::new(Vec::<String>::new());
-    let batch = Action::new(move |(ids, kind): &(Vec<i64>, String)| {
-        let (ids, kind) = (ids.clone(), kind.clone());
+    let batch = Action::new(move |(ids, kind): &(Vec<i64>, CodeKind)| {
+        let (ids, kind) = (ids.clone(), *kind);
         async move {
             total.set(ids.len());
             done.set(0);
             failures.set(Vec::new());
             for id in ids {
                 let input = NewQrCode {
-                    kind: kind.clone(),
+                    kind: kind.as_str().into(),
                     expire_seconds: None,
                     label: Some("批量 batch".into()),
                 };
@@ -114,9 +114,9 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
             }).collect_view()}
         </ul>
         <div class="actions">
-            <select data-testid="batch-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                <option value="permanent">{t("永久", "Permanent")}</option>
-                <option value="temporary">{t("临时 30 天", "Temporary, 30 days")}</option>
+            <select data-testid="batch-kind" on:change=move |ev| kind.set(CodeKind::parse(&event_target_value(&ev)).unwrap_or(CodeKind::Permanent))>
+                <option value=CodeKind::Permanent.as_str()>{t("永久", "Permanent")}</option>
+                <option value=CodeKind::Temporary.as_str()>{t("临时 30 天", "Temporary, 30 days")}</option>
             </select>
             <button class="primary" data-testid="batch-create"
                 disabled=move || selected.get().is_empty() || batch.pending().get()

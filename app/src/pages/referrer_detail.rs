@@ -9,7 +9,8 @@ use crate::api::referrers::{
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
 use crate::model::{
-    AppError, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail, ReferrerPatch, Stats,
+    AppError, CodeKind, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail, ReferrerKind,
+    ReferrerPatch, Stats,
 };
 
 /// The detail page of `/referrers/:id` (`?page=` pages the referrals).
@@ -52,10 +53,10 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
             <h1 data-testid="referrer-name">
                 {r.name.clone()}
                 {r.archived.then(|| view! { <span class="tag muted">{t("已归档", "archived")}</span> })}
-                {(r.kind == "member").then(|| view! { <span class="tag" data-testid="member-tag">{t("会员", "member")}</span> })}
+                {(r.kind == ReferrerKind::Member).then(|| view! { <span class="tag" data-testid="member-tag">{t("会员", "member")}</span> })}
             </h1>
         </div>
-        {(r.kind == "member").then(|| view! { <MemberNote id=id name_chosen=r.name_chosen /> })}
+        {(r.kind == ReferrerKind::Member).then(|| view! { <MemberNote id=id name_chosen=r.name_chosen /> })}
         <div data-live="referrer-stats">
             <StatsRow stats=detail.stats.clone() />
         </div>
@@ -212,7 +213,7 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
 /// Creates a QR code; the new code shows up in the list below at once.
 #[island]
 fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
-    let kind = RwSignal::new("permanent".to_owned());
+    let kind = RwSignal::new(CodeKind::Permanent);
     let days = RwSignal::new("30".to_owned());
     let label = RwSignal::new(String::new());
     let create = Action::new(move |input: &NewQrCode| {
@@ -228,7 +229,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let temporary = kind.get_untracked() == "temporary";
+        let temporary = kind.get_untracked() == CodeKind::Temporary;
         let expire_seconds = temporary.then(|| {
             days.get_untracked()
                 .trim()
@@ -237,7 +238,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
                 .unwrap_or(0)
         });
         create.dispatch(NewQrCode {
-            kind: kind.get_untracked(),
+            kind: kind.get_untracked().as_str().into(),
             expire_seconds,
             label: Some(label.get_untracked()).filter(|l| !l.trim().is_empty()),
         });
@@ -251,12 +252,12 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
             >
                 <div class="field">
                     <label for="f-kind">{t("类型", "Kind")}</label>
-                    <select id="f-kind" data-testid="input-kind" on:change=move |ev| kind.set(event_target_value(&ev))>
-                        <option value="permanent">{t("永久（适合印刷）", "Permanent (for print)")}</option>
-                        <option value="temporary">{t("临时（最长 30 天）", "Temporary (up to 30 days)")}</option>
+                    <select id="f-kind" data-testid="input-kind" on:change=move |ev| kind.set(CodeKind::parse(&event_target_value(&ev)).unwrap_or(CodeKind::Permanent))>
+                        <option value=CodeKind::Permanent.as_str()>{t("永久（适合印刷）", "Permanent (for print)")}</option>
+                        <option value=CodeKind::Temporary.as_str()>{t("临时（最长 30 天）", "Temporary (up to 30 days)")}</option>
                     </select>
                 </div>
-                <Show when=move || kind.get() == "temporary">
+                <Show when=move || kind.get() == CodeKind::Temporary>
                     <TextField label=t("有效天数", "Valid for (days)") field="expire_seconds" value=days error=error />
                 </Show>
                 <TextField label=t("标签（可选，如“门店海报”）", "Label (optional, e.g. “shop poster”)") field="label" value=label error=error />
@@ -282,7 +283,7 @@ fn CodeCard(code: QrCodeView, referrer_id: i64) -> impl IntoView {
             <p>
                 <strong>{c.label.clone().unwrap_or_else(|| c.scene.clone())}</strong>
                 " "
-                <span class="tag">{if c.kind == "permanent" { t("永久", "permanent")() } else { t("临时", "temporary")() }}</span>
+                <span class="tag">{if c.kind == CodeKind::Permanent { t("永久", "permanent")() } else { t("临时", "temporary")() }}</span>
             </p>
             {expiry.map(|e| view! { <p class="muted">{t("有效期至 ", "Valid until ")} {e}</p> })}
             <p class="links">

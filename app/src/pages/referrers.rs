@@ -7,7 +7,7 @@ use crate::api::referrers::{create_referrer, list_referrers};
 use crate::components::form::{ErrorBanner, Pager, TextField, choice, page_param, query_param};
 use crate::components::live::LiveFilter;
 use crate::i18n::t;
-use crate::model::{AppError, NewReferrer, Referrer, ReferrerListQuery};
+use crate::model::{AppError, NewReferrer, Referrer, ReferrerKind, ReferrerListQuery};
 
 /// Referrers with search, sort and paging (in the address: `?q=…&sort=…&archived=true&page=2`),
 /// and a form to add one.
@@ -145,7 +145,7 @@ fn ReferrerTable(rows: Vec<Referrer>) -> impl IntoView {
                                     </td>
                                     <td>{r.phone.clone().unwrap_or_default()}</td>
                                     <td>{r.tags.join("、")}</td>
-                                    <td>{if r.kind == "member" { t("会员", "Member")() } else { t("员工创建", "Staff-made")() }}</td>
+                                    <td>{if r.kind == ReferrerKind::Member { t("会员", "Member")() } else { t("员工创建", "Staff-made")() }}</td>
                                     <td>{r.created_at.get(..10).unwrap_or_default().to_owned()}</td>
                                 </tr>
                             }

@@ -1,6 +1,7 @@
 //! Members: followers who asked for their own referral code (referrers of kind `member`, bound
 //! to their openid), their personal page key, and the media cache of their codes.
 
+use app::model::CodeKind;
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, PgPool};
 
@@ -196,7 +197,8 @@ pub async fn reset_name(
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MemberCode {
     pub id: i64,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: CodeKind,
     pub url: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub media_id: Option<String>,

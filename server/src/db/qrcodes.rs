@@ -1,6 +1,6 @@
 //! The `qr_code` table.
 
-use app::model::QrCode;
+use app::model::{CodeKind, QrCode};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
@@ -11,7 +11,8 @@ use crate::db::referrers::{audit, rfc3339};
 struct Row {
     id: i64,
     referrer_id: i64,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: CodeKind,
     scene: String,
     label: Option<String>,
     ticket: String,
@@ -42,7 +43,7 @@ const COLUMNS: &str = "id, referrer_id, kind, scene, label, ticket, url, expires
 pub struct NewCode<'a> {
     pub account_id: i64,
     pub referrer_id: i64,
-    pub kind: &'a str,
+    pub kind: CodeKind,
     pub scene: &'a str,
     pub label: Option<&'a str>,
     pub ticket: &'a str,
@@ -58,7 +59,7 @@ pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result
     )))
     .bind(c.account_id)
     .bind(c.referrer_id)
-    .bind(c.kind)
+    .bind(c.kind.as_str())
     .bind(c.scene)
     .bind(c.label)
     .bind(c.ticket)
@@ -72,7 +73,7 @@ pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result
         actor,
         "qrcode.create",
         row.id,
-        json!({"referrer_id": c.referrer_id, "kind": c.kind, "scene": c.scene}),
+        json!({"referrer_id": c.referrer_id, "kind": c.kind.as_str(), "scene": c.scene}),
     )
     .await?;
     tx.commit().await?;

@@ -1,6 +1,6 @@
 //! The `referrer` table (and its audit-log entries).
 
-use app::model::{Page, Referrer};
+use app::model::{Page, Referrer, ReferrerKind};
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
@@ -61,7 +61,8 @@ struct ReferrerRow {
     note: Option<String>,
     tags: Vec<String>,
     openid: Option<String>,
-    kind: String,
+    #[sqlx(try_from = "String")]
+    kind: ReferrerKind,
     name_chosen: bool,
     archived_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
@@ -104,7 +105,7 @@ pub async fn insert(
     pool: &PgPool,
     account_id: i64,
     f: &ReferrerFields,
-    kind: &str,
+    kind: ReferrerKind,
     actor: &str,
 ) -> sqlx::Result<Option<Referrer>> {
     let mut tx = pool.begin().await?;
@@ -118,7 +119,7 @@ pub async fn insert(
     .bind(&f.note)
     .bind(&f.openid)
     .bind(&f.tags)
-    .bind(kind)
+    .bind(kind.as_str())
     .fetch_one(&mut *tx)
     .await;
     let row = match row {

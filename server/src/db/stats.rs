@@ -3,7 +3,7 @@
 //! and the retention rules are the report service's (`referral/report_plan.rs`,
 //! `referral/reports.rs`), which hands this module plain data.
 
-use app::model::{Page, Referral};
+use app::model::{Page, Referral, ReferrerKind};
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::PgPool;
@@ -47,7 +47,7 @@ pub struct BoardQuery<'a> {
     pub days: &'a [Span],
     pub metric: Metric,
     /// `staff` | `member`; None for both.
-    pub kind: Option<&'a str>,
+    pub kind: Option<ReferrerKind>,
     pub limit: i64,
 }
 
@@ -58,7 +58,8 @@ pub struct BoardRow {
     pub value: i64,
     pub referrer_id: i64,
     pub name: String,
-    pub kind: String,
+    #[sqlx(try_from = "String")]
+    pub kind: ReferrerKind,
     pub follows: i64,
     pub unfollows: i64,
     pub retained: i64,
@@ -130,7 +131,7 @@ pub async fn leaderboard(pool: &PgPool, q: &BoardQuery<'_>) -> sqlx::Result<Vec<
         .bind(ends(q.weeks))
         .bind(starts(q.days))
         .bind(ends(q.days))
-        .bind(q.kind)
+        .bind(q.kind.map(ReferrerKind::as_str))
         .bind(q.limit)
         .bind(signs(q.months))
         .bind(signs(q.weeks))

@@ -361,6 +361,11 @@ pub async fn choices(
             Role::parse(&role).map(|role| AccountChoice {
                 id: row.id,
                 name: row.name.clone(),
+                mode: if row.mode == "live" {
+                    WechatMode::Live
+                } else {
+                    WechatMode::Sandbox
+                },
                 role,
                 current: row.id == user.account_id,
             })

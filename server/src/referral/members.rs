@@ -12,7 +12,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use app::model::{MemberPage, MemberReferral, NewQrCode, QrCode};
+use app::model::{CodeKind, MemberPage, MemberReferral, NewQrCode, QrCode};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
@@ -327,13 +327,13 @@ impl MemberContext {
         let actor = Actor::member(account_id, referrer_id);
         let used = qrcodes::quota(&self.pool, &actor).await?.permanent_used;
         let temporary = NewQrCode {
-            kind: "temporary".into(),
+            kind: CodeKind::Temporary.as_str().into(),
             expire_seconds: Some(MAX_EXPIRE_SECONDS),
             label: Some("个人推广码（30 天）".into()),
         };
         let input = if used < PERMANENT_QUOTA - PERMANENT_RESERVE {
             NewQrCode {
-                kind: "permanent".into(),
+                kind: CodeKind::Permanent.as_str().into(),
                 expire_seconds: None,
                 label: Some("个人推广码".into()),
             }

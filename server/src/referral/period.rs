@@ -1,6 +1,7 @@
 //! Reporting periods, in China Standard Time (UTC+8, no daylight saving): what "today" and
 //! "this week" mean to the business.
 
+use app::model::PeriodName;
 use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, TimeZone, Utc};
 
 use crate::referral::error::ServiceError;
@@ -43,30 +44,42 @@ impl Period {
     ) -> Result<Self, ServiceError> {
         let today = local_date(now);
         let tomorrow = start_of(today + Duration::days(1));
-        match name.unwrap_or("all") {
-            "day" => Ok(Period {
+        let name = match name {
+            None => PeriodName::All,
+            Some(other) => PeriodName::parse(other).ok_or_else(|| {
+                ServiceError::field(
+                    "period",
+                    format!(
+                        "未知时段 {other:?}，可选 day、week、month、all、custom / \
+                         unknown period {other:?}: use day, week, month, all or custom"
+                    ),
+                )
+            })?,
+        };
+        match name {
+            PeriodName::Day => Ok(Period {
                 from: start_of(today),
                 to: tomorrow,
             }),
-            "week" => {
+            PeriodName::Week => {
                 let monday = week_start(today);
                 Ok(Period {
                     from: start_of(monday),
                     to: tomorrow,
                 })
             }
-            "month" => {
+            PeriodName::Month => {
                 let first = today.with_day(1).expect("day 1 exists");
                 Ok(Period {
                     from: start_of(first),
                     to: tomorrow,
                 })
             }
-            "all" => Ok(Period {
+            PeriodName::All => Ok(Period {
                 from: DateTime::from_timestamp(0, 0).expect("epoch"),
                 to: tomorrow,
             }),
-            "custom" => {
+            PeriodName::Custom => {
                 let parse = |field: &str, v: Option<&str>| {
                     let zh = if field == "from" {
                         "开始日期"
@@ -106,13 +119,6 @@ impl Period {
                     to: start_of(to + Duration::days(1)),
                 })
             }
-            other => Err(ServiceError::field(
-                "period",
-                format!(
-                    "未知时段 {other:?}，可选 day、week、month、all、custom / \
-                     unknown period {other:?}: use day, week, month, all or custom"
-                ),
-            )),
         }
     }
 }

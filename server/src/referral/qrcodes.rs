@@ -1,7 +1,7 @@
 //! QR codes for referrers: permanent (QR_LIMIT_STR_SCENE, a stable scene string per code) and
 //! temporary (QR_STR_SCENE, 60 s to 30 days), made by WeChat and stored with ticket and url.
 
-use app::model::{NewQrCode, QrCode};
+use app::model::{CodeKind, NewQrCode, QrCode};
 use chrono::{Duration, Utc};
 use rand::Rng;
 use sqlx::PgPool;
@@ -53,8 +53,10 @@ fn quota_exceeded() -> ServiceError {
     }
 }
 
-/// Checks the request; returns (permanent?, expire seconds, label).
-pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>), ServiceError> {
+/// Checks the request; returns (kind, expire seconds, label).
+pub fn validate(
+    input: &NewQrCode,
+) -> Result<(CodeKind, Option<i64>, Option<String>), ServiceError> {
     let label = input
         .label
         .as_deref()
@@ -70,17 +72,23 @@ pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>)
             "标签最多 40 个字符 / Label is at most 40 characters",
         ));
     }
-    match input.kind.as_str() {
-        "permanent" => {
+    let kind = CodeKind::parse(&input.kind).ok_or_else(|| {
+        ServiceError::field(
+            "kind",
+            "类型须为 permanent 或 temporary / kind must be permanent or temporary",
+        )
+    })?;
+    match kind {
+        CodeKind::Permanent => {
             if input.expire_seconds.is_some() {
                 return Err(ServiceError::field(
                     "expire_seconds",
                     "永久二维码没有有效期 / Permanent codes do not expire",
                 ));
             }
-            Ok((true, None, label))
+            Ok((kind, None, label))
         }
-        "temporary" => {
+        CodeKind::Temporary => {
             let secs = input.expire_seconds.unwrap_or(MAX_EXPIRE_SECONDS);
             if !(MIN_EXPIRE_SECONDS..=MAX_EXPIRE_SECONDS).contains(&secs) {
                 return Err(ServiceError::field(
@@ -88,12 +96,8 @@ pub fn validate(input: &NewQrCode) -> Result<(bool, Option<i64>, Option<String>)
                     "有效期须在 60 秒到 30 天之间 / Expiry must be 60 s to 30 days",
                 ));
             }
-            Ok((false, Some(secs), label))
+            Ok((kind, Some(secs), label))
         }
-        _ => Err(ServiceError::field(
-            "kind",
-            "类型须为 permanent 或 temporary / kind must be permanent or temporary",
-        )),
     }
 }
 
@@ -107,7 +111,7 @@ pub async fn create(
 ) -> Result<QrCode, ServiceError> {
     actor.require(Role::Staff)?;
     let account_id = actor.account_id;
-    let (permanent, expire_seconds, label) = validate(input)?;
+    let (kind, expire_seconds, label) = validate(input)?;
     let referrer = referrers::get(pool, actor, referrer_id).await?;
     if referrer.archived {
         return Err(ServiceError::Conflict {
@@ -115,7 +119,9 @@ pub async fn create(
             message: "archived referrers get no new codes".into(),
         });
     }
-    if permanent && store::permanent_count(pool, account_id).await? >= PERMANENT_QUOTA {
+    if kind == CodeKind::Permanent
+        && store::permanent_count(pool, account_id).await? >= PERMANENT_QUOTA
+    {
         return Err(quota_exceeded());
     }
     let scene = new_scene(referrer_id);
@@ -136,7 +142,7 @@ pub async fn create(
     let code = NewCode {
         account_id,
         referrer_id,
-        kind: if permanent { "permanent" } else { "temporary" },
+        kind,
         scene: &scene,
         label: label.as_deref(),
         ticket: &ticket.ticket,

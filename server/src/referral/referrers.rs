@@ -1,7 +1,8 @@
 //! Referrers: validation rules and the service calls used by the REST API and the dashboard.
 
 use app::model::{
-    FieldError, NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerPatch, ReportQuery,
+    FieldError, NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerKind,
+    ReferrerPatch, ReportQuery,
 };
 use sqlx::PgPool;
 
@@ -118,7 +119,7 @@ pub async fn create(
         pool,
         actor.account_id,
         &fields,
-        "staff",
+        ReferrerKind::Staff,
         &actor.audit_name(),
     )
     .await?;

@@ -4,7 +4,9 @@
 //! read ([`crate::referral::report_plan`]), has [`crate::db::stats`] run the SQL, then ranks
 //! the rows and applies the retention rules.
 
-use app::model::{DailyPoint, LeaderboardRow, Page, Referral, ReportQuery, Stats};
+use app::model::{
+    DailyPoint, LeaderboardRow, Page, PeriodName, Referral, ReferrerKind, ReportQuery, Stats,
+};
 use chrono::{NaiveDate, Utc};
 use futures_util::stream::BoxStream;
 use sqlx::PgPool;
@@ -30,8 +32,8 @@ pub struct Filters {
     /// True for "all time" (a daily series then starts at the first activity).
     pub all_time: bool,
     pub metric: Metric,
-    /// `staff` | `member`; None for both.
-    pub kind: Option<&'static str>,
+    /// None for both kinds.
+    pub kind: Option<ReferrerKind>,
     pub limit: i64,
 }
 
@@ -55,18 +57,19 @@ impl Filters {
         };
         let kind = match q.kind.as_deref() {
             None | Some("") | Some("all") => None,
-            Some("staff") => Some("staff"),
-            Some("member") => Some("member"),
-            Some(_) => {
-                return Err(ServiceError::field(
+            Some(k) => Some(ReferrerKind::parse(k).ok_or_else(|| {
+                ServiceError::field(
                     "kind",
                     "推荐人类型须为 staff 或 member / kind must be staff or member",
-                ));
-            }
+                )
+            })?),
         };
         Ok(Filters {
             period,
-            all_time: matches!(q.period.as_deref(), None | Some("all")),
+            all_time: matches!(
+                q.period.as_deref().map(PeriodName::parse),
+                None | Some(Some(PeriodName::All))
+            ),
             metric,
             kind,
             limit: q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
@@ -307,7 +310,7 @@ mod tests {
         assert!(!f.all_time);
         assert_eq!(
             (f.metric, f.kind, f.limit),
-            (Metric::Net, Some("member"), MAX_LIMIT)
+            (Metric::Net, Some(ReferrerKind::Member), MAX_LIMIT)
         );
         let bad = ReportQuery {
             metric: Some("likes".into()),

@@ -463,6 +463,25 @@ async fn accounts_are_validated_and_secrets_never_come_back(pool: PgPool) {
     )
     .await;
     assert_eq!(status, 200);
+    // In the live account the header says so, and there is no sandbox panel to play it.
+    let (_, mine) = sfn(&app, "/sfn/accounts/mine", "", &admin).await;
+    let current: Vec<&Value> = mine
+        .as_array()
+        .expect("accounts")
+        .iter()
+        .filter(|a| a["current"] == true)
+        .collect();
+    assert_eq!(current.len(), 1);
+    assert_eq!(
+        (current[0]["id"].as_i64(), current[0]["mode"].as_str()),
+        (Some(id), Some("Live"))
+    );
+    let (_, html) = crate::skeleton::page_html(&app, &admin, "/").await;
+    assert!(
+        html.contains("正式模式") && !html.contains("nav-sandbox"),
+        "{html}"
+    );
+    assert!(html.contains("品牌号"), "the header names the account");
     // An edit that leaves the secret empty keeps it; the first account keeps its WeChat
     // settings (they follow the environment).
     let (status, view) = sfn(

@@ -281,6 +281,19 @@ async fn openapi_document_lists_the_routes(pool: PgPool) {
     assert!(doc["paths"]["/referrers"]["post"].is_object());
     assert!(doc["paths"]["/referrers/{id}"]["patch"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    // The typed kinds are listed schemas of plain strings (no dangling `$ref`).
+    let schemas = &doc["components"]["schemas"];
+    for (name, values) in [
+        ("ReferrerKind", ["staff", "member"]),
+        ("CodeKind", ["permanent", "temporary"]),
+    ] {
+        assert_eq!(schemas[name]["type"], "string", "{name}");
+        assert_eq!(schemas[name]["enum"], serde_json::json!(values), "{name}");
+    }
+    assert_eq!(
+        schemas["Referrer"]["properties"]["kind"]["$ref"],
+        "#/components/schemas/ReferrerKind"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]

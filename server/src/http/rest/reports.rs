@@ -205,7 +205,7 @@ pub async fn export_leaderboard(
             &r.rank.to_string(),
             &r.referrer_id.to_string(),
             &r.name,
-            &r.kind,
+            r.kind.as_str(),
             &r.follows.to_string(),
             &r.unfollows.to_string(),
             &r.net_follows.to_string(),
