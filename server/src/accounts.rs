@@ -126,26 +126,22 @@ impl Accounts {
         settings: Arc<Settings>,
         self_url: String,
     ) -> anyhow::Result<Self> {
-        let first = crate::db::events::default_account(&pool).await?;
-        configure_first(&pool, &settings, first).await?;
-        let accounts = Accounts {
-            pool,
-            settings,
-            self_url,
-            first,
-            cache: RwLock::new(HashMap::new()),
-        };
+        let accounts = Self::open(pool, settings, self_url).await?;
+        configure_first(&accounts.pool, &accounts.settings, accounts.first).await?;
         accounts
-            .get(first)
+            .get(accounts.first)
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(accounts)
     }
 
     /// The registry without start-up's configuration of the first account (the command line).
-    pub async fn open(pool: PgPool, settings: Arc<Settings>) -> sqlx::Result<Self> {
+    pub async fn open(
+        pool: PgPool,
+        settings: Arc<Settings>,
+        self_url: String,
+    ) -> sqlx::Result<Self> {
         let first = crate::db::events::default_account(&pool).await?;
-        let self_url = format!("http://{}", settings.site_addr);
         Ok(Accounts {
             pool,
             settings,

@@ -361,7 +361,9 @@ async fn account(command: AccountCommand) -> anyhow::Result<()> {
     let pool = database.pool.clone();
     let result = async {
         db::migrate(&pool).await?;
-        let registry = crate::accounts::Accounts::open(pool.clone(), Arc::new(settings)).await?;
+        let self_url = format!("http://{}", settings.site_addr);
+        let registry =
+            crate::accounts::Accounts::open(pool.clone(), Arc::new(settings), self_url).await?;
         let cli = Actor::cli(registry.first_id());
         match command {
             AccountCommand::Create(args) => {

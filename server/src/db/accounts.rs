@@ -182,17 +182,22 @@ pub async fn update(
 
 /// The accounts a user holds a role in, with the role: `(account, role)`, by id.
 pub async fn of_user(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<(AccountRow, String)>> {
-    let rows: Vec<(i64, String)> = sqlx::query_as(
-        "select account_id, role from account_role where user_id = $1 order by account_id",
+    #[derive(sqlx::FromRow)]
+    struct WithRole {
+        #[sqlx(flatten)]
+        account: AccountRow,
+        role: String,
+    }
+    let rows: Vec<WithRole> = sqlx::query_as(
+        "select a.id, a.name, a.appid, a.original_id, a.token, a.encoding_aes_key, a.appsecret,
+                a.mode, a.created_at, r.role
+         from account_role r join account a on a.id = r.account_id
+         where r.user_id = $1 order by a.id",
     )
     .bind(user_id)
     .fetch_all(pool)
     .await?;
-    let all = all(pool).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, role)| all.iter().find(|a| a.id == id).map(|a| (a.clone(), role)))
-        .collect())
+    Ok(rows.into_iter().map(|r| (r.account, r.role)).collect())
 }
 
 /// Sets an account's WeChat configuration from the environment (the first account at start;
