@@ -304,7 +304,7 @@ pub struct SandboxCode {
     pub id: i64,
     pub referrer_name: String,
     pub label: Option<String>,
-    pub kind: String,
+    pub kind: CodeKind,
 }
 
 /// What a simulated user does in the sandbox panel.

@@ -182,9 +182,7 @@ pub async fn stats_database(url: &str, n: u64) -> anyhow::Result<Duration> {
     sqlx::query("set work_mem = '256MB'")
         .execute(&mut *conn)
         .await?;
-    sqlx::query("select stats_rebuild()")
-        .execute(&mut *conn)
-        .await?;
+    tuijian::db::rollup::rebuild(&mut *conn).await?;
     let seeded = started.elapsed();
     // What autovacuum would do next, done before the reads are timed: right after a bulk
     // load it would otherwise vacuum tens of millions of fresh rows on the same two cores

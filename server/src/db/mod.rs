@@ -10,6 +10,7 @@ pub mod members;
 pub mod outbox;
 pub mod qrcodes;
 pub mod referrers;
+pub mod rollup;
 pub mod sandbox;
 pub mod settings;
 pub mod stats;
@@ -24,6 +25,16 @@ use sqlx::PgPool;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 
 use crate::config::Settings;
+
+/// One page of a list as stored rows: the rows, how many match in all, and the page number
+/// and page size used (each in range).
+#[derive(Debug, Clone)]
+pub struct Paged<T> {
+    pub rows: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
 
 /// The migrations in `migrations/`, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");

@@ -1,40 +1,35 @@
 //! The `qr_code` table.
 
-use app::model::{CodeKind, QrCode};
+use app::model::CodeKind;
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::db::referrers::{audit, rfc3339};
+use crate::db::referrers::audit;
 
-#[derive(sqlx::FromRow)]
-struct Row {
-    id: i64,
-    referrer_id: i64,
+/// A stored QR code.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct CodeRow {
+    pub id: i64,
+    pub referrer_id: i64,
     #[sqlx(try_from = "String")]
-    kind: CodeKind,
-    scene: String,
-    label: Option<String>,
-    ticket: String,
-    url: String,
-    expires_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
+    pub kind: CodeKind,
+    pub scene: String,
+    pub label: Option<String>,
+    pub ticket: String,
+    pub url: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
-impl From<Row> for QrCode {
-    fn from(r: Row) -> Self {
-        QrCode {
-            id: r.id,
-            referrer_id: r.referrer_id,
-            kind: r.kind,
-            scene: r.scene,
-            label: r.label,
-            ticket: r.ticket,
-            url: r.url,
-            expires_at: r.expires_at.map(rfc3339),
-            created_at: rfc3339(r.created_at),
-        }
-    }
+/// A code with its referrer's name, for the sandbox panel.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SandboxCodeRow {
+    pub id: i64,
+    pub referrer_name: String,
+    pub label: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub kind: CodeKind,
 }
 
 const COLUMNS: &str = "id, referrer_id, kind, scene, label, ticket, url, expires_at, created_at";
@@ -51,9 +46,9 @@ pub struct NewCode<'a> {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result<QrCode> {
+pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result<CodeRow> {
     let mut tx = pool.begin().await?;
-    let row: Row = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+    let row: CodeRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into qr_code (account_id, referrer_id, kind, scene, label, ticket, url, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
     )))
@@ -77,34 +72,32 @@ pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result
     )
     .await?;
     tx.commit().await?;
-    Ok(row.into())
+    Ok(row)
 }
 
-pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<Option<QrCode>> {
-    let row: Option<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<Option<CodeRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from qr_code where account_id = $1 and id = $2"
     )))
     .bind(account_id)
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(Into::into))
+    .await
 }
 
 pub async fn of_referrer(
     pool: &PgPool,
     account_id: i64,
     referrer_id: i64,
-) -> sqlx::Result<Vec<QrCode>> {
-    let rows: Vec<Row> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+) -> sqlx::Result<Vec<CodeRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from qr_code where account_id = $1 and referrer_id = $2
          order by created_at desc, id desc"
     )))
     .bind(account_id)
     .bind(referrer_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows.into_iter().map(Into::into).collect())
+    .await
 }
 
 /// Permanent codes made so far (WeChat allows 100,000 per account).
@@ -116,25 +109,13 @@ pub async fn permanent_count(pool: &PgPool, account_id: i64) -> sqlx::Result<i64
 }
 
 /// Every code with its referrer's name, newest first (for the sandbox panel).
-pub async fn all_for_sandbox(
-    pool: &PgPool,
-    account_id: i64,
-) -> sqlx::Result<Vec<app::model::SandboxCode>> {
-    let rows: Vec<(i64, String, Option<String>, String)> = sqlx::query_as(
-        "select q.id, r.name, q.label, q.kind
+pub async fn all_for_sandbox(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<SandboxCodeRow>> {
+    sqlx::query_as(
+        "select q.id, r.name as referrer_name, q.label, q.kind
          from qr_code q join referrer r on r.account_id = q.account_id and r.id = q.referrer_id
          where q.account_id = $1 order by q.id desc limit 500",
     )
     .bind(account_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, referrer_name, label, kind)| app::model::SandboxCode {
-            id,
-            referrer_name,
-            label,
-            kind,
-        })
-        .collect())
+    .await
 }

@@ -1,9 +1,11 @@
 //! The `referrer` table (and its audit-log entries).
 
-use app::model::{Page, Referrer, ReferrerKind};
-use chrono::{DateTime, SecondsFormat, Utc};
+use app::model::ReferrerKind;
+use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::{PgConnection, PgPool};
+
+use crate::db::Paged;
 
 /// Validated referrer fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -53,43 +55,21 @@ impl ReferrerSort {
     }
 }
 
-#[derive(sqlx::FromRow)]
-struct ReferrerRow {
-    id: i64,
-    name: String,
-    phone: Option<String>,
-    note: Option<String>,
-    tags: Vec<String>,
-    openid: Option<String>,
+/// A stored referrer.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReferrerRow {
+    pub id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub note: Option<String>,
+    pub tags: Vec<String>,
+    pub openid: Option<String>,
     #[sqlx(try_from = "String")]
-    kind: ReferrerKind,
-    name_chosen: bool,
-    archived_at: Option<DateTime<Utc>>,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-
-impl From<ReferrerRow> for Referrer {
-    fn from(r: ReferrerRow) -> Self {
-        Referrer {
-            id: r.id,
-            name: r.name,
-            phone: r.phone,
-            note: r.note,
-            tags: r.tags,
-            openid: r.openid,
-            kind: r.kind,
-            name_chosen: r.name_chosen,
-            archived: r.archived_at.is_some(),
-            created_at: rfc3339(r.created_at),
-            updated_at: rfc3339(r.updated_at),
-        }
-    }
-}
-
-/// Timestamps in API types: RFC 3339, UTC, seconds.
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+    pub kind: ReferrerKind,
+    pub name_chosen: bool,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
 const COLUMNS: &str =
@@ -107,7 +87,7 @@ pub async fn insert(
     f: &ReferrerFields,
     kind: ReferrerKind,
     actor: &str,
-) -> sqlx::Result<Option<Referrer>> {
+) -> sqlx::Result<Option<ReferrerRow>> {
     let mut tx = pool.begin().await?;
     let row: Result<ReferrerRow, _> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into referrer (account_id, name, phone, note, openid, tags, kind)
@@ -137,12 +117,12 @@ pub async fn insert(
     )
     .await?;
     tx.commit().await?;
-    Ok(Some(row.into()))
+    Ok(Some(row))
 }
 
 /// Result of an update.
 pub enum Updated {
-    Ok(Box<Referrer>),
+    Ok(Box<ReferrerRow>),
     Missing,
     DuplicateOpenid,
 }
@@ -185,7 +165,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
-    Ok(Updated::Ok(Box::new(row.into())))
+    Ok(Updated::Ok(Box::new(row)))
 }
 
 /// Archives (idempotent: archiving twice keeps the first time).
@@ -194,7 +174,7 @@ pub async fn archive(
     account_id: i64,
     id: i64,
     actor: &str,
-) -> sqlx::Result<Option<Referrer>> {
+) -> sqlx::Result<Option<ReferrerRow>> {
     let mut tx = pool.begin().await?;
     let row: Option<ReferrerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update referrer set archived_at = coalesce(archived_at, now()), updated_at = now()
@@ -216,18 +196,17 @@ pub async fn archive(
         .await?;
     }
     tx.commit().await?;
-    Ok(row.map(Into::into))
+    Ok(row)
 }
 
-pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<Option<Referrer>> {
-    let row: Option<ReferrerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+pub async fn get(pool: &PgPool, account_id: i64, id: i64) -> sqlx::Result<Option<ReferrerRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "select {COLUMNS} from referrer where account_id = $1 and id = $2"
     )))
     .bind(account_id)
     .bind(id)
     .fetch_optional(pool)
-    .await?;
-    Ok(row.map(Into::into))
+    .await
 }
 
 /// One page of referrers.
@@ -235,7 +214,7 @@ pub async fn list(
     pool: &PgPool,
     account_id: i64,
     query: &ReferrerQuery,
-) -> sqlx::Result<Page<Referrer>> {
+) -> sqlx::Result<Paged<ReferrerRow>> {
     let per_page = query.per_page.clamp(1, 200);
     let page = query.page.max(1);
     let pattern = query
@@ -276,8 +255,8 @@ pub async fn list(
     .bind((page - 1) * per_page)
     .fetch_all(pool)
     .await?;
-    Ok(Page {
-        items: rows.into_iter().map(Into::into).collect(),
+    Ok(Paged {
+        rows,
         total,
         page,
         per_page,

@@ -1,11 +1,10 @@
 //! Settings: greeting templates, the notification template, user and token lists, audit log.
 
-use app::model::{AuditEntry, Role, TokenSummary, UserSummary};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 use sqlx::PgPool;
 
-use crate::db::referrers::{audit, rfc3339};
+use crate::db::referrers::audit;
 
 pub async fn greetings(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<(String, String)>> {
     sqlx::query_as("select variant, template from greeting where account_id = $1")
@@ -87,80 +86,66 @@ pub async fn save_notify_template(
     tx.commit().await
 }
 
-pub async fn users(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<UserSummary>> {
-    let rows: Vec<(i64, String, String, DateTime<Utc>)> = sqlx::query_as(
+/// A user holding a role in the account (`role` as stored).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct UserListRow {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The enabled users holding a role in the account, by name.
+pub async fn users(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<UserListRow>> {
+    sqlx::query_as(
         "select u.id, u.username, r.role, u.created_at
          from account_role r join app_user u on u.id = r.user_id
          where r.account_id = $1 and u.disabled_at is null order by u.username",
     )
     .bind(account_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, username, role, created)| {
-            Role::parse(&role).map(|role| UserSummary {
-                id,
-                username,
-                role,
-                created_at: rfc3339(created),
-            })
-        })
-        .collect())
+    .await
 }
 
-type TokenRow = (
-    i64,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    bool,
-);
+/// An API token of the account, without its hash (`role` as stored).
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct TokenListRow {
+    pub id: i64,
+    pub name: String,
+    pub role: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
 
-pub async fn tokens(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<TokenSummary>> {
-    let rows: Vec<TokenRow> = sqlx::query_as(
-        "select id, name, role, created_at, last_used_at, revoked_at is not null
+/// The account's API tokens, newest first.
+pub async fn tokens(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<TokenListRow>> {
+    sqlx::query_as(
+        "select id, name, role, created_at, last_used_at, revoked_at is not null as revoked
          from api_token where account_id = $1 order by id desc",
     )
     .bind(account_id)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|(id, name, role, created, used, revoked)| {
-            Role::parse(&role).map(|role| TokenSummary {
-                id,
-                name,
-                role,
-                created_at: rfc3339(created),
-                last_used_at: used.map(rfc3339),
-                revoked,
-            })
-        })
-        .collect())
+    .await
 }
 
-pub async fn audit_log(
-    pool: &PgPool,
-    account_id: i64,
-    limit: i64,
-) -> sqlx::Result<Vec<AuditEntry>> {
-    let rows: Vec<(String, String, Option<String>, DateTime<Utc>)> = sqlx::query_as(
+/// An audit-log entry.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The account's latest `limit` audit-log entries, newest first.
+pub async fn audit_log(pool: &PgPool, account_id: i64, limit: i64) -> sqlx::Result<Vec<AuditRow>> {
+    sqlx::query_as(
         "select actor, action, target, created_at from audit_log
          where account_id = $1 order by id desc limit $2",
     )
     .bind(account_id)
     .bind(limit)
     .fetch_all(pool)
-    .await?;
-    Ok(rows
-        .into_iter()
-        .map(|(actor, action, target, created)| AuditEntry {
-            actor,
-            action,
-            target,
-            created_at: rfc3339(created),
-        })
-        .collect())
+    .await
 }

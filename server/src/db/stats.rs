@@ -3,12 +3,12 @@
 //! and the retention rules are the report service's (`referral/report_plan.rs`,
 //! `referral/reports.rs`), which hands this module plain data.
 
-use app::model::{Page, Referral, ReferrerKind};
+use app::model::ReferrerKind;
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::stream::{BoxStream, StreamExt};
 use sqlx::PgPool;
 
-use crate::db::referrers::rfc3339;
+use crate::db::Paged;
 
 /// What the leaderboard ranks by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -65,13 +65,8 @@ pub struct BoardRow {
     pub retained: i64,
 }
 
-/// Moves the callbacks' pending roll-up deltas into the roll-ups (see migration 9); returns
-/// how many were folded. Reports call it first, so they count everything committed.
-pub async fn fold(pool: &PgPool) -> sqlx::Result<i64> {
-    sqlx::query_scalar("select stats_fold()")
-        .fetch_one(pool)
-        .await
-}
+/// Moves the callbacks' pending roll-up deltas into the roll-ups (see [`super::rollup`]).
+pub use super::rollup::fold;
 
 /// The referrers with any follow or unfollow in the rows `q` sums, the highest value first
 /// (ties by referrer id, so the order is stable), at most `q.limit`. Call [`fold`] first.
@@ -197,35 +192,19 @@ pub async fn days(
     Ok(rows)
 }
 
-#[derive(sqlx::FromRow)]
-struct ReferralRow {
-    id: i64,
-    openid: String,
-    referrer_id: i64,
-    referrer_name: String,
-    qr_code_id: i64,
-    followed_at: DateTime<Utc>,
-    unfollowed_at: Option<DateTime<Utc>>,
-    subscribed: bool,
-}
-
-impl From<ReferralRow> for Referral {
-    fn from(r: ReferralRow) -> Self {
-        Referral {
-            id: r.id,
-            openid: r.openid,
-            referrer_id: r.referrer_id,
-            referrer_name: r.referrer_name,
-            qr_code_id: r.qr_code_id,
-            followed_at: rfc3339(r.followed_at),
-            unfollowed_at: if r.subscribed {
-                None
-            } else {
-                r.unfollowed_at.map(rfc3339)
-            },
-            still_following: r.subscribed,
-        }
-    }
+/// A referral with its follower's openid and state and its referrer's name.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ReferralRow {
+    pub id: i64,
+    pub openid: String,
+    pub referrer_id: i64,
+    pub referrer_name: String,
+    pub qr_code_id: i64,
+    pub followed_at: DateTime<Utc>,
+    /// When the follower unfollowed; only meaningful while `subscribed` is false.
+    pub unfollowed_at: Option<DateTime<Utc>>,
+    /// Whether the follower follows now.
+    pub subscribed: bool,
 }
 
 const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
@@ -240,7 +219,7 @@ pub async fn referrals_of(
     referrer_id: i64,
     page: i64,
     per_page: i64,
-) -> sqlx::Result<Page<Referral>> {
+) -> sqlx::Result<Paged<ReferralRow>> {
     let per_page = per_page.clamp(1, 200);
     let page = page.max(1);
     let total: i64 = sqlx::query_scalar(
@@ -260,8 +239,8 @@ pub async fn referrals_of(
     .bind((page - 1) * per_page)
     .fetch_all(pool)
     .await?;
-    Ok(Page {
-        items: rows.into_iter().map(Into::into).collect(),
+    Ok(Paged {
+        rows,
         total,
         page,
         per_page,
@@ -275,7 +254,7 @@ pub fn referrals_in(
     account_id: i64,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> BoxStream<'static, sqlx::Result<Referral>> {
+) -> BoxStream<'static, sqlx::Result<ReferralRow>> {
     const BATCH: i64 = 2000;
     // (followed_at, id) of the last row sent; None before the first batch.
     let start: Option<(DateTime<Utc>, i64)> = None;
@@ -302,8 +281,7 @@ pub fn referrals_in(
                 Ok(rows) => {
                     let next = rows.last().map(|r| Some((r.followed_at, r.id)));
                     let done = (rows.len() as i64) < BATCH;
-                    let items: Vec<sqlx::Result<Referral>> =
-                        rows.into_iter().map(|r| Ok(r.into())).collect();
+                    let items: Vec<sqlx::Result<ReferralRow>> = rows.into_iter().map(Ok).collect();
                     let state = if done { None } else { next };
                     Some((futures_util::stream::iter(items), state))
                 }

@@ -1,6 +1,6 @@
 //! Dashboard users (global), their roles per account, sessions and login attempts.
 
-use app::model::{CurrentUser, Role};
+use app::model::Role;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -14,24 +14,13 @@ pub struct UserRow {
     pub password_hash: String,
 }
 
-/// A user in the account a session is open for, with their role there.
-#[derive(sqlx::FromRow)]
+/// A user in the account a session is open for, with their role there (as stored).
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SessionRow {
     pub id: i64,
     pub account_id: i64,
     pub username: String,
     pub role: String,
-}
-
-impl SessionRow {
-    pub fn current(&self) -> Option<CurrentUser> {
-        Role::parse(&self.role).map(|role| CurrentUser {
-            id: self.id,
-            account_id: self.account_id,
-            username: self.username.clone(),
-            role,
-        })
-    }
 }
 
 /// Creates a user (first made in `account_id`), or replaces the password of an existing one

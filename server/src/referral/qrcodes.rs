@@ -149,7 +149,8 @@ pub async fn create(
         url: &ticket.url,
         expires_at,
     };
-    Ok(store::insert(pool, &code, &actor.audit_name()).await?)
+    let row = store::insert(pool, &code, &actor.audit_name()).await?;
+    Ok(row.into())
 }
 
 /// One code of the caller's account.
@@ -157,6 +158,7 @@ pub async fn get(pool: &PgPool, actor: &Actor, id: i64) -> Result<QrCode, Servic
     actor.require(Role::Staff)?;
     store::get(pool, actor.account_id, id)
         .await?
+        .map(QrCode::from)
         .ok_or(ServiceError::NotFound("QR code"))
 }
 
@@ -167,7 +169,8 @@ pub async fn of_referrer(
     referrer_id: i64,
 ) -> Result<Vec<QrCode>, ServiceError> {
     referrers::get(pool, actor, referrer_id).await?;
-    Ok(store::of_referrer(pool, actor.account_id, referrer_id).await?)
+    let rows = store::of_referrer(pool, actor.account_id, referrer_id).await?;
+    Ok(rows.into_iter().map(QrCode::from).collect())
 }
 
 /// Default and allowed widths of a code's PNG image, in pixels.

@@ -10,6 +10,7 @@ use crate::db::referrers::{self as store, ReferrerFields, ReferrerQuery, Referre
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::roles::Role;
+use crate::referral::views;
 
 /// Limits of referrer fields.
 pub const MAX_NAME_CHARS: usize = 64;
@@ -123,7 +124,7 @@ pub async fn create(
         &actor.audit_name(),
     )
     .await?;
-    referrer.ok_or_else(duplicate_openid)
+    referrer.map(Referrer::from).ok_or_else(duplicate_openid)
 }
 
 /// Applies a partial update.
@@ -143,7 +144,7 @@ pub async fn update(
     };
     let fields = validate(&merged)?;
     match store::update(pool, actor.account_id, id, &fields, &actor.audit_name()).await? {
-        store::Updated::Ok(r) => Ok(*r),
+        store::Updated::Ok(r) => Ok(Referrer::from(*r)),
         store::Updated::Missing => Err(ServiceError::NotFound("referrer")),
         store::Updated::DuplicateOpenid => Err(duplicate_openid()),
     }
@@ -154,6 +155,7 @@ pub async fn archive(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, 
     actor.require(Role::Staff)?;
     store::archive(pool, actor.account_id, id, &actor.audit_name())
         .await?
+        .map(Referrer::from)
         .ok_or(ServiceError::NotFound("referrer"))
 }
 
@@ -162,6 +164,7 @@ pub async fn get(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, Serv
     actor.require(Role::Staff)?;
     store::get(pool, actor.account_id, id)
         .await?
+        .map(Referrer::from)
         .ok_or(ServiceError::NotFound("referrer"))
 }
 
@@ -222,7 +225,8 @@ pub async fn list(
 ) -> Result<Page<Referrer>, ServiceError> {
     actor.require(Role::Staff)?;
     let query = list_query(input)?;
-    Ok(store::list(pool, actor.account_id, &query).await?)
+    let rows = store::list(pool, actor.account_id, &query).await?;
+    Ok(views::page(rows))
 }
 
 /// The store's query for a list request: the sort parsed, search text cleaned, page and page

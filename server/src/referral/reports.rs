@@ -17,6 +17,7 @@ use crate::referral::error::ServiceError;
 use crate::referral::period::{Period, local_date};
 use crate::referral::report_plan::Plan;
 use crate::referral::roles::Role;
+use crate::referral::views;
 
 /// Default and largest number of leaderboard rows.
 pub const DEFAULT_LIMIT: i64 = 100;
@@ -256,7 +257,8 @@ pub async fn referrals_of(
     crate::referral::referrers::get(pool, actor, referrer_id).await?;
     let page = page.unwrap_or(1).clamp(1, 1_000_000);
     let per_page = per_page.unwrap_or(DEFAULT_PER_PAGE).clamp(1, MAX_PER_PAGE);
-    Ok(stats::referrals_of(pool, actor.account_id, referrer_id, page, per_page).await?)
+    let rows = stats::referrals_of(pool, actor.account_id, referrer_id, page, per_page).await?;
+    Ok(views::page(rows))
 }
 
 /// Every referral of a period, oldest first, read in batches as the stream is consumed
@@ -271,7 +273,7 @@ pub fn referrals_export(
     let f = Filters::parse(q)?;
     Ok(
         stats::referrals_in(pool.clone(), actor.account_id, f.period.from, f.period.to)
-            .map(|row| row.map_err(ServiceError::from))
+            .map(|row| row.map(Referral::from).map_err(ServiceError::from))
             .boxed(),
     )
 }

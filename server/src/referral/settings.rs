@@ -1,6 +1,6 @@
 //! Admin settings: greetings (validated), the notification template, users and API tokens.
 
-use app::model::{GreetingSetting, Role, SettingsData, WechatInfo};
+use app::model::{AuditEntry, GreetingSetting, Role, SettingsData, WechatInfo};
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -8,7 +8,7 @@ use crate::db::settings as store;
 use crate::referral::actor::{Actor, Principal};
 use crate::referral::error::ServiceError;
 use crate::referral::greeting::Variant;
-use crate::referral::{tokens, users};
+use crate::referral::{tokens, users, views};
 
 /// Longest greeting template (the reply must stay under 2,048 bytes with names filled in).
 pub const MAX_TEMPLATE_CHARS: usize = 600;
@@ -42,6 +42,9 @@ pub async fn load(
     drop(conn);
     let account = crate::referral::accounts::current(pool, actor).await?;
     let accounts = crate::referral::accounts::administered(pool, actor).await?;
+    let user_rows = store::users(pool, account_id).await?;
+    let token_rows = store::tokens(pool, account_id).await?;
+    let audit_rows = store::audit_log(pool, account_id, 50).await?;
     Ok(SettingsData {
         greetings,
         member_keywords: members.member_keywords,
@@ -58,9 +61,15 @@ pub async fn load(
         },
         account,
         accounts,
-        users: store::users(pool, account_id).await?,
-        tokens: store::tokens(pool, account_id).await?,
-        audit: store::audit_log(pool, account_id, 50).await?,
+        users: user_rows
+            .into_iter()
+            .filter_map(views::user_summary)
+            .collect(),
+        tokens: token_rows
+            .into_iter()
+            .filter_map(views::token_summary)
+            .collect(),
+        audit: audit_rows.into_iter().map(AuditEntry::from).collect(),
     })
 }
 

@@ -14,6 +14,7 @@ use sqlx::PgPool;
 use crate::db::users as store;
 use crate::referral::error::ServiceError;
 use crate::referral::tokens::hash;
+use crate::referral::views;
 
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tj_session";
@@ -213,7 +214,7 @@ pub async fn session_user(
     }
     Ok(store::session_user(pool, &hash(cookie))
         .await?
-        .and_then(|row| row.current()))
+        .and_then(views::current_user))
 }
 
 pub async fn logout(pool: &PgPool, cookie: &str) -> Result<(), ServiceError> {

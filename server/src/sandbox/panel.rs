@@ -64,7 +64,8 @@ impl Panel<'_> {
     /// Codes a simulated user can scan.
     pub async fn codes(&self, actor: &Actor) -> Result<Vec<SandboxCode>, ServiceError> {
         self.allow(actor)?;
-        Ok(crate::db::qrcodes::all_for_sandbox(self.pool, actor.account_id).await?)
+        let rows = crate::db::qrcodes::all_for_sandbox(self.pool, actor.account_id).await?;
+        Ok(rows.into_iter().map(SandboxCode::from).collect())
     }
 
     /// Plays a simulated WeChat user.

@@ -254,10 +254,7 @@ async fn the_leaderboard_exports_as_csv(pool: PgPool) {
 /// account days summed over their shards. (Rows that went back to zero, e.g. after a
 /// re-follow cancelled an unfollow, may stay.)
 pub async fn rollups(pool: &PgPool) -> Vec<String> {
-    sqlx::query("select stats_fold()")
-        .execute(pool)
-        .await
-        .expect("fold");
+    tuijian::db::rollup::fold(pool).await.expect("fold");
     const NONZERO: &str = "(scans, scanners, follows, unfollows, lost, lost_7d, lost_30d)
                            <> (0, 0, 0, 0, 0, 0, 0)";
     sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
@@ -309,10 +306,7 @@ async fn rollups_kept_by_the_callbacks_equal_a_rebuild_from_the_rows(pool: PgPoo
     assert_eq!(before["unfollows"], 3, "{before}");
     let kept = rollups(&pool).await;
     assert!(kept.len() > 20, "{kept:?}");
-    sqlx::query("select stats_rebuild()")
-        .execute(&pool)
-        .await
-        .expect("rebuild");
+    tuijian::db::rollup::rebuild(&pool).await.expect("rebuild");
     assert_eq!(rollups(&pool).await, kept);
     let (_, after) = get(&app, &token, "/stats?period=all").await;
     assert_eq!(after, before);

@@ -430,10 +430,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
     );
     // The report roll-ups kept under concurrency, restarts and redeliveries add up.
     let kept = crate::rest_reports::rollups(&admin).await;
-    sqlx::query("select stats_rebuild()")
-        .execute(&admin)
-        .await
-        .expect("rebuild");
+    tuijian::db::rollup::rebuild(&admin).await.expect("rebuild");
     assert_eq!(
         crate::rest_reports::rollups(&admin).await,
         kept,

@@ -1,0 +1,183 @@
+//! The roll-ups' fold and rebuild: the one definition of how the pending deltas and the
+//! recorded rows become `referrer_day`, `referrer_week`, `referrer_month`, `referrer_total`,
+//! `account_day` and `scanner`. They are statements sent by the server rather than database
+//! functions, so a change to them is a change to this file (migrations 9, 13 and 15 each
+//! redefined the same functions; migration 18 dropped them). The triggers that queue the
+//! deltas stay in the schema (migrations 8, 9 and 14).
+
+use sqlx::{Acquire, PgPool, Postgres};
+
+/// Folds (and a rebuild) run one at a time: concurrent ones would upsert the same roll-up
+/// rows in different orders and deadlock. A delta committed meanwhile waits for the next fold.
+const FOLD_LOCK: &str = "select pg_advisory_xact_lock(hashtext('tuijian.stats_fold'))";
+
+/// Moves every pending delta into the roll-ups in one statement; returns how many rows it
+/// folded.
+const FOLD: &str = "\
+with d as (delete from stats_delta returning *),
+-- Each scanner's first day in this batch, per referrer and account-wide; the scanner rows
+-- that are new return it, so no join is needed.
+here as (insert into scanner (account_id, scope, openid, first_day)
+         select account_id, referrer_id, openid, cst_day(min(scanned_at))
+         from d where openid is not null group by 1, 2, 3
+         on conflict do nothing returning account_id, scope, first_day),
+anywhere as (insert into scanner (account_id, scope, openid, first_day)
+             select account_id, -1, openid, cst_day(min(scanned_at))
+             from d where openid is not null group by 1, 3
+             on conflict do nothing returning account_id, first_day),
+contrib as (
+    select account_id, referrer_id, day, scans, 0 as scanners, 0 as account_scanners,
+           follows, unfollows, lost, lost_7d, lost_30d
+    from d
+    union all
+    select account_id, scope, first_day, 0, 1, 0, 0, 0, 0, 0, 0 from here
+    union all
+    select account_id, -1, first_day, 0, 0, 1, 0, 0, 0, 0, 0 from anywhere),
+per_day as (
+    select account_id, referrer_id, day, sum(scans) as scans, sum(scanners) as scanners,
+           sum(follows) as follows, sum(unfollows) as unfollows, sum(lost) as lost,
+           sum(lost_7d) as lost_7d, sum(lost_30d) as lost_30d
+    from contrib where referrer_id >= 0 group by 1, 2, 3),
+rd as (
+    insert into referrer_day as t
+    select account_id, referrer_id, day, scans, scanners, follows, unfollows, lost,
+           lost_7d, lost_30d
+    from per_day
+    on conflict (account_id, referrer_id, day) do update set
+    scans = t.scans + excluded.scans, scanners = t.scanners + excluded.scanners,
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
+    lost_30d = t.lost_30d + excluded.lost_30d),
+rm as (
+    insert into referrer_month as t
+    select account_id, referrer_id, date_trunc('month', day)::date, sum(scans),
+           sum(scanners), sum(follows), sum(unfollows), sum(lost), sum(lost_7d),
+           sum(lost_30d)
+    from per_day group by 1, 2, 3
+    on conflict (account_id, referrer_id, month) do update set
+    scans = t.scans + excluded.scans, scanners = t.scanners + excluded.scanners,
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
+    lost_30d = t.lost_30d + excluded.lost_30d),
+rw as (
+    insert into referrer_week as t
+    select account_id, referrer_id, date_trunc('week', day)::date, sum(scans),
+           sum(scanners), sum(follows), sum(unfollows), sum(lost), sum(lost_7d),
+           sum(lost_30d)
+    from per_day group by 1, 2, 3
+    on conflict (account_id, referrer_id, week) do update set
+    scans = t.scans + excluded.scans, scanners = t.scanners + excluded.scanners,
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
+    lost_30d = t.lost_30d + excluded.lost_30d),
+rt as (
+    insert into referrer_total as t
+    select account_id, referrer_id, sum(scans), sum(scanners), sum(follows),
+           sum(unfollows), sum(lost), sum(lost_7d), sum(lost_30d)
+    from per_day group by 1, 2
+    on conflict (account_id, referrer_id) do update set
+    scans = t.scans + excluded.scans, scanners = t.scanners + excluded.scanners,
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
+    lost_30d = t.lost_30d + excluded.lost_30d),
+ad as (
+    insert into account_day as t (account_id, day, scans, scanners, follows, unfollows,
+                                  lost, lost_7d, lost_30d)
+    select account_id, day, sum(scans), sum(account_scanners), sum(follows),
+           sum(unfollows), sum(lost), sum(lost_7d), sum(lost_30d)
+    from contrib group by 1, 2
+    on conflict (account_id, day) do update set
+    scans = t.scans + excluded.scans, scanners = t.scanners + excluded.scanners,
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
+    lost_30d = t.lost_30d + excluded.lost_30d)
+select count(*) from d
+";
+
+/// Rebuilds every roll-up from the recorded scans, referrals and followers, in order.
+const REBUILD: [&str; 8] = [
+    "\
+truncate referrer_day, referrer_week, referrer_month, referrer_total, account_day, scanner,
+         stats_delta",
+    "\
+insert into scanner (account_id, scope, openid, first_day)
+    select account_id, coalesce(referrer_id, 0), openid, cst_day(min(scanned_at))
+    from scan group by 1, 2, 3
+    union all
+    select account_id, -1, openid, cst_day(min(scanned_at)) from scan group by 1, 3",
+    "\
+create temporary table contrib on commit drop as
+    select s.account_id a, coalesce(s.referrer_id, 0) r, cst_day(s.scanned_at) d,
+           1 scans, 0 scanners, 0 account_scanners, 0 follows, 0 unfollows, 0 lost,
+           0 lost_7d, 0 lost_30d
+    from scan s
+    union all
+    select account_id, coalesce(referrer_id, 0), cst_day(min(scanned_at)),
+           0, 1, 0, 0, 0, 0, 0, 0
+    from scan group by account_id, coalesce(referrer_id, 0), openid
+    union all
+    select account_id, -1, cst_day(min(scanned_at)), 0, 0, 1, 0, 0, 0, 0, 0
+    from scan group by account_id, openid
+    union all
+    select account_id, referrer_id, cst_day(followed_at), 0, 0, 0, 1, 0, 0, 0, 0
+    from referral
+    union all
+    select r.account_id, r.referrer_id, cst_day(f.unfollowed_at), 0, 0, 0, 0, 1, 0, 0, 0
+    from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+    where not f.subscribed and f.unfollowed_at is not null
+    union all
+    select r.account_id, r.referrer_id, cst_day(r.followed_at), 0, 0, 0, 0, 0, 1,
+           (f.unfollowed_at < r.followed_at + interval '7 days')::integer,
+           (f.unfollowed_at < r.followed_at + interval '30 days')::integer
+    from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+    where not f.subscribed and f.unfollowed_at is not null",
+    "\
+insert into referrer_day
+    select a, r, d, sum(scans), sum(scanners), sum(follows), sum(unfollows), sum(lost),
+           sum(lost_7d), sum(lost_30d)
+    from contrib where r >= 0 group by a, r, d",
+    "\
+insert into referrer_month
+    select account_id, referrer_id, date_trunc('month', day)::date, sum(scans),
+           sum(scanners), sum(follows), sum(unfollows), sum(lost), sum(lost_7d),
+           sum(lost_30d)
+    from referrer_day group by 1, 2, 3",
+    "\
+insert into referrer_week
+    select account_id, referrer_id, date_trunc('week', day)::date, sum(scans),
+           sum(scanners), sum(follows), sum(unfollows), sum(lost), sum(lost_7d),
+           sum(lost_30d)
+    from referrer_day group by 1, 2, 3",
+    "\
+insert into referrer_total
+    select account_id, referrer_id, sum(scans), sum(scanners), sum(follows),
+           sum(unfollows), sum(lost), sum(lost_7d), sum(lost_30d)
+    from referrer_day group by 1, 2",
+    "\
+insert into account_day
+    select a, d, sum(scans), sum(account_scanners), sum(follows), sum(unfollows),
+           sum(lost), sum(lost_7d), sum(lost_30d)
+    from contrib group by a, d",
+];
+
+/// Moves the callbacks' pending roll-up deltas into the roll-ups; returns how many were
+/// folded. Reports call it first, so they count everything committed.
+pub async fn fold(pool: &PgPool) -> sqlx::Result<i64> {
+    let mut tx = pool.begin().await?;
+    sqlx::query(FOLD_LOCK).execute(&mut *tx).await?;
+    let folded = sqlx::query_scalar(FOLD).fetch_one(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(folded)
+}
+
+/// Throws the roll-ups away and computes them again from the rows, in one transaction (the
+/// pending deltas are dropped: the rows already hold what they would add). For repairs, the
+/// benchmark's seeding and the tests that compare the kept roll-ups with a rebuild.
+pub async fn rebuild<'c>(conn: impl Acquire<'c, Database = Postgres>) -> sqlx::Result<()> {
+    let mut tx = conn.begin().await?;
+    sqlx::query(FOLD_LOCK).execute(&mut *tx).await?;
+    for statement in REBUILD {
+        sqlx::query(statement).execute(&mut *tx).await?;
+    }
+    tx.commit().await
+}
