@@ -11,6 +11,7 @@ pub mod model;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod setup;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -25,7 +26,7 @@ use crate::pages::{
     leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView,
     not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
     referrer_detail::ReferrerDetailPage, referrers::ReferrersPage, sandbox::SandboxPage,
-    settings::SettingsPage, stats::StatsPage,
+    settings::SettingsPage, setup::SetupPage, stats::StatsPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -78,6 +79,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/leaderboard") view=LeaderboardPage ssr=SsrMode::Async />
                     <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

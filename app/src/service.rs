@@ -67,6 +67,10 @@ pub trait AppService: Send + Sync + 'static {
     ) -> Result<Vec<LeaderboardRow>, AppError>;
     async fn stats(&self, user: &CurrentUser, query: ReportQuery) -> Result<Stats, AppError>;
 
+    /// The current account's setup report: what to enter in WeChat and the live checks
+    /// (admin).
+    async fn setup(&self, user: &CurrentUser) -> Result<crate::setup::SetupReport, AppError>;
+
     /// Everything the settings page shows (admin).
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError>;
     /// Saves a greeting template; an empty one restores the default (admin).

@@ -135,7 +135,8 @@ fn server_cmd(
     if let Some(base) = wechat_api {
         cmd.env("WECHAT_APPID", crate::wire::APPID)
             .env("WECHAT_APPSECRET", "bench-app-secret")
-            .env("WECHAT_API_BASE", base);
+            .env("WECHAT_API_BASE", base)
+            .env("PUBLIC_URL", "https://tuijian.example.com");
     }
     cmd
 }

@@ -128,6 +128,18 @@ impl Accounts {
     ) -> anyhow::Result<Self> {
         let accounts = Self::open(pool, settings, self_url).await?;
         configure_first(&accounts.pool, &accounts.settings, accounts.first).await?;
+        if accounts.public_url().is_none() {
+            let live = store::all(&accounts.pool).await?;
+            if let Some(a) = live.iter().find(|a| a.mode == Mode::Live.as_str()) {
+                anyhow::bail!(
+                    "PUBLIC_URL is required in live mode (account {} \"{}\" is live): set it to \
+                     the https address followers reach this server at, e.g. \
+                     PUBLIC_URL=https://tuijian.example.com",
+                    a.id,
+                    a.name
+                );
+            }
+        }
         accounts
             .get(accounts.first)
             .await
@@ -154,6 +166,11 @@ impl Accounts {
     /// The deployment's first account (the one `/wechat/callback` and `/api/v1/…` mean).
     pub fn first_id(&self) -> i64 {
         self.first
+    }
+
+    /// `PUBLIC_URL`, which a live account needs (WeChat sends followers to it).
+    pub fn public_url(&self) -> Option<&str> {
+        self.settings.public_url.as_deref()
     }
 
     /// An account, read again when its copy is older than [`RELOAD_AFTER`].

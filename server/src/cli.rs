@@ -1,4 +1,5 @@
-//! The command line: `tuijian [serve]`, `tuijian migrate`.
+//! The command line: `tuijian [serve]`, `tuijian migrate`, `tuijian doctor`, and the
+//! management commands.
 
 use std::process::ExitCode;
 
@@ -42,6 +43,13 @@ enum Command {
     /// Manage the Official Accounts this server serves.
     #[command(subcommand)]
     Account(AccountCommand),
+    /// Check each account's connection to WeChat (as the setup page does); exits non-zero
+    /// when a check fails.
+    Doctor {
+        /// Only this account (default: every account).
+        #[arg(long)]
+        account: Option<i64>,
+    },
     /// Play a WeChat user against a server running in sandbox mode.
     Simulate {
         #[command(subcommand)]
@@ -179,6 +187,13 @@ pub fn main() -> ExitCode {
                 account,
             }) => create_token(name, role, account).await,
             Command::Account(command) => account(command).await,
+            Command::Doctor { account } => match doctor(account).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(anyhow::anyhow!(
+                    "a check failed: fix it as described above and run `tuijian doctor` again"
+                )),
+                Err(e) => Err(e),
+            },
             Command::Simulate { action, server } => simulate(action, server).await,
             Command::User(UserCommand::Create {
                 username,
@@ -411,6 +426,88 @@ async fn account(command: AccountCommand) -> anyhow::Result<()> {
     .await;
     database.shutdown().await;
     result
+}
+
+/// `tuijian doctor`: every account's (or one account's) setup checks, printed with their fixes;
+/// whether all passed. Sandbox accounts are checked against the running server's simulator.
+async fn doctor(account: Option<i64>) -> anyhow::Result<bool> {
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let self_url = format!("http://{}", settings.site_addr);
+        let public_url = settings.public_url.clone();
+        let registry =
+            crate::accounts::Accounts::open(pool.clone(), Arc::new(settings), self_url.clone())
+                .await?;
+        let ids = match account {
+            Some(id) => vec![id],
+            None => db::accounts::all(&pool)
+                .await?
+                .into_iter()
+                .map(|a| a.id)
+                .collect(),
+        };
+        let ctx = crate::referral::setup::SetupContext {
+            pool: &pool,
+            accounts: &registry,
+            public_url: public_url.as_deref(),
+            self_url: &self_url,
+        };
+        let mut healthy = true;
+        for id in ids {
+            let report = crate::referral::setup::report(&Actor::cli(id), &ctx)
+                .await
+                .map_err(refused)?;
+            healthy &= !report.failed();
+            print!("{}", doctor_text(&report));
+        }
+        anyhow::Ok(healthy)
+    }
+    .await;
+    database.shutdown().await;
+    result
+}
+
+/// A setup report as the doctor prints it: one line per check, its fix below (in English,
+/// then Chinese).
+pub fn doctor_text(report: &app::setup::SetupReport) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let mode = match report.mode {
+        app::model::WechatMode::Live => "live",
+        app::model::WechatMode::Sandbox => "sandbox",
+    };
+    let _ = writeln!(
+        out,
+        "account {} ({}, {mode}, {})\n  callback URL: {}",
+        report.account_id, report.account_name, report.appid, report.callback_url
+    );
+    if let Some(domain) = &report.oauth_domain {
+        let _ = writeln!(out, "  web authorization domain: {domain}");
+    }
+    if let Some(ip) = &report.outbound_ip {
+        let _ = writeln!(out, "  outbound IP seen by WeChat: {ip}");
+    }
+    for check in &report.checks {
+        let errcode = check
+            .errcode
+            .map(|c| format!("errcode {c}: "))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "  [{:<4}] {:<17} {errcode}{}",
+            check.state.as_str(),
+            check.kind.as_str(),
+            check.detail
+        );
+        if let Some(fix) = &check.fix {
+            let (zh, en) = fix.text();
+            let _ = writeln!(out, "         fix: {en}\n         修正：{zh}");
+        }
+    }
+    out
 }
 
 /// One line from a prompt (or from standard input when it is not a terminal): secrets are

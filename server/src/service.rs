@@ -174,6 +174,11 @@ impl AppService for ServerService {
         answer(reports::stats(&self.pool, &Actor::user(user), &query).await)
     }
 
+    async fn setup(&self, user: &CurrentUser) -> Result<app::setup::SetupReport, AppError> {
+        let ctx = self.setup_context();
+        answer(crate::referral::setup::report(&Actor::user(user), &ctx).await)
+    }
+
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError> {
         let public_url = self.public_url();
         answer(settings::load(&self.pool, &self.settings, &public_url, &Actor::user(user)).await)
@@ -315,6 +320,15 @@ impl ServerService {
     }
 
     /// Where followers and WeChat reach this server.
+    fn setup_context(&self) -> crate::referral::setup::SetupContext<'_> {
+        crate::referral::setup::SetupContext {
+            pool: &self.pool,
+            accounts: &self.accounts,
+            public_url: self.settings.public_url.as_deref(),
+            self_url: &self.self_url,
+        }
+    }
+
     fn public_url(&self) -> String {
         self.settings
             .public_url

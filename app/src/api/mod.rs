@@ -7,6 +7,7 @@ pub mod referrers;
 pub mod reports;
 pub mod sandbox;
 pub mod settings;
+pub mod setup;
 pub mod system;
 
 /// Server-side helpers shared by the server functions.

@@ -11,4 +11,5 @@ pub mod referrer_detail;
 pub mod referrers;
 pub mod sandbox;
 pub mod settings;
+pub mod setup;
 pub mod stats;

@@ -73,6 +73,32 @@ pub async fn by_appid(pool: &PgPool, appid: &str) -> sqlx::Result<Option<Account
     .await
 }
 
+/// Notes WeChat's check of the callback URL: passed (`ok`) or refused (a bad signature). A
+/// refusal is noted at most every ten seconds, so forged checks cannot make it write much.
+pub async fn note_url_check(pool: &PgPool, id: i64, ok: bool) -> sqlx::Result<()> {
+    let sql = if ok {
+        "update account set url_verified_at = now() where id = $1"
+    } else {
+        "update account set url_check_failed_at = now() where id = $1
+         and (url_check_failed_at is null or url_check_failed_at < now() - interval '10 seconds')"
+    };
+    sqlx::query(sql).bind(id).execute(pool).await?;
+    Ok(())
+}
+
+/// When WeChat last verified a callback URL, and when it last failed to.
+pub type UrlChecks = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+/// When WeChat last verified the account's callback URL, and last failed to.
+pub async fn url_checks(pool: &PgPool, id: i64) -> sqlx::Result<UrlChecks> {
+    let row: Option<UrlChecks> =
+        sqlx::query_as("select url_verified_at, url_check_failed_at from account where id = $1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?;
+    Ok(row.unwrap_or_default())
+}
+
 /// Every account, by id.
 pub async fn all(pool: &PgPool) -> sqlx::Result<Vec<AccountRow>> {
     sqlx::query_as(concat!("select ", columns!(), " from account order by id"))

@@ -118,3 +118,13 @@ pub async fn event_reply(
     .fetch_one(pool)
     .await
 }
+
+/// When the account's latest stored callback arrived.
+pub async fn last_received(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<DateTime<Utc>>> {
+    sqlx::query_scalar(
+        "select created_at from event where account_id = $1 order by id desc limit 1",
+    )
+    .bind(account_id)
+    .fetch_optional(pool)
+    .await
+}

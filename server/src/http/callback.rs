@@ -147,7 +147,7 @@ pub async fn verify_url(
     State(state): State<AppState>,
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, CallbackError> {
-    answer_url_check(&state.callback, query)
+    answer_url_check(&state, state.account_id, &state.callback, query).await
 }
 
 /// `GET /wechat/callback/{account}`: the URL check of one account.
@@ -157,7 +157,7 @@ pub async fn verify_account_url(
     Query(query): Query<CallbackQuery>,
 ) -> Result<Response, CallbackError> {
     let account = known_account(&state, account).await?;
-    answer_url_check(&account.callback, query)
+    answer_url_check(&state, account.id, &account.callback, query).await
 }
 
 /// The account a callback URL names; an unknown one is refused like a bad signature (nothing
@@ -175,11 +175,24 @@ async fn known_account(
     }
 }
 
-fn answer_url_check(
+/// Answers WeChat's URL check and notes its outcome for the setup page, after the answer (a
+/// note that cannot be written is logged).
+async fn answer_url_check(
+    state: &AppState,
+    account_id: i64,
     config: &CallbackConfig,
     query: CallbackQuery,
 ) -> Result<Response, CallbackError> {
-    verify_signature(config, &query)?;
+    let checked = verify_signature(config, &query);
+    if query.echostr.is_some() {
+        let (pool, ok) = (state.pool.clone(), checked.is_ok());
+        tokio::spawn(async move {
+            if let Err(e) = crate::db::accounts::note_url_check(&pool, account_id, ok).await {
+                tracing::warn!(account_id, error = %e, "could not note the callback URL check");
+            }
+        });
+    }
+    checked?;
     let echostr = query
         .echostr
         .ok_or_else(|| CallbackError::BadRequest("echostr missing".into()))?;

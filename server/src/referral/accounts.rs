@@ -47,7 +47,7 @@ pub fn view(row: &AccountRow, first_id: i64) -> AccountView {
         appsecret_set: row.appsecret.is_some(),
         callback_path: format!("/wechat/callback/{}", row.id),
         env_configured: row.id == first_id,
-        created_at: crate::db::referrers::rfc3339(row.created_at),
+        created_at: crate::referral::views::rfc3339(row.created_at),
     }
 }
 
@@ -200,6 +200,18 @@ fn random_token() -> String {
         .collect()
 }
 
+/// A live account sends followers to `PUBLIC_URL` (member pages, web authorization): without
+/// it the server would not start again.
+fn needs_public_url(accounts: &Accounts, mode: Mode) -> Result<(), ServiceError> {
+    if mode == Mode::Live && accounts.public_url().is_none() {
+        return Err(ServiceError::field(
+            "mode",
+            "正式模式需要先设置环境变量 PUBLIC_URL / Live mode needs the PUBLIC_URL variable set first",
+        ));
+    }
+    Ok(())
+}
+
 fn appid_taken() -> ServiceError {
     ServiceError::Conflict {
         code: "appid_taken",
@@ -218,6 +230,7 @@ pub async fn create(
 ) -> Result<AccountView, ServiceError> {
     actor.require(Role::Admin)?;
     let mut f = validate(input, None, default_mode)?;
+    needs_public_url(accounts, f.mode)?;
     if f.mode == Mode::Sandbox && f.token.is_none() {
         f.token = Some(random_token());
     }
@@ -298,6 +311,7 @@ pub async fn update(
         }
     } else {
         let mut f = validate(input, Some(&existing), default_mode)?;
+        needs_public_url(accounts, f.mode)?;
         f.appid = f.appid.or_else(|| existing.appid.clone());
         f.original_id = f.original_id.or_else(|| existing.original_id.clone());
         f

@@ -15,5 +15,7 @@ pub mod report_plan;
 pub mod reports;
 pub mod roles;
 pub mod settings;
+pub mod setup;
 pub mod tokens;
 pub mod users;
+pub mod views;

@@ -50,7 +50,21 @@ async fn faults(state: &AppState, endpoint: &str) -> Option<Response> {
     if let Some(delay) = latency {
         tokio::time::sleep(delay).await;
     }
-    errcode.map(|code| err(code, "injected by sandbox fault"))
+    errcode.map(|code| err(code, injected_errmsg(code)))
+}
+
+/// WeChat's own message for an injected errcode (so what reads it, such as the setup page's
+/// allowlist advice, sees what it would see), else a plain note.
+fn injected_errmsg(code: i64) -> &'static str {
+    match code {
+        40164 => "invalid ip 127.0.0.1 ipv6 ::ffff:127.0.0.1, not in whitelist",
+        40125 => "invalid appsecret",
+        40013 => "invalid appid",
+        89503 => "此IP调用需要管理员确认,请联系管理员",
+        45009 => "reach max api daily quota limit",
+        -1 => "system error",
+        _ => "injected by sandbox fault",
+    }
 }
 
 #[derive(Deserialize)]

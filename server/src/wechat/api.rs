@@ -88,6 +88,17 @@ impl WechatApi {
         &self.appid
     }
 
+    /// Asks WeChat for a token with the account's AppID and AppSecret, as a check: a stable
+    /// token without forcing (the one in use stays valid and the cache is not touched).
+    /// Returns how long the token lives.
+    pub async fn check_credentials(&self) -> Result<i64, ApiError> {
+        let token = self
+            .client
+            .stable_token(&self.appid, &self.secret, false)
+            .await?;
+        Ok(token.expires_in)
+    }
+
     /// Web authorization: the visitor's openid for a one-time `code`.
     pub async fn oauth_openid(&self, code: &str) -> Result<OAuthIdentity, ApiError> {
         self.client

@@ -69,7 +69,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 29] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 30] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -115,6 +115,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 29] = [
         "query[period]=all",
     ),
     ("/sfn/settings/load", Some(Role::Admin), ""),
+    ("/sfn/setup/load", Some(Role::Admin), ""),
     (
         "/sfn/settings/greeting",
         Some(Role::Admin),

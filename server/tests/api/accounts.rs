@@ -12,7 +12,7 @@ use tuijian::referral::{accounts, settings, tokens, users};
 use tuijian::sandbox::simulate;
 use tuijian::wechat::signature::sign;
 
-use crate::common::{TestApp, spawn_app};
+use crate::common::{TestApp, settings, spawn_app, spawn_app_with};
 
 const AES_KEY: &str = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 
@@ -420,8 +420,20 @@ async fn accounts_are_validated_and_secrets_never_come_back(pool: PgPool) {
         .expect("count");
     assert_eq!(count, 1);
 
-    // A live account: its AppSecret is stored and never shown.
+    // A live account: refused while PUBLIC_URL is unset (the server would not start again)...
     let secret = "0123456789abcdef0123456789abcdef";
+    let live = format!(
+        "input[name]=品牌号&input[mode]=live&input[appid]=wx49f0ab532d5d035a&input[token]=brandToken&input[appsecret]={secret}&input[original_id]=gh_0123456789ab"
+    );
+    let (status, err) = sfn(&app, "/sfn/accounts/create", &live, &admin).await;
+    assert_eq!(status, 422, "{err}");
+    assert_eq!(err["fields"][0]["field"], "mode", "{err}");
+    // ... and, with it set, its AppSecret is stored and never shown.
+    let app = spawn_app_with(
+        pool.clone(),
+        settings(&[("PUBLIC_URL", "https://tuijian.example.com")]),
+    )
+    .await;
     let (status, view) = sfn(
         &app,
         "/sfn/accounts/create",

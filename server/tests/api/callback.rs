@@ -413,6 +413,7 @@ async fn official_sample_message_is_accepted(pool: PgPool) {
         settings(&[
             ("WECHAT_APPID", "wx2c2769f8efd9abc2"),
             ("WECHAT_APPSECRET", "unused-in-this-test"),
+            ("PUBLIC_URL", "https://tuijian.example.com"),
             ("WECHAT_TOKEN", "spamtest"),
             (
                 "WECHAT_ENCODING_AES_KEY",
@@ -456,6 +457,7 @@ async fn wechatpy_encrypted_message_is_accepted(pool: PgPool) {
         settings(&[
             ("WECHAT_APPID", "wx49f0ab532d5d035a"),
             ("WECHAT_APPSECRET", "unused-in-this-test"),
+            ("PUBLIC_URL", "https://tuijian.example.com"),
             ("WECHAT_TOKEN", token),
             (
                 "WECHAT_ENCODING_AES_KEY",

@@ -17,5 +17,6 @@ mod rest_referrers;
 mod rest_reports;
 mod sandbox;
 mod secrets;
+mod setup;
 mod skeleton;
 mod soak;

@@ -65,7 +65,7 @@ fn captured_logs() -> Captured {
 }
 
 /// A second, freshly migrated database in the same cluster as `pool`.
-async fn second_database(pool: &PgPool) -> PgPool {
+pub async fn second_database(pool: &PgPool) -> PgPool {
     let name = format!("secrets_live_{}", rand::random::<u32>());
     sqlx::query(sqlx::AssertSqlSafe(format!("create database {name}")))
         .execute(pool)
@@ -126,6 +126,7 @@ async fn secrets_never_appear_in_logs_or_responses(pool: PgPool) {
             ("WECHAT_TOKEN", TOKEN),
             ("WECHAT_ENCODING_AES_KEY", AES_KEY),
             ("WECHAT_API_BASE", &wechat.url("/sandbox/wx")),
+            ("PUBLIC_URL", "https://tuijian.example.com"),
         ]),
     )
     .await;
