@@ -7,7 +7,9 @@ pub mod browser;
 pub mod components;
 pub mod greeting;
 pub mod i18n;
+pub mod menu;
 pub mod model;
+pub mod notice;
 pub mod pages;
 #[cfg(feature = "ssr")]
 pub mod service;
@@ -23,7 +25,7 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView,
+    leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView, menu::CustomMenuPage,
     not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
     referrer_detail::ReferrerDetailPage, referrers::ReferrersPage, sandbox::SandboxPage,
     settings::SettingsPage, setup::SetupPage, stats::StatsPage,
@@ -80,6 +82,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/stats") view=StatsPage ssr=SsrMode::Async />
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
+                    <Route path=path!("/menu") view=CustomMenuPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -289,6 +289,8 @@ pub struct ReferrerDetail {
     pub referrals: Page<Referral>,
     pub stats: Stats,
     pub account_name: String,
+    /// The latest attempts to tell the referrer about a follower, newest first.
+    pub notices: Vec<crate::notice::NoticeAttempt>,
 }
 
 /// The permanent-code quota.
@@ -314,8 +316,11 @@ pub enum SimAction {
     Follow,
     Unfollow,
     Text,
-    /// Clicks the account's "my referral code" menu item (a CLICK event).
+    /// Clicks a CLICK item of the menu (a CLICK event): the one whose key is the content, or
+    /// without content the "my referral code" item.
     Menu,
+    /// Opens a VIEW item of the menu, whose URL is the content (a VIEW event).
+    View,
 }
 
 /// What the simulated user saw.
@@ -673,6 +678,8 @@ pub struct SettingsData {
     /// The menu CLICK key that does the same.
     pub member_menu_key: String,
     pub notify_template_id: Option<String>,
+    /// Which template key gets which value.
+    pub notify_template_fields: Vec<crate::notice::FieldMapping>,
     pub wechat: WechatInfo,
     /// The account the settings are for.
     pub account: AccountView,

@@ -71,6 +71,20 @@ pub trait AppService: Send + Sync + 'static {
     /// (admin).
     async fn setup(&self, user: &CurrentUser) -> Result<crate::setup::SetupReport, AppError>;
 
+    /// The current account's live custom menu and the ready items (admin; asks WeChat).
+    async fn menu(&self, user: &CurrentUser) -> Result<crate::menu::MenuPage, AppError>;
+    /// Publishes a custom menu after checking WeChat's limits (admin).
+    async fn publish_menu(
+        &self,
+        user: &CurrentUser,
+        menu: crate::menu::Menu,
+    ) -> Result<crate::menu::MenuPage, AppError>;
+    /// Removes the custom menu (admin).
+    async fn delete_menu(&self, user: &CurrentUser) -> Result<crate::menu::MenuPage, AppError>;
+    /// The simulated account's published menu (sandbox mode only).
+    async fn sandbox_menu(&self, user: &CurrentUser)
+    -> Result<Option<crate::menu::Menu>, AppError>;
+
     /// Everything the settings page shows (admin).
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError>;
     /// Saves a greeting template; an empty one restores the default (admin).
@@ -80,11 +94,13 @@ pub trait AppService: Send + Sync + 'static {
         variant: String,
         template: String,
     ) -> Result<(), AppError>;
-    /// Sets the template message used to notify referrers; empty → customer-service text.
+    /// Sets the template message used to notify referrers and its key mapping; an empty id
+    /// means customer-service messages only.
     async fn save_notify_template(
         &self,
         user: &CurrentUser,
         template_id: String,
+        fields: Vec<crate::notice::FieldMapping>,
     ) -> Result<(), AppError>;
     async fn add_user(
         &self,

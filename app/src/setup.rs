@@ -126,6 +126,10 @@ pub enum Fix {
     ResetSecret,
     /// 40013: the AppID is wrong.
     CheckAppid,
+    /// 40125 / 40001 for the first account, which `WECHAT_APPSECRET` configures.
+    ResetSecretEnv,
+    /// 40013 for the first account (`WECHAT_APPID`).
+    CheckAppidEnv,
     /// -1 / 45009 and the like: WeChat is busy or a quota is used up; try again later.
     RetryLater,
     /// The WeChat API could not be reached at all.
@@ -191,6 +195,14 @@ impl Fix {
             Fix::CheckAppid => s(
                 "AppID 不正确：从 基本配置 复制开发者ID(AppID) 到本账号的设置里。",
                 "The AppID is wrong: copy 开发者ID(AppID) from 基本配置 into this account's settings.",
+            ),
+            Fix::ResetSecretEnv => s(
+                "AppSecret 不正确或已被重置：在 基本配置 中重置 AppSecret，写入环境变量 WECHAT_APPSECRET 后重启服务。",
+                "The AppSecret is wrong or was reset: reset it under 基本配置, put the new one in WECHAT_APPSECRET and restart the server.",
+            ),
+            Fix::CheckAppidEnv => s(
+                "AppID 不正确：把 基本配置 中的开发者ID(AppID) 写入环境变量 WECHAT_APPID 后重启服务。",
+                "The AppID is wrong: put 开发者ID(AppID) from 基本配置 in WECHAT_APPID and restart the server.",
             ),
             Fix::RetryLater => s(
                 "微信繁忙或调用次数已达上限，请稍后重新检查。",

@@ -143,10 +143,13 @@ enum SimulateCommand {
         #[arg(long)]
         text: String,
     },
-    /// The user clicks the account's "my referral code" menu item.
+    /// The user clicks the account's "my referral code" menu item (or, with --key, the
+    /// published menu's CLICK item with that key).
     Menu {
         #[arg(long)]
         user: String,
+        #[arg(long)]
+        key: Option<String>,
     },
 }
 
@@ -315,7 +318,9 @@ async fn simulate(action: SimulateCommand, server: Option<String>) -> anyhow::Re
         SimulateCommand::Text { user, text } => {
             ("text", serde_json::json!({"user": user, "content": text}))
         }
-        SimulateCommand::Menu { user } => ("menu", serde_json::json!({"user": user})),
+        SimulateCommand::Menu { user, key } => {
+            ("menu", serde_json::json!({"user": user, "key": key}))
+        }
     };
     let url = format!("{server}/sandbox/simulate/{path}");
     let resp = reqwest::Client::new()
@@ -436,7 +441,7 @@ async fn doctor(account: Option<i64>) -> anyhow::Result<bool> {
     let pool = database.pool.clone();
     let result = async {
         db::migrate(&pool).await?;
-        let self_url = format!("http://{}", settings.site_addr);
+        let self_url = crate::startup::self_url(settings.site_addr);
         let public_url = settings.public_url.clone();
         let registry =
             crate::accounts::Accounts::open(pool.clone(), Arc::new(settings), self_url.clone())

@@ -13,15 +13,17 @@ use sqlx::PgPool;
 use tokio::sync::{Notify, watch};
 
 use crate::accounts::{AccountError, Accounts};
-use crate::db::jobs::{self as store, Notification, NotifyContext};
+use crate::db::jobs::{self as store, Attempt, Notification, NotifyContext};
 use crate::db::outbox;
 use crate::referral::error::ServiceError;
 use crate::referral::ingest::Follows;
 use crate::referral::jobs::Claimed;
 use crate::referral::jobs::{self as job, FollowUp, Job};
 use crate::referral::members::{FollowUpError, MemberContext};
+use crate::referral::notices::{self, AfterFailure, Channel};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage, UserInfo};
+use app::notice::{NoticeValues, template_data};
 
 /// Attempts before a transiently failing job is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
@@ -113,6 +115,9 @@ impl Worker {
                 folded = tokio::time::Instant::now();
                 if let Err(e) = crate::db::stats::fold(&self.pool).await {
                     tracing::warn!(error = %e, "cannot fold report roll-ups");
+                }
+                if let Err(e) = self.requeue_reopened().await {
+                    tracing::warn!(error = %e, "cannot queue kept notices");
                 }
             }
             let worked = match self.run_due().await {
@@ -403,17 +408,23 @@ impl Worker {
         };
         let mut outcomes = Vec::with_capacity(referrals.len());
         let mut rows = Vec::new();
+        let mut attempts = Vec::new();
         for chunk in referrals.chunks(NOTICES_AT_ONCE) {
             let mut round = Vec::with_capacity(chunk.len());
             for referral in chunk {
                 round.push(self.tell(*referral, referral.and_then(|key| contexts.get(&key))));
             }
-            for (outcome, row) in join_all(round).await {
+            for (outcome, row, tried) in join_all(round).await {
                 if let Some(row) = row {
                     rows.push((outcomes.len(), row));
                 }
+                attempts.extend(tried);
                 outcomes.push(outcome);
             }
+        }
+        // The attempts happened whatever comes next: logged first.
+        if let Err(e) = store::record_attempts(&self.pool, &attempts).await {
+            tracing::warn!(error = %e, "cannot log notice attempts");
         }
         let written: Vec<&Notification<'_>> = rows.iter().map(|(_, row)| row).collect();
         if let Err(e) = store::record_notifications(&self.pool, &written).await {
@@ -425,18 +436,21 @@ impl Worker {
         outcomes
     }
 
-    /// Sends one referral's notice; returns its outcome and the notification to record.
+    /// Sends one referral's notice: the channel that should work first (by the referrer's
+    /// 48-hour window), the other when it is refused; kept as `pending` when neither delivers
+    /// (sent again once the referrer next interacts). Returns the outcome, the notification to
+    /// record and every attempt made.
     async fn tell<'c>(
         &self,
         referral: Option<(i64, i64)>,
         ctx: Option<&'c NotifyContext>,
-    ) -> (Outcome, Option<Notification<'c>>) {
+    ) -> (Outcome, Option<Notification<'c>>, Vec<Attempt<'c>>) {
         let Some(ctx) = ctx else {
             let outcome = match referral {
                 Some(_) => bad_payload(),
                 None => Outcome::Done,
             };
-            return (outcome, None);
+            return (outcome, None, Vec::new());
         };
         let row = |channel, status, errcode, errmsg| Notification {
             account_id: ctx.account_id,
@@ -447,50 +461,112 @@ impl Worker {
             errcode,
             errmsg,
         };
+        let attempt = |channel, status, errcode, errmsg| Attempt {
+            account_id: ctx.account_id,
+            referral_id: ctx.referral_id,
+            referrer_id: ctx.referrer_id,
+            channel,
+            status,
+            errcode,
+            errmsg,
+        };
         let Some(to) = ctx.referrer_openid.as_deref() else {
             // Nobody to tell: the referrer has no bound WeChat identity.
-            return (Outcome::Done, Some(row("none", "skipped", None, None)));
+            return (
+                Outcome::Done,
+                Some(row("none", "skipped", None, None)),
+                Vec::new(),
+            );
         };
         let api = match self.accounts.api(ctx.account_id).await {
             Ok(api) => api,
-            Err(e) => return (account_outcome(&e), None),
+            Err(e) => return (account_outcome(&e), None, Vec::new()),
         };
-        let (channel, sent) = match ctx.template_id.as_deref().filter(|t| !t.is_empty()) {
-            Some(template) => ("template", send_template(&api, ctx, to, template).await),
-            None => ("custom", api.send_text(to, &notice_text(ctx)).await),
-        };
-        match sent {
-            Ok(()) => (Outcome::Done, Some(row(channel, "sent", None, None))),
-            Err(e) => (
-                classify(&e),
-                Some(row(channel, "failed", e.errcode(), Some(e.to_string()))),
-            ),
+        let template = ctx.template_id.as_deref().filter(|t| !t.is_empty());
+        let open = notices::window_open(ctx.last_interaction, Utc::now());
+        let mut attempts = Vec::new();
+        let mut refused = None;
+        for channel in notices::channels(open, template.is_some()) {
+            let sent = match (channel, template) {
+                (Channel::Template, Some(template)) => {
+                    let url = ctx
+                        .member_token
+                        .as_deref()
+                        .map(|t| crate::referral::members::page_url(&self.members.public_url, t));
+                    send_template(&api, ctx, to, template, url).await
+                }
+                _ => api.send_text(to, &notice_text(ctx)).await,
+            };
+            let name = channel.as_str();
+            match sent {
+                Ok(()) => {
+                    attempts.push(attempt(name, "sent", None, None));
+                    return (Outcome::Done, Some(row(name, "sent", None, None)), attempts);
+                }
+                Err(e) => {
+                    attempts.push(attempt(name, "failed", e.errcode(), Some(e.to_string())));
+                    if notices::after_failure(&e) == AfterFailure::RetryLater {
+                        let failed = row(name, "failed", e.errcode(), Some(e.to_string()));
+                        return (classify(&e), Some(failed), attempts);
+                    }
+                    refused = Some((name, e));
+                }
+            }
         }
+        let kept = refused.map(|(name, e)| row(name, "pending", e.errcode(), Some(e.to_string())));
+        (Outcome::Done, kept, attempts)
+    }
+
+    /// Queues the delivery of the kept notices whose referrer has interacted since (the
+    /// window is open again); how many.
+    async fn requeue_reopened(&self) -> sqlx::Result<usize> {
+        let mut tx = self.pool.begin().await?;
+        let due = store::take_reopened(&mut tx).await?;
+        for (account_id, referral_id) in &due {
+            let notify = Job::NotifyReferrer(job::NotifyReferrer {
+                referral_id: *referral_id,
+            });
+            job::enqueue(&mut tx, *account_id, &notify).await?;
+        }
+        tx.commit().await?;
+        if !due.is_empty() {
+            tracing::info!(
+                notices = due.len(),
+                "kept notices queued again: their referrers are back"
+            );
+        }
+        Ok(due.len())
     }
 }
 
-/// A referrer's notice as a template message.
+/// A referrer's notice as a template message: the account's key mapping filled in, linking to
+/// the referrer's personal page when they have one.
 async fn send_template(
     api: &WechatApi,
     ctx: &NotifyContext,
     to: &str,
     template: &str,
+    url: Option<String>,
 ) -> Result<(), ApiError> {
-    {
-        let followed = crate::referral::period::local_time(ctx.followed_at);
-        let message = TemplateMessage {
-            touser: to.to_owned(),
-            template_id: template.to_owned(),
-            url: None,
-            client_msg_id: Some(format!("referral-{}", ctx.referral_id)),
-            data: json!({
-                "keyword1": {"value": mask_openid(&ctx.follower_openid)},
-                "keyword2": {"value": followed},
-                "keyword3": {"value": ctx.total_referrals.to_string()},
-            }),
-        };
-        api.send_template(&message).await.map(|_| ())
-    }
+    let mapping = crate::referral::settings::template_fields(ctx.template_fields.as_deref());
+    let values = NoticeValues {
+        referrer: ctx.referrer_name.clone(),
+        follower: mask_openid(&ctx.follower_openid),
+        time: crate::referral::period::local_time(ctx.followed_at),
+        total: ctx.total_referrals,
+    };
+    let data: serde_json::Map<String, serde_json::Value> = template_data(&mapping, &values)
+        .into_iter()
+        .map(|(key, value)| (key, json!({ "value": value })))
+        .collect();
+    let message = TemplateMessage {
+        touser: to.to_owned(),
+        template_id: template.to_owned(),
+        url,
+        client_msg_id: Some(format!("referral-{}", ctx.referral_id)),
+        data: serde_json::Value::Object(data),
+    };
+    api.send_template(&message).await.map(|_| ())
 }
 
 /// What a follower's `user/info` says that we keep.

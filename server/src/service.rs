@@ -179,6 +179,32 @@ impl AppService for ServerService {
         answer(crate::referral::setup::report(&Actor::user(user), &ctx).await)
     }
 
+    async fn menu(&self, user: &CurrentUser) -> Result<app::menu::MenuPage, AppError> {
+        let public_url = self.public_url();
+        let ctx = self.menu_context(&public_url);
+        answer(crate::referral::menu::load(&ctx, &Actor::user(user)).await)
+    }
+
+    async fn publish_menu(
+        &self,
+        user: &CurrentUser,
+        menu: app::menu::Menu,
+    ) -> Result<app::menu::MenuPage, AppError> {
+        let public_url = self.public_url();
+        let ctx = self.menu_context(&public_url);
+        answer(crate::referral::menu::publish(&ctx, &Actor::user(user), &menu).await)
+    }
+
+    async fn delete_menu(&self, user: &CurrentUser) -> Result<app::menu::MenuPage, AppError> {
+        let public_url = self.public_url();
+        let ctx = self.menu_context(&public_url);
+        answer(crate::referral::menu::clear(&ctx, &Actor::user(user)).await)
+    }
+
+    async fn sandbox_menu(&self, user: &CurrentUser) -> Result<Option<app::menu::Menu>, AppError> {
+        answer(self.panel().menu(&Actor::user(user)).await)
+    }
+
     async fn settings(&self, user: &CurrentUser) -> Result<SettingsData, AppError> {
         let public_url = self.public_url();
         answer(settings::load(&self.pool, &self.settings, &public_url, &Actor::user(user)).await)
@@ -198,9 +224,10 @@ impl AppService for ServerService {
         &self,
         user: &CurrentUser,
         template_id: String,
+        fields: Vec<app::notice::FieldMapping>,
     ) -> Result<(), AppError> {
         let actor = Actor::user(user);
-        answer(settings::save_notify_template(&self.pool, &actor, &template_id).await)
+        answer(settings::save_notify_template(&self.pool, &actor, &template_id, &fields).await)
     }
 
     async fn add_user(
@@ -326,6 +353,14 @@ impl ServerService {
             accounts: &self.accounts,
             public_url: self.settings.public_url.as_deref(),
             self_url: &self.self_url,
+        }
+    }
+
+    fn menu_context<'a>(&'a self, public_url: &'a str) -> crate::referral::menu::MenuContext<'a> {
+        crate::referral::menu::MenuContext {
+            pool: &self.pool,
+            accounts: &self.accounts,
+            public_url,
         }
     }
 

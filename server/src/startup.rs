@@ -144,7 +144,7 @@ impl AppState {
 }
 
 /// The URL this server reaches itself at (a wildcard listen address means loopback).
-fn self_url(addr: SocketAddr) -> String {
+pub fn self_url(addr: SocketAddr) -> String {
     let host = if addr.ip().is_unspecified() {
         SocketAddr::from(([127, 0, 0, 1], addr.port()))
     } else {

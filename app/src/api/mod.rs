@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod member;
+pub mod menu;
 pub mod referrers;
 pub mod reports;
 pub mod sandbox;

@@ -43,3 +43,15 @@ pub async fn sandbox_messages(who: String) -> Result<Vec<SimMessage>, AppError> 
         .await,
     )
 }
+
+/// The simulated account's published menu, for the panel's bottom bar.
+#[server(prefix = "/sfn", endpoint = "sandbox/menu")]
+pub async fn sandbox_menu() -> Result<Option<crate::menu::Menu>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.sandbox_menu(&user).await
+        }
+        .await,
+    )
+}

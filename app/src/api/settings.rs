@@ -27,11 +27,16 @@ pub async fn save_greeting(variant: String, template: String) -> Result<(), AppE
 }
 
 #[server(prefix = "/sfn", endpoint = "settings/notify-template")]
-pub async fn save_notify_template(template_id: String) -> Result<(), AppError> {
+pub async fn save_notify_template(
+    template_id: String,
+    fields: Vec<crate::notice::FieldMapping>,
+) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
             let (service, user) = crate::api::guard::user().await?;
-            service.save_notify_template(&user, template_id).await
+            service
+                .save_notify_template(&user, template_id, fields)
+                .await
         }
         .await,
     )

@@ -12,7 +12,7 @@ use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
-const NAV: [(&str, &str, &str, &str, Role); 8] = [
+const NAV: [(&str, &str, &str, &str, Role); 9] = [
     ("/", "概览", "Overview", "nav-overview", Role::Staff),
     (
         "/referrers",
@@ -32,6 +32,13 @@ const NAV: [(&str, &str, &str, &str, Role); 8] = [
     ("/stats", "统计", "Stats", "nav-stats", Role::Manager),
     ("/settings", "设置", "Settings", "nav-settings", Role::Admin),
     ("/setup", "接入", "Setup", "nav-setup", Role::Admin),
+    (
+        "/menu",
+        "自定义菜单",
+        "Custom menu",
+        "nav-menu",
+        Role::Admin,
+    ),
     ("/sandbox", "沙盒", "Sandbox", "nav-sandbox", Role::Staff),
 ];
 

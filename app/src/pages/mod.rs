@@ -3,6 +3,7 @@
 pub mod leaderboard;
 pub mod login;
 pub mod member;
+pub mod menu;
 pub mod not_found;
 pub mod overview;
 pub mod poster;

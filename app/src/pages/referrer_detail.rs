@@ -12,6 +12,7 @@ use crate::model::{
     AppError, CodeKind, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail, ReferrerKind,
     ReferrerPatch, Stats,
 };
+use crate::notice::NoticeAttempt;
 
 /// The detail page of `/referrers/:id` (`?page=` pages the referrals).
 #[component]
@@ -87,7 +88,62 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
                 href=move |p| format!("/referrers/{id}?page={p}")
             />
         </div>
+        <h2>{t("通知记录", "Notices")}</h2>
+        <div data-live="notices">
+            <Notices rows=detail.notices has_openid=r.openid.is_some() />
+        </div>
     }
+}
+
+/// The latest attempts to tell the referrer about a new follower, and the notices still kept.
+#[component]
+fn Notices(rows: Vec<NoticeAttempt>, has_openid: bool) -> impl IntoView {
+    if rows.is_empty() {
+        let text = if has_openid {
+            t("还没有发过通知。", "No notices yet.")
+        } else {
+            t(
+                "未绑定微信，收不到通知。",
+                "No WeChat identity bound: no notices can reach them.",
+            )
+        };
+        return view! { <p class="empty" data-testid="notices-empty">{text}</p> }.into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="notices-table">
+                <thead>
+                    <tr>
+                        <th scope="col">{t("时间（北京时间）", "Time (Beijing)")}</th>
+                        <th scope="col">{t("方式", "Channel")}</th>
+                        <th scope="col">{t("结果", "Outcome")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|n| {
+                            let channel = if n.channel == "template" { t("模板消息", "template message") } else { t("客服消息", "customer-service message") };
+                            let outcome = match n.status.as_str() {
+                                "sent" => t("已送达", "sent"),
+                                "pending" => t("待补发（推荐人下次互动时）", "kept (sent when the referrer next interacts)"),
+                                _ => t("失败", "failed"),
+                            };
+                            let errcode = n.errcode.map(|c| format!(" · errcode {c}"));
+                            view! {
+                                <tr data-testid="notice-row" data-status=n.status.clone() data-channel=n.channel.clone()>
+                                    <td>{n.at}</td>
+                                    <td>{channel}</td>
+                                    <td>{outcome}{errcode}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+        .into_any()
 }
 
 /// For members: whether friends see their chosen name, and a reset to the neutral fallback.

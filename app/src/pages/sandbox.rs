@@ -2,8 +2,10 @@
 
 use leptos::prelude::*;
 
-use crate::api::sandbox::{sandbox_codes, sandbox_messages, simulate};
+use crate::api::sandbox::{sandbox_codes, sandbox_menu, sandbox_messages, simulate};
+use crate::components::menu_bar::MenuBar;
 use crate::i18n::t;
+use crate::menu::{ButtonKind, Menu, MenuButton};
 use crate::model::{AppError, SandboxCode, SimAction, SimMessage, SimOutcome};
 
 /// One line of the simulated chat.
@@ -28,7 +30,8 @@ pub fn SandboxPage() -> impl IntoView {
         |_| async {
             let codes = sandbox_codes().await?;
             let inbox = sandbox_messages(FIRST_USER.to_owned()).await;
-            Ok::<_, AppError>((codes, inbox))
+            let menu = sandbox_menu().await?;
+            Ok::<_, AppError>((codes, inbox, menu))
         },
     );
     view! {
@@ -39,7 +42,7 @@ pub fn SandboxPage() -> impl IntoView {
         </p>
         <Suspense>
             {move || codes.get().map(|r| match r {
-                Ok((codes, inbox)) => view! { <Simulator codes inbox /> }.into_any(),
+                Ok((codes, inbox, menu)) => view! { <Simulator codes inbox menu /> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             })}
         </Suspense>
@@ -48,7 +51,11 @@ pub fn SandboxPage() -> impl IntoView {
 
 /// Pick a code and a simulated user, then scan / follow / unfollow / send text.
 #[island]
-fn Simulator(codes: Vec<SandboxCode>, inbox: Result<Vec<SimMessage>, AppError>) -> impl IntoView {
+fn Simulator(
+    codes: Vec<SandboxCode>,
+    inbox: Result<Vec<SimMessage>, AppError>,
+    menu: Option<Menu>,
+) -> impl IntoView {
     let who = RwSignal::new(FIRST_USER.to_owned());
     let code = RwSignal::new(codes.first().map(|c| c.id.to_string()).unwrap_or_default());
     let text = RwSignal::new("你好".to_owned());
@@ -96,6 +103,17 @@ fn Simulator(codes: Vec<SandboxCode>, inbox: Result<Vec<SimMessage>, AppError>) 
         });
     }
     let code_id = move || code.get_untracked().parse::<i64>().ok();
+    // The account's menu: a click item sends its CLICK event, a link item its VIEW event (and
+    // opens the page).
+    let pick = Callback::new(move |b: MenuButton| match b.kind {
+        ButtonKind::Click => {
+            run.dispatch((SimAction::Menu, None, Some(b.key)));
+        }
+        ButtonKind::View => {
+            run.dispatch((SimAction::View, None, Some(b.url)));
+        }
+        _ => {}
+    });
     view! {
         <div class="columns">
             <section class="card">
@@ -158,6 +176,14 @@ fn Simulator(codes: Vec<SandboxCode>, inbox: Result<Vec<SimMessage>, AppError>) 
                         {b.image.map(|src| view! { <img class="bubble-image" src=src alt="二维码 QR code" data-testid="bubble-image" /> })}
                     </p>
                 }).collect_view()}
+                {match menu {
+                    Some(menu) => view! { <MenuBar menu testid="sim-menu-bar" on_pick=pick /> }.into_any(),
+                    None => view! {
+                        <p class="muted wx-no-menu" data-testid="sim-no-menu">
+                            {t("公众号还没有菜单：在「菜单」页发布后，这里可以点击试用。", "The account has no menu yet: publish one on the Menu page to try it here.")}
+                        </p>
+                    }.into_any(),
+                }}
             </section>
             <section class="card" data-testid="sim-inbox">
                 <h2>{t("收到的客服/模板消息", "Messages received (customer service / template)")}</h2>
@@ -190,6 +216,7 @@ fn push_outcome(chat: &mut Vec<Bubble>, outcome: &SimOutcome) {
         "SCAN" => "[扫码 scan]",
         "unsubscribe" => "[取消关注 unfollow]",
         "CLICK" => "[菜单 menu]",
+        "VIEW" => "[打开链接 link]",
         _ => "[消息 text]",
     };
     chat.push(Bubble {

@@ -12,6 +12,7 @@ use crate::components::form::{ErrorBanner, TextField};
 use crate::greeting::render;
 use crate::i18n::t;
 use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
+use crate::notice::{FieldMapping, NoticeSource, NoticeValues, template_data};
 
 /// The settings page.
 #[component]
@@ -38,7 +39,7 @@ fn Sections(data: SettingsData) -> impl IntoView {
                 "Placeholders: {referrer} the referrer's name, {follower} the follower (WeChat no longer gives nicknames, so “朋友” is shown). Empty restores the default.")}</p>
             {data.greetings.into_iter().map(|g| view! { <GreetingEditor greeting=g /> }).collect_view()}
         </section>
-        <NotifyTemplate current=data.notify_template_id.unwrap_or_default() />
+        <NotifyTemplate current=data.notify_template_id.unwrap_or_default() fields=data.notify_template_fields />
         <MemberCodes keywords=data.member_keywords menu_key=data.member_menu_key />
         <section class="card" data-testid="wechat-info">
             <h2>{t("微信公众号", "WeChat account")}</h2>
@@ -155,13 +156,15 @@ fn GreetingEditor(greeting: GreetingSetting) -> impl IntoView {
     }
 }
 
-/// The template message id for referrer notices.
+/// How referrers are told about a new follower: the template id and which of its keys gets
+/// which value, with a preview filled with sample values.
 #[island]
-fn NotifyTemplate(current: String) -> impl IntoView {
+fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
     let id = RwSignal::new(current);
-    let save = Action::new(move |v: &String| {
-        let v = v.clone();
-        async move { save_notify_template(v).await }
+    let rows = RwSignal::new(fields);
+    let save = Action::new(move |(v, f): &(String, Vec<FieldMapping>)| {
+        let (v, f) = (v.clone(), f.clone());
+        async move { save_notify_template(v, f).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
@@ -169,18 +172,73 @@ fn NotifyTemplate(current: String) -> impl IntoView {
         }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
+    let preview = move || template_data(&rows.get(), &NoticeValues::sample());
+    let lang = crate::i18n::use_lang();
     view! {
-        <section class="card">
+        <section class="card" data-testid="notify-settings">
             <h2>{t("推荐人通知", "Referrer notification")}</h2>
-            <p class="muted">{t("填写模板消息 ID 后用模板消息通知推荐人；留空则用客服消息（仅在推荐人 48 小时内与公众号互动过时可送达）。",
-                "With a template id, referrers are told by template message; empty uses a customer-service message (delivered only within 48 h of the referrer's last interaction).")}</p>
+            <p class="muted">{t("推荐人 48 小时内与公众号互动过时用客服消息通知，否则用模板消息（填写模板 ID 后）；一种被拒就换另一种。都送不到的通知会保留，推荐人下次与公众号互动时补发。",
+                "Referrers who interacted with the account within 48 hours get a customer-service message, others a template message (once a template id is set); when one is refused the other is tried. A notice neither delivers is kept and sent when the referrer next interacts.")}</p>
             <div class="field">
                 <label for="f-notify">{t("模板消息 ID", "Template id")}</label>
                 <input id="f-notify" data-testid="notify-template" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
             </div>
+            <table class="table mapping" data-testid="notify-fields">
+                <caption class="muted">{t("模板字段：按模板详情里的关键词填写（如 thing1、time2）", "Template keys: as the template's details list them (e.g. thing1, time2)")}</caption>
+                <thead><tr><th scope="col">{t("字段名", "Key")}</th><th scope="col">{t("填入", "Value")}</th><th scope="col">{t("预览", "Preview")}</th><th scope="col"><span class="sr-only">{t("操作", "Actions")}</span></th></tr></thead>
+                <tbody>
+                    {move || rows.get().into_iter().enumerate().map(|(i, row)| {
+                        let field = format!("fields.{i}");
+                        let message = {
+                            let field = field.clone();
+                            move || error.get().and_then(|e| e.field(&field))
+                        };
+                        let shown = preview().get(i).map(|(_, v)| v.clone()).unwrap_or_default();
+                        view! {
+                            <tr data-testid="notify-field" class:invalid=message().is_some()>
+                                <td>
+                                    <input aria-label=t("字段名", "Key") data-testid="notify-field-key" prop:value=row.key.clone()
+                                        on:change=move |ev| rows.update(|r| r[i].key = event_target_value(&ev).trim().to_owned()) />
+                                    {message().map(|m| view! { <p class="field-error" role="alert" data-testid="notify-field-error">{m}</p> })}
+                                </td>
+                                <td>
+                                    <select aria-label=t("填入", "Value") data-testid="notify-field-source"
+                                        on:change=move |ev| {
+                                            if let Some(source) = NoticeSource::parse(&event_target_value(&ev)) {
+                                                rows.update(|r| r[i].source = source);
+                                            }
+                                        }>
+                                        {NoticeSource::ALL.into_iter().map(|source| {
+                                            let (zh, en) = source.label();
+                                            view! { <option value=source.as_str() selected=source == row.source>{t(zh, en)}</option> }
+                                        }).collect_view()}
+                                    </select>
+                                </td>
+                                <td class="mono" data-testid="notify-field-preview">{shown}</td>
+                                <td><button class="link" data-testid="notify-field-remove" on:click=move |_| rows.update(|r| { r.remove(i); })>{t("删除", "Remove")}</button></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <div class="actions">
+                <button data-testid="notify-field-add" disabled=move || { rows.get().len() >= crate::notice::MAX_FIELDS }
+                    on:click=move |_| rows.update(|r| r.push(FieldMapping { key: format!("thing{}", r.len() + 1), source: NoticeSource::Referrer }))>
+                    {t("添加字段", "Add a key")}
+                </button>
+            </div>
+            <p class="muted" data-testid="notify-preview">
+                {move || {
+                    let sample = NoticeValues::sample();
+                    match lang.get() {
+                        crate::i18n::Lang::Zh => format!("示例：推荐人 {}，关注者 {}，时间 {}，累计 {}", sample.referrer, sample.follower, sample.time, sample.total),
+                        crate::i18n::Lang::En => format!("Sample: referrer {}, follower {}, time {}, total {}", sample.referrer, sample.follower, sample.time, sample.total),
+                    }
+                }}
+            </p>
             <ErrorBanner error=error />
             <div class="actions">
-                <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch(id.get_untracked()); }>{t("保存", "Save")}</button>
+                <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch((id.get_untracked(), rows.get_untracked())); }>{t("保存", "Save")}</button>
                 <Saved when=Signal::derive(move || matches!(save.value().get(), Some(Ok(())))) />
             </div>
         </section>

@@ -7,6 +7,7 @@ pub mod embedded;
 pub mod events;
 pub mod jobs;
 pub mod members;
+pub mod menu;
 pub mod outbox;
 pub mod qrcodes;
 pub mod referrers;

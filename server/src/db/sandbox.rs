@@ -498,3 +498,33 @@ pub async fn take_oauth_code(
     .fetch_optional(pool)
     .await
 }
+
+/// The simulated account's custom menu as `menu/create` received it, if it has one.
+pub async fn menu(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<Value>> {
+    sqlx::query_scalar("select body from sandbox_menu where account_id = $1")
+        .bind(account_id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Replaces the simulated account's custom menu.
+pub async fn save_menu(pool: &PgPool, account_id: i64, body: &Value) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into sandbox_menu (account_id, body) values ($1, $2)
+         on conflict (account_id) do update set body = excluded.body, created_at = now()",
+    )
+    .bind(account_id)
+    .bind(body)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Removes the simulated account's custom menu; false when it had none.
+pub async fn delete_menu(pool: &PgPool, account_id: i64) -> sqlx::Result<bool> {
+    let done = sqlx::query("delete from sandbox_menu where account_id = $1")
+        .bind(account_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected() > 0)
+}

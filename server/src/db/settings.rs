@@ -55,11 +55,17 @@ pub async fn save_greeting(
     tx.commit().await
 }
 
-pub async fn notify_template(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<String>> {
-    sqlx::query_scalar("select notify_template_id from account where id = $1")
-        .bind(account_id)
-        .fetch_one(pool)
-        .await
+/// The notice template's id and its key mapping (JSON text, as the service wrote it).
+pub async fn notify_template(
+    pool: &PgPool,
+    account_id: i64,
+) -> sqlx::Result<(Option<String>, Option<String>)> {
+    sqlx::query_as(
+        "select notify_template_id, notify_template_fields::text from account where id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
 }
 
 pub async fn save_notify_template(
@@ -67,20 +73,25 @@ pub async fn save_notify_template(
     account_id: i64,
     actor: &str,
     template: Option<&str>,
+    fields: &serde_json::Value,
 ) -> sqlx::Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("update account set notify_template_id = $2 where id = $1")
-        .bind(account_id)
-        .bind(template)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "update account set notify_template_id = $2, notify_template_fields = $3::jsonb
+         where id = $1",
+    )
+    .bind(account_id)
+    .bind(template)
+    .bind(fields.to_string())
+    .execute(&mut *tx)
+    .await?;
     audit(
         &mut tx,
         account_id,
         actor,
         "notify_template.save",
         account_id,
-        json!({"template_id": template}),
+        json!({"template_id": template, "fields": fields}),
     )
     .await?;
     tx.commit().await

@@ -8,6 +8,8 @@ pub mod greeting;
 pub mod ingest;
 pub mod jobs;
 pub mod members;
+pub mod menu;
+pub mod notices;
 pub mod period;
 pub mod qrcodes;
 pub mod referrers;

@@ -4,6 +4,7 @@ use app::model::{
     FieldError, NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerKind,
     ReferrerPatch, ReportQuery,
 };
+use app::notice::NoticeAttempt;
 use sqlx::PgPool;
 
 use crate::db::referrers::{self as store, ReferrerFields, ReferrerQuery, ReferrerSort};
@@ -189,12 +190,27 @@ pub async fn detail(
     let referrals = reports::referrals_of(pool, actor, id, referrals_page, None).await?;
     let stats = reports::referrer_stats(pool, actor, id, &ReportQuery::default()).await?;
     let account_name = crate::db::events::account_name(pool, actor.account_id).await?;
+    let notices = crate::db::jobs::attempts_of(pool, actor.account_id, id, 10)
+        .await?
+        .into_iter()
+        .map(|a| NoticeAttempt {
+            at: crate::referral::period::local_time(a.created_at),
+            channel: a.channel,
+            status: if a.status == "queued" {
+                "pending".into()
+            } else {
+                a.status
+            },
+            errcode: a.errcode.map(i64::from),
+        })
+        .collect();
     Ok(ReferrerDetail {
         referrer,
         codes,
         referrals,
         stats,
         account_name,
+        notices,
     })
 }
 

@@ -1,6 +1,7 @@
 //! Admin settings: greetings (validated), the notification template, users and API tokens.
 
-use app::model::{AuditEntry, GreetingSetting, Role, SettingsData, WechatInfo};
+use app::model::{AuditEntry, FieldError, GreetingSetting, Role, SettingsData, WechatInfo};
+use app::notice::{FieldMapping, default_mapping, validate_mapping};
 use sqlx::PgPool;
 
 use crate::config::Settings;
@@ -45,11 +46,14 @@ pub async fn load(
     let user_rows = store::users(pool, account_id).await?;
     let token_rows = store::tokens(pool, account_id).await?;
     let audit_rows = store::audit_log(pool, account_id, 50).await?;
+    let (notify_template_id, fields) = store::notify_template(pool, account_id).await?;
+    let notify_template_fields = template_fields(fields.as_deref());
     Ok(SettingsData {
         greetings,
         member_keywords: members.member_keywords,
         member_menu_key: members.member_menu_key,
-        notify_template_id: store::notify_template(pool, account_id).await?,
+        notify_template_id,
+        notify_template_fields,
         wechat: WechatInfo {
             mode: account.mode,
             appid: account.appid.clone(),
@@ -161,26 +165,54 @@ pub async fn save_greeting(
     .await?)
 }
 
-/// Sets the template message used to notify referrers; empty → customer-service text (admin).
+/// An account's template key mapping as stored (JSON), or the old `keyword1..3` one when
+/// none was saved (or what was stored no longer reads).
+pub fn template_fields(stored: Option<&str>) -> Vec<FieldMapping> {
+    stored
+        .and_then(|json| serde_json::from_str::<Vec<FieldMapping>>(json).ok())
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(default_mapping)
+}
+
+/// Sets the template message used to notify referrers and which of its keys gets which value;
+/// an empty id means customer-service messages only (admin).
 pub async fn save_notify_template(
     pool: &PgPool,
     actor: &Actor,
     template_id: &str,
+    fields: &[FieldMapping],
 ) -> Result<(), ServiceError> {
     actor.require(Role::Admin)?;
     let id = template_id.trim();
+    let mut errors = Vec::new();
     if id.len() > 64
         || !id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
     {
-        return Err(ServiceError::field(
-            "notify_template_id",
-            "模板 ID 只含字母、数字、_ 和 - / letters, digits, _ and - only",
-        ));
+        errors.push(FieldError {
+            field: "notify_template_id".into(),
+            message: "模板 ID 只含字母、数字、_ 和 - / letters, digits, _ and - only".into(),
+        });
+    }
+    let fields = if fields.is_empty() && id.is_empty() {
+        default_mapping()
+    } else {
+        fields.to_vec()
+    };
+    if let Err(e) = validate_mapping(&fields) {
+        errors.extend(e);
+    }
+    if !errors.is_empty() {
+        return Err(ServiceError::Validation(errors));
     }
     let value = (!id.is_empty()).then_some(id);
-    Ok(store::save_notify_template(pool, actor.account_id, &actor.audit_name(), value).await?)
+    let json = serde_json::to_value(&fields)
+        .map_err(|e| ServiceError::Internal(format!("mapping: {e}")))?;
+    Ok(
+        store::save_notify_template(pool, actor.account_id, &actor.audit_name(), value, &json)
+            .await?,
+    )
 }
 
 /// Creates a dashboard user, or resets the password and role of an existing one (admin).

@@ -55,6 +55,15 @@ pub async fn report(actor: &Actor, ctx: &SetupContext<'_>) -> Result<SetupReport
             None,
         ),
     };
+    // The first account's credentials are the environment's (WECHAT_*), not the dashboard's.
+    let mut token_check = token_check;
+    if id == ctx.accounts.first_id() {
+        token_check.fix = token_check.fix.map(|fix| match fix {
+            Fix::ResetSecret => Fix::ResetSecretEnv,
+            Fix::CheckAppid => Fix::CheckAppidEnv,
+            other => other,
+        });
+    }
     checks.push(token_check);
     let (verified, refused) = db::accounts::url_checks(ctx.pool, id).await?;
     checks.push(url_check(verified, refused, live));

@@ -26,7 +26,7 @@ pub(crate) fn err(errcode: i64, errmsg: &str) -> Response {
     Json(json!({"errcode": errcode, "errmsg": format!("{errmsg} rid: sandbox")})).into_response()
 }
 
-fn ok(mut body: Value) -> Response {
+pub(crate) fn ok(mut body: Value) -> Response {
     if let Some(map) = body.as_object_mut() {
         map.entry("errcode").or_insert(json!(0));
         map.entry("errmsg").or_insert(json!("ok"));
@@ -34,7 +34,7 @@ fn ok(mut body: Value) -> Response {
     Json(body).into_response()
 }
 
-fn unavailable() -> Response {
+pub(crate) fn unavailable() -> Response {
     err(-1, "system error")
 }
 
@@ -75,7 +75,7 @@ pub struct TokenQuery {
 /// Checks the access token like WeChat: unknown or revoked → 40001, expired → 42001. A valid
 /// token gives the account the call acts for (as in WeChat, the token stands for it); a
 /// refusal is the answer to send (boxed: a `Response` is too large for an `Err`).
-async fn check_token(
+pub(crate) async fn check_token(
     state: &AppState,
     q: &TokenQuery,
     endpoint: &str,

@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod faults;
+pub mod menu;
 pub mod oauth;
 pub mod panel;
 pub mod simulate;
@@ -35,6 +36,9 @@ pub fn router() -> Router<AppState> {
             post(api::send_template),
         )
         .route("/wx/cgi-bin/media/upload", post(api::upload_media))
+        .route("/wx/cgi-bin/menu/create", post(menu::create))
+        .route("/wx/cgi-bin/menu/get", get(menu::get))
+        .route("/wx/cgi-bin/menu/delete", get(menu::delete))
         .route("/wx/sns/oauth2/access_token", get(oauth::access_token))
         .route("/oauth2/authorize", get(oauth::authorize))
         .route("/media/{media_id}", get(api::show_media))

@@ -88,7 +88,11 @@ impl Panel<'_> {
             SimAction::Follow => simulate::follow(sim, who).await,
             SimAction::Unfollow => simulate::unfollow(sim, who).await,
             SimAction::Text => simulate::text(sim, who, content.unwrap_or("")).await,
-            SimAction::Menu => simulate::menu_click(sim, who).await,
+            SimAction::Menu => match content {
+                Some(key) => simulate::click(sim, who, key).await,
+                None => simulate::menu_click(sim, who).await,
+            },
+            SimAction::View => simulate::view(sim, who, content.unwrap_or("")).await,
         }
         .map_err(sim_error)?;
         Ok(SimOutcome {
@@ -99,6 +103,13 @@ impl Panel<'_> {
                 .image_media_id
                 .map(|id| format!("/sandbox/media/{id}")),
         })
+    }
+
+    /// The simulated account's published menu, as WeChat shows it to followers (None: none).
+    pub async fn menu(&self, actor: &Actor) -> Result<Option<app::menu::Menu>, ServiceError> {
+        let sim = self.sim(actor).await?;
+        let menu = crate::sandbox::menu::stored(self.pool, sim.account_id).await?;
+        Ok(menu.as_ref().map(crate::referral::menu::from_wechat))
     }
 
     /// Messages the account sent a simulated user, oldest first.

@@ -117,6 +117,8 @@ pub enum SimError {
     BadText,
     #[error("only followers see the account's menu")]
     NotFollowing,
+    #[error("the account's menu has no such item")]
+    NoMenuItem,
     #[error("the callback could not be delivered: {0}")]
     Delivery(String),
     #[error("the reply could not be read: {0}")]
@@ -128,9 +130,10 @@ pub enum SimError {
 impl IntoResponse for SimError {
     fn into_response(self) -> Response {
         let status = match self {
-            SimError::BadUser | SimError::BadText | SimError::NotFollowing => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            SimError::BadUser
+            | SimError::BadText
+            | SimError::NotFollowing
+            | SimError::NoMenuItem => StatusCode::UNPROCESSABLE_ENTITY,
             SimError::UnknownCode(_) | SimError::UnknownAccount(_) => StatusCode::NOT_FOUND,
             SimError::LiveAccount(_) => StatusCode::FORBIDDEN,
             SimError::Delivery(_) | SimError::BadReply(_) => StatusCode::BAD_GATEWAY,
@@ -336,19 +339,57 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
 /// The user clicks the account's "my referral code" menu item (a CLICK event with the
 /// configured key).
 pub async fn menu_click(state: &SimContext, user: &str) -> Result<SimReply, SimError> {
-    let openid = openid_for(user)?;
-    let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
-    if !existing.subscribed {
-        return Err(SimError::NotFollowing);
-    }
-    store::record_interaction(&state.pool, state.account_id, &openid).await?;
     let mut conn = state.pool.acquire().await?;
     let key = crate::db::members::settings(&mut conn, state.account_id)
         .await?
         .member_menu_key;
     drop(conn);
-    let xml = event_xml(&state.original_id, &openid, "CLICK", Some(&key), None);
-    deliver(state, &openid, "CLICK", &xml).await
+    menu_event(state, user, "CLICK", &key).await
+}
+
+/// The user clicks a CLICK item of the account's published menu: a CLICK event with its key.
+pub async fn click(state: &SimContext, user: &str, key: &str) -> Result<SimReply, SimError> {
+    let menu = crate::sandbox::menu::stored(&state.pool, state.account_id).await?;
+    if menu.as_ref().and_then(|m| m.find_key(key)).is_none() {
+        return Err(SimError::NoMenuItem);
+    }
+    menu_event(state, user, "CLICK", key).await
+}
+
+/// The user opens a VIEW item of the account's published menu: WeChat opens the page and
+/// sends a VIEW event with its URL (no reply is shown for it).
+pub async fn view(state: &SimContext, user: &str, url: &str) -> Result<SimReply, SimError> {
+    let menu = crate::sandbox::menu::stored(&state.pool, state.account_id).await?;
+    let listed = menu.is_some_and(|m| {
+        m.button
+            .iter()
+            .flat_map(|b| std::iter::once(b).chain(b.sub_button.iter()))
+            .any(|b| b.url.as_deref() == Some(url))
+    });
+    if !listed {
+        return Err(SimError::NoMenuItem);
+    }
+    menu_event(state, user, "VIEW", url).await
+}
+
+/// A follower's menu event (only followers see the menu). A click opens the customer-service
+/// window; opening a link does not (wechat-protocol.md §9.1: click and scan types only).
+async fn menu_event(
+    state: &SimContext,
+    user: &str,
+    event: &str,
+    key: &str,
+) -> Result<SimReply, SimError> {
+    let openid = openid_for(user)?;
+    let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
+    if !existing.subscribed {
+        return Err(SimError::NotFollowing);
+    }
+    if event == "CLICK" {
+        store::record_interaction(&state.pool, state.account_id, &openid).await?;
+    }
+    let xml = event_xml(&state.original_id, &openid, event, Some(key), None);
+    deliver(state, &openid, event, &xml).await
 }
 
 /// Body of the simulate endpoints.
@@ -362,6 +403,12 @@ pub struct SimRequest {
     /// The account whose user acts; default: the first.
     #[serde(default)]
     pub account: Option<i64>,
+    /// A menu click: the CLICK item's key (default: the "my referral code" key).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// A menu click: the VIEW item's URL (instead of a key).
+    #[serde(default)]
+    pub url: Option<String>,
 }
 
 /// `POST /sandbox/simulate/scan` `{"qrcode_id": 1, "user": "alice"}`
@@ -402,13 +449,19 @@ pub async fn text_handler(
     Ok(Json(text(&sim, &req.user, &content).await?))
 }
 
-/// `POST /sandbox/simulate/menu` `{"user": "alice"}`
+/// `POST /sandbox/simulate/menu` `{"user": "alice"}` (the "my referral code" key), or with
+/// `"key"` / `"url"`: that item of the published menu.
 pub async fn menu_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let sim = state.sim_for(req.account).await?;
-    Ok(Json(menu_click(&sim, &req.user).await?))
+    let reply = match (req.key.as_deref(), req.url.as_deref()) {
+        (Some(key), _) => click(&sim, &req.user, key).await?,
+        (None, Some(url)) => view(&sim, &req.user, url).await?,
+        (None, None) => menu_click(&sim, &req.user).await?,
+    };
+    Ok(Json(reply))
 }
 
 /// Which account a sandbox read is for (`?account=`; default: the first).

@@ -294,7 +294,7 @@ impl Client {
 
     /// Sends a request and records its time under [`API_SECONDS_METRIC`], labelled with the
     /// API path after `/cgi-bin/` (a fixed set) and the outcome: never the URL or the token.
-    async fn send<T: DeserializeOwned>(
+    pub(super) async fn send<T: DeserializeOwned>(
         &self,
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiError> {
@@ -349,13 +349,13 @@ impl Client {
         serde_json::from_value(value).map_err(|e| ApiError::Decode(e.to_string()))
     }
 
-    fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
+    pub(super) fn get(&self, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.http
             .get(format!("{}{path}", self.base))
             .query(&[("access_token", token)])
     }
 
-    fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::RequestBuilder {
+    pub(super) fn post(&self, path: &str, token: &str, body: &Value) -> reqwest::RequestBuilder {
         self.http
             .post(format!("{}{path}", self.base))
             .query(&[("access_token", token)])

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod client;
 pub mod crypto;
+pub mod menu;
 pub mod message;
 pub mod signature;
 pub mod token;

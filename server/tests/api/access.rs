@@ -69,7 +69,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 30] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 34] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -116,6 +116,14 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 30] = [
     ),
     ("/sfn/settings/load", Some(Role::Admin), ""),
     ("/sfn/setup/load", Some(Role::Admin), ""),
+    ("/sfn/menu/load", Some(Role::Admin), ""),
+    (
+        "/sfn/menu/publish",
+        Some(Role::Admin),
+        r#"{"menu":{"buttons":[{"name":"x","kind":"click","key":"K"}]}}"#,
+    ),
+    ("/sfn/menu/delete", Some(Role::Admin), ""),
+    ("/sfn/sandbox/menu", Some(Role::Staff), ""),
     (
         "/sfn/settings/greeting",
         Some(Role::Admin),
@@ -124,7 +132,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 30] = [
     (
         "/sfn/settings/notify-template",
         Some(Role::Admin),
-        "template_id=x",
+        "template_id=x&fields[0][key]=thing1&fields[0][source]=referrer",
     ),
     (
         "/sfn/settings/add-user",

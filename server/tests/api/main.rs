@@ -11,6 +11,7 @@ mod client_shapes;
 mod common;
 mod hostile_json;
 mod members;
+mod menu;
 mod metrics;
 mod outage;
 mod rest_referrers;

@@ -448,9 +448,19 @@ async fn full_sandbox_round_trip(pool: PgPool) {
     assert!(unionid.is_some());
 }
 
-/// A referrer whose 48-hour window closed: 45015 is recorded and the job is not retried.
+/// `(channel, status, errcode)` of every attempt to tell a referrer, oldest first.
+async fn attempts(pool: &PgPool) -> Vec<(String, String, Option<i32>)> {
+    sqlx::query_as("select channel, status, errcode from notice_attempt order by id")
+        .fetch_all(pool)
+        .await
+        .expect("attempts")
+}
+
+/// A referrer whose 48-hour window closed at WeChat and who has no template: 45015, and the
+/// notice is kept (the job is done, not retried) until the referrer next messages the
+/// account, when it is delivered.
 #[sqlx::test(migrations = "../migrations")]
-async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
+async fn a_notice_outside_the_window_is_kept_and_sent_when_the_referrer_is_back(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     simulate::follow(&app.state.sim(), "lisi")
         .await
@@ -478,22 +488,195 @@ async fn notification_outside_the_window_fails_once_with_45015(pool: PgPool) {
             .expect("q")
     })
     .await;
-    assert_eq!((status.as_str(), errcode), ("failed", Some(45015)));
-    let (job_status, attempts, job_errcode): (String, i32, Option<i32>) =
-        eventually(10, || async {
-            sqlx::query_as(
-                "select status, attempts, last_errcode from outbox
+    assert_eq!((status.as_str(), errcode), ("pending", Some(45015)));
+    let (job_status, attempts_made): (String, i32) = eventually(10, || async {
+        sqlx::query_as(
+            "select status, attempts from outbox
              where kind = 'follow_up' and payload->>'referral_id' is not null
                and status <> 'pending'",
-            )
+        )
+        .fetch_optional(&pool)
+        .await
+        .expect("q")
+    })
+    .await;
+    assert_eq!((job_status.as_str(), attempts_made), ("done", 1));
+    assert_eq!(
+        attempts(&pool).await,
+        [("custom".into(), "failed".into(), Some(45015))]
+    );
+
+    // The referrer writes to the account: the window is open again and the notice goes out.
+    simulate::text(&app.state.sim(), "lisi", "在吗")
+        .await
+        .expect("text");
+    let notice = eventually(15, || async {
+        let msgs = sim_store::messages_to(&pool, 1, "oSBX_lisi")
+            .await
+            .expect("messages");
+        msgs.into_iter().find(|m| m.kind == "custom")
+    })
+    .await;
+    let text = notice.body["text"]["content"].as_str().expect("text");
+    assert!(
+        text.contains("李四") && text.contains("累计推荐 1 位"),
+        "{text}"
+    );
+    let status: String = eventually(10, || async {
+        sqlx::query_scalar("select status from notification where status = 'sent'")
             .fetch_optional(&pool)
             .await
             .expect("q")
-        })
-        .await;
+    })
+    .await;
+    assert_eq!(status, "sent");
     assert_eq!(
-        (job_status.as_str(), attempts, job_errcode),
-        ("failed", 1, Some(45015))
+        attempts(&pool).await,
+        [
+            ("custom".into(), "failed".into(), Some(45015)),
+            ("custom".into(), "sent".into(), None)
+        ]
+    );
+}
+
+/// A referrer our records last saw days ago gets the template message first, its keys filled
+/// by the account's mapping; when the template is refused and the window is closed too, the
+/// notice waits for the referrer and the referrer's page says so.
+#[sqlx::test(migrations = "../migrations")]
+async fn template_notices_follow_the_mapping_and_fall_back(pool: PgPool) {
+    use app::notice::{FieldMapping, NoticeSource};
+    use tuijian::referral::actor::Actor;
+    let app = spawn_app(pool.clone()).await;
+    let mapping = [
+        ("thing1", NoticeSource::Referrer),
+        ("character_string2", NoticeSource::Follower),
+        ("time3", NoticeSource::Time),
+        ("number4", NoticeSource::Total),
+    ]
+    .map(|(key, source)| FieldMapping {
+        key: key.into(),
+        source,
+    });
+    tuijian::referral::settings::save_notify_template(
+        &pool,
+        &Actor::cli(1),
+        "TPL_FOLLOW",
+        &mapping,
+    )
+    .await
+    .expect("template saved");
+    // Followed long before this server was connected: no callback of theirs is stored.
+    sim_store::ensure_user(&pool, 1, "oSBX_zhao", "zhao")
+        .await
+        .expect("user");
+    sim_store::record_follow(&pool, 1, "oSBX_zhao", None)
+        .await
+        .expect("follow");
+    sim_store::age_interaction(&pool, 1, "oSBX_zhao", 100)
+        .await
+        .expect("age");
+    let token = tokens::mint(&pool, 1, "s", Role::Staff)
+        .await
+        .expect("token");
+    let (referrer_id, code) = referrer_with_code(
+        &app,
+        &token,
+        json!({"name": "赵六", "openid": "oSBX_zhao"}),
+        json!({"kind": "permanent"}),
+    )
+    .await;
+    let code_id = code["id"].as_i64().expect("id");
+    simulate::scan(&app.state.sim(), code_id, "friend_one")
+        .await
+        .expect("scan");
+    let notice = eventually(10, || async {
+        let msgs = sim_store::messages_to(&pool, 1, "oSBX_zhao")
+            .await
+            .expect("messages");
+        msgs.into_iter().find(|m| m.kind == "template")
+    })
+    .await;
+    assert_eq!(notice.body["template_id"], "TPL_FOLLOW");
+    let data = &notice.body["data"];
+    assert_eq!(data["thing1"]["value"], "赵六");
+    assert_eq!(data["number4"]["value"], "1");
+    assert_eq!(data["character_string2"]["value"], "oSBX****_one");
+    assert!(
+        data["time3"]["value"]
+            .as_str()
+            .is_some_and(|t| t.len() == 16),
+        "{data}"
+    );
+    assert!(data.get("keyword1").is_none(), "{data}");
+
+    // The template is refused (40037) and the customer-service window is closed (45015).
+    app.state.sandbox_faults.add(&Fault {
+        endpoint: "message/template/send".into(),
+        errcode: Some(40037),
+        count: Some(1),
+        latency_ms: None,
+    });
+    simulate::scan(&app.state.sim(), code_id, "friend_two")
+        .await
+        .expect("scan");
+    eventually(10, || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from notification where status = 'pending'")
+            .fetch_one(&pool)
+            .await
+            .ok()
+            .filter(|n| *n == 1)
+    })
+    .await;
+    assert_eq!(
+        attempts(&pool).await,
+        [
+            ("template".into(), "sent".into(), None),
+            ("template".into(), "failed".into(), Some(40037)),
+            ("custom".into(), "failed".into(), Some(45015)),
+        ]
+    );
+    // The referrer's page lists the attempts and the kept notice, newest first.
+    let detail = tuijian::referral::referrers::detail(&pool, &Actor::cli(1), referrer_id, None)
+        .await
+        .expect("detail");
+    let listed: Vec<(&str, &str)> = detail
+        .notices
+        .iter()
+        .map(|n| (n.channel.as_str(), n.status.as_str()))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("custom", "pending"),
+            ("custom", "failed"),
+            ("template", "failed"),
+            ("template", "sent")
+        ],
+        "{:?}",
+        detail.notices
+    );
+
+    // The referrer clicks the menu: back inside the window, the kept notice is delivered.
+    simulate::menu_click(&app.state.sim(), "zhao")
+        .await
+        .expect("click");
+    let custom = eventually(15, || async {
+        let msgs = sim_store::messages_to(&pool, 1, "oSBX_zhao")
+            .await
+            .expect("messages");
+        msgs.into_iter().find(|m| {
+            m.kind == "custom"
+                && m.body["text"]["content"]
+                    .as_str()
+                    .is_some_and(|t| t.contains("累计推荐"))
+        })
+    })
+    .await;
+    assert!(
+        custom.body["text"]["content"]
+            .as_str()
+            .is_some_and(|t| t.contains("累计推荐 2 位")),
+        "{custom:?}"
     );
 }
 

@@ -129,7 +129,7 @@ async fn setup_checks_and_the_doctor_name_each_misconfiguration_and_its_fix(pool
     );
     assert_eq!(
         finding(&r, "access_token"),
-        ("fail".into(), "reset_secret".into())
+        ("fail".into(), "reset_secret_env".into())
     );
     assert_eq!(check(&r, "access_token")["errcode"], 40125);
     assert_eq!(
@@ -150,7 +150,7 @@ async fn setup_checks_and_the_doctor_name_each_misconfiguration_and_its_fix(pool
         "{out}"
     );
     assert!(
-        out.contains("fix: The AppSecret is wrong or was reset"),
+        out.contains("fix: The AppSecret is wrong or was reset: reset it under 基本配置, put the new one in WECHAT_APPSECRET"),
         "{out}"
     );
     assert!(
