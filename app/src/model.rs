@@ -293,6 +293,18 @@ pub struct ReferrerDetail {
     pub notices: Vec<crate::notice::NoticeAttempt>,
 }
 
+/// A one-time code that binds the scanner's WeChat identity to a referrer (ten minutes).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BindingCode {
+    pub referrer_id: i64,
+    /// What the QR code encodes (WeChat's address for the temporary code).
+    pub url: String,
+    /// The QR code as SVG.
+    pub svg: String,
+    /// Until when it can be scanned (the account's time zone).
+    pub expires_at: String,
+}
+
 /// The permanent-code quota.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QrQuota {

@@ -59,6 +59,12 @@ pub trait AppService: Send + Sync + 'static {
         input: NewQrCode,
     ) -> Result<QrCode, AppError>;
     async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError>;
+    /// A one-time code that binds the scanner's WeChat identity to the referrer (staff).
+    async fn binding_code(
+        &self,
+        user: &CurrentUser,
+        referrer_id: i64,
+    ) -> Result<crate::model::BindingCode, AppError>;
 
     async fn leaderboard(
         &self,

@@ -149,6 +149,17 @@ impl AppService for ServerService {
         answer(qrcodes::create(&self.pool, &self.accounts, &actor, referrer_id, &input).await)
     }
 
+    async fn binding_code(
+        &self,
+        user: &CurrentUser,
+        referrer_id: i64,
+    ) -> Result<app::model::BindingCode, AppError> {
+        let actor = Actor::user(user);
+        answer(
+            crate::referral::binding::create(&self.pool, &self.accounts, &actor, referrer_id).await,
+        )
+    }
+
     async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError> {
         let q = answer(qrcodes::quota(&self.pool, &Actor::user(user)).await)?;
         Ok(QrQuota {

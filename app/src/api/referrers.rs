@@ -94,3 +94,16 @@ pub async fn reset_member_name(id: i64) -> Result<(), AppError> {
         .await,
     )
 }
+
+/// A one-time code (a temporary QR, ten minutes) whose scan binds the scanner's WeChat
+/// identity to the referrer.
+#[server(prefix = "/sfn", endpoint = "referrers/binding-code")]
+pub async fn binding_code(id: i64) -> Result<crate::model::BindingCode, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.binding_code(&user, id).await
+        }
+        .await,
+    )
+}

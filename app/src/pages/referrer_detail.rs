@@ -4,7 +4,8 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::referrers::{
-    archive_referrer, create_qrcode, get_referrer_detail, reset_member_name, update_referrer,
+    archive_referrer, binding_code, create_qrcode, get_referrer_detail, reset_member_name,
+    update_referrer,
 };
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
@@ -65,6 +66,7 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
             <EditForm referrer=r.clone() />
             <NewCodeForm referrer_id=id archived=r.archived />
         </div>
+        {(!r.archived).then(|| view! { <BindByScan referrer_id=id bound=r.openid.is_some() /> })}
         <h2>{t("二维码", "QR codes")}</h2>
         <div data-live="codes">
             {if detail.codes.is_empty() {
@@ -92,6 +94,43 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
         <div data-live="notices">
             <Notices rows=detail.notices has_openid=r.openid.is_some() />
         </div>
+    }
+}
+
+/// Binding the referrer's WeChat identity: a one-time code (ten minutes) the referrer scans
+/// with their own WeChat.
+#[island]
+fn BindByScan(referrer_id: i64, bound: bool) -> impl IntoView {
+    let make = Action::new(move |_: &()| binding_code(referrer_id));
+    let error = Signal::derive(move || make.value().get().and_then(Result::err));
+    view! {
+        <section class="card" data-testid="bind-by-scan">
+            <h2>{t("绑定微信", "Bind WeChat")}</h2>
+            <p class="muted">
+                {if bound {
+                    t("已绑定微信。重新绑定会换成扫码的微信。", "A WeChat identity is bound. Binding again replaces it with the scanner's.")
+                } else {
+                    t("绑定后，推荐人能收到新客户通知，扫自己的码也不会被算作推荐。", "Once bound, the referrer is told about new followers, and scanning their own code does not count as a referral.")
+                }}
+            </p>
+            <button
+                data-testid="bind-create"
+                disabled=move || make.pending().get()
+                on:click=move |_| { make.dispatch(()); }
+            >
+                {t("生成绑定二维码", "Make a binding code")}
+            </button>
+            <ErrorBanner error=error />
+            {move || make.value().get().and_then(Result::ok).map(|code| view! {
+                <div class="binding" data-testid="bind-code" data-url=code.url.clone() role="status">
+                    <div class="qr" inner_html=code.svg.clone() role="img" aria-label=t("绑定二维码", "Binding QR code")></div>
+                    <p>
+                        {t("请推荐人用自己的微信扫码（10 分钟内有效，只能用一次），有效期至 ", "Have the referrer scan it with their own WeChat (valid for 10 minutes, once), until ")}
+                        <strong data-testid="bind-expires">{code.expires_at.clone()}</strong>
+                    </p>
+                </div>
+            })}
+        </section>
     }
 }
 

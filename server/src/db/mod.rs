@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod api_tokens;
 pub mod attribution;
+pub mod bindings;
 pub mod embedded;
 pub mod events;
 pub mod jobs;

@@ -144,6 +144,23 @@ pub async fn qrcode_url(pool: &PgPool, ticket: &str) -> sqlx::Result<Option<Stri
     .await
 }
 
+/// The scene and ticket of the account's QR code that encodes `url`, and whether it is still
+/// valid.
+pub async fn qrcode_by_url(
+    pool: &PgPool,
+    account_id: i64,
+    url: &str,
+) -> sqlx::Result<Option<(String, String, bool)>> {
+    sqlx::query_as(
+        "select scene, ticket, expires_at is null or expires_at > now() from sandbox_qrcode
+         where account_id = $1 and url = $2",
+    )
+    .bind(account_id)
+    .bind(url)
+    .fetch_optional(pool)
+    .await
+}
+
 /// A simulated user.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct SandboxUser {

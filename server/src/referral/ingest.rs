@@ -19,6 +19,7 @@ use crate::db::BatchSession;
 use crate::db::attribution::{self as store, FactsAsk, FollowFacts, FollowWrites, NewScan};
 use crate::db::events::{self, Claim, NewEvent};
 use crate::referral::attribution::{CodeFacts, Decision, Flag, decide_follow};
+use crate::referral::binding;
 use crate::referral::greeting::{self, Variant};
 use crate::referral::jobs::JobKind;
 use crate::referral::members::{self, CodeRequest, Handled, Request};
@@ -46,6 +47,8 @@ pub async fn ingest(
     let key = inbound.dedup_key();
     let effect = match inbound {
         Inbound::Subscribe { scene, .. } => {
+            // A binding code is nobody's referral: a plain follow, then the binding.
+            let bind = scene.as_deref().and_then(binding::token_of);
             let follow = Follow {
                 account_id,
                 header: header.clone(),
@@ -53,11 +56,22 @@ pub async fn ingest(
                 kind: inbound.kind(),
                 sent_at: sent_at(header.create_time),
                 payload: payload.to_owned(),
-                scene: scene.clone(),
+                scene: if bind.is_some() { None } else { scene.clone() },
             };
-            return follows.ingest(follow).await.map(Ingested::Reply);
+            let greeting = follows.ingest(follow).await?;
+            let Some(token) = bind else {
+                return Ok(Ingested::Reply(greeting));
+            };
+            // Redeeming again (a redelivery) answers the same: the code remembers its scanner.
+            let mut tx = pool.begin().await?;
+            let text = binding::redeem(&mut tx, account_id, token, &header.from_user).await?;
+            tx.commit().await?;
+            return Ok(Ingested::Reply(Some(reply_xml(header, &text))));
         }
-        Inbound::Scan { scene, .. } => Effect::Scan(scene),
+        Inbound::Scan { scene, .. } => match binding::token_of(scene) {
+            Some(token) => Effect::Bind(token),
+            None => Effect::Scan(scene),
+        },
         Inbound::Unsubscribe { .. } => Effect::Unfollow,
         Inbound::Text { .. } | Inbound::Other { .. } => Effect::Message,
     };
@@ -121,6 +135,8 @@ async fn member_request(
 enum Effect<'a> {
     /// An existing follower scanned the code with this scene.
     Scan(&'a str),
+    /// An existing follower scanned a binding code with this token.
+    Bind(&'a str),
     Unfollow,
     /// A message or menu click that is not a member request: stored, no reply.
     Message,
@@ -160,6 +176,9 @@ async fn apply(
                 .await
                 .map(Some)
         }
+        Effect::Bind(token) => binding::redeem(tx, account_id, token, &header.from_user)
+            .await
+            .map(Some),
         Effect::Unfollow => {
             store::record_unfollow(tx, account_id, &header.from_user, at).await?;
             Ok(None)

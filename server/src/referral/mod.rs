@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod actor;
 pub mod attribution;
+pub mod binding;
 pub mod error;
 pub mod greeting;
 pub mod ingest;

@@ -111,6 +111,10 @@ pub enum SimError {
     UnknownCode(i64),
     #[error("no account with id {0}")]
     UnknownAccount(i64),
+    #[error("no QR code of this account encodes that address")]
+    UnknownUrl,
+    #[error("the QR code has expired")]
+    ExpiredCode,
     #[error("account {0} is a live account: WeChat itself plays its users")]
     LiveAccount(i64),
     #[error("text must be 1 to 600 characters")]
@@ -133,8 +137,11 @@ impl IntoResponse for SimError {
             SimError::BadUser
             | SimError::BadText
             | SimError::NotFollowing
-            | SimError::NoMenuItem => StatusCode::UNPROCESSABLE_ENTITY,
-            SimError::UnknownCode(_) | SimError::UnknownAccount(_) => StatusCode::NOT_FOUND,
+            | SimError::NoMenuItem
+            | SimError::ExpiredCode => StatusCode::UNPROCESSABLE_ENTITY,
+            SimError::UnknownCode(_) | SimError::UnknownAccount(_) | SimError::UnknownUrl => {
+                StatusCode::NOT_FOUND
+            }
             SimError::LiveAccount(_) => StatusCode::FORBIDDEN,
             SimError::Delivery(_) | SimError::BadReply(_) => StatusCode::BAD_GATEWAY,
             SimError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -268,10 +275,35 @@ async fn deliver(
 /// The user scans one of our QR codes: `subscribe` with `qrscene_` for a new follower, `SCAN`
 /// for an existing one.
 pub async fn scan(state: &SimContext, code_id: i64, user: &str) -> Result<SimReply, SimError> {
-    let openid = openid_for(user)?;
+    openid_for(user)?;
     let (scene, ticket) = store::our_code(&state.pool, state.account_id, code_id)
         .await?
         .ok_or(SimError::UnknownCode(code_id))?;
+    scan_scene(state, &scene, &ticket, user).await
+}
+
+/// The user scans whatever QR code encodes `url` (as a phone's camera reads it): one the
+/// account made with `qrcode/create`, such as a referrer's binding code. An expired temporary
+/// code does nothing, as in WeChat.
+pub async fn scan_url(state: &SimContext, url: &str, user: &str) -> Result<SimReply, SimError> {
+    openid_for(user)?;
+    let (scene, ticket, live) = store::qrcode_by_url(&state.pool, state.account_id, url)
+        .await?
+        .ok_or(SimError::UnknownUrl)?;
+    if !live {
+        return Err(SimError::ExpiredCode);
+    }
+    scan_scene(state, &scene, &ticket, user).await
+}
+
+async fn scan_scene(
+    state: &SimContext,
+    scene: &str,
+    ticket: &str,
+    user: &str,
+) -> Result<SimReply, SimError> {
+    let (scene, ticket) = (scene.to_owned(), ticket.to_owned());
+    let openid = openid_for(user)?;
     let existing = store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
     if existing.subscribed {
         store::record_interaction(&state.pool, state.account_id, &openid).await?;
@@ -398,6 +430,9 @@ pub struct SimRequest {
     pub user: String,
     #[serde(default)]
     pub qrcode_id: Option<i64>,
+    /// A scan: what the QR code encodes, instead of one of our codes' id (e.g. a binding code).
+    #[serde(default)]
+    pub code_url: Option<String>,
     #[serde(default)]
     pub content: Option<String>,
     /// The account whose user acts; default: the first.
@@ -416,8 +451,11 @@ pub async fn scan_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    let code = req.qrcode_id.ok_or(SimError::UnknownCode(0))?;
     let sim = state.sim_for(req.account).await?;
+    if let Some(url) = req.code_url.as_deref() {
+        return Ok(Json(scan_url(&sim, url, &req.user).await?));
+    }
+    let code = req.qrcode_id.ok_or(SimError::UnknownCode(0))?;
     Ok(Json(scan(&sim, code, &req.user).await?))
 }
 

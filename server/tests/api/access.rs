@@ -69,7 +69,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 34] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 35] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -91,6 +91,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 34] = [
     ("/sfn/referrers/archive", Some(Role::Staff), "id=1"),
     ("/sfn/referrers/detail", Some(Role::Staff), "id=1&page=1"),
     ("/sfn/referrers/reset-name", Some(Role::Staff), "id=1"),
+    ("/sfn/referrers/binding-code", Some(Role::Staff), "id=1"),
     (
         "/sfn/qrcodes/create",
         Some(Role::Staff),

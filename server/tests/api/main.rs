@@ -4,6 +4,7 @@ mod access;
 mod accounts;
 mod attribution;
 mod auth;
+mod binding;
 mod callback;
 mod catalog;
 mod claims;
