@@ -239,7 +239,7 @@ impl Fix {
 /// The fix for WeChat's answer to a token request.
 pub fn token_fix(errcode: i64, errmsg: &str) -> (CheckState, Fix) {
     match errcode {
-        40164 => (
+        40164 | 61004 => (
             CheckState::Fail,
             Fix::AllowlistIp {
                 ip: refused_ip(errmsg),

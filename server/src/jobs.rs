@@ -27,8 +27,10 @@ use app::notice::{NoticeValues, template_data};
 
 /// Attempts before a transiently failing job is given up.
 pub const MAX_ATTEMPTS: i32 = 8;
-/// How long a claimed job is reserved for its worker.
-const LEASE_SECS: i64 = 60;
+/// How long a claimed job is reserved for its worker: a batch's worst case (a 10 s
+/// `user/info/batchget`, then two rounds of notices, each trying two channels at up to 10 s)
+/// stays well inside it, so no other instance takes a job back while it is still running.
+const LEASE_SECS: i64 = 120;
 /// Jobs claimed at once. A batch's follow-ups take one `user/info/batchget` (at most 100
 /// openids) and at most `BATCH / NOTICES_AT_ONCE` rounds of notices, each call bounded by the
 /// client's 10 s timeout, which keeps a batch inside its lease even when WeChat is slow. Under
@@ -150,14 +152,23 @@ impl Worker {
     pub async fn run_due(&self) -> sqlx::Result<usize> {
         let jobs = crate::referral::jobs::claim_due(&self.pool, BATCH, LEASE_SECS).await?;
         let mut follow_ups = Vec::new();
+        let mut notices = Vec::new();
         let mut others = Vec::new();
         for claimed in &jobs {
             match &claimed.job {
                 Ok(Job::FollowUp(follow_up)) => follow_ups.push((claimed, follow_up)),
+                Ok(Job::NotifyReferrer(notify)) => notices.push((claimed, notify.referral_id)),
                 _ => others.push(claimed),
             }
         }
         let mut outcomes = self.follow_ups(&follow_ups).await;
+        // Kept notices sent again: together, a few at a time, like the follow-ups' notices.
+        let referrals: Vec<Option<(i64, i64)>> = notices
+            .iter()
+            .map(|(job, referral_id)| Some((job.account_id, *referral_id)))
+            .collect();
+        let told = self.notify_all(&referrals).await;
+        outcomes.extend(notices.iter().map(|(job, _)| *job).zip(told));
         for job in others {
             outcomes.push((job, self.run_job(job).await));
         }
@@ -387,6 +398,8 @@ impl Worker {
         if ids.is_empty() {
             return referrals.iter().map(|_| Outcome::Done).collect();
         }
+        // Read before the contexts: an interaction stored after this reopens a kept notice.
+        let decided_at = Utc::now();
         let contexts = match store::notify_contexts(&self.pool, &ids).await {
             Ok(list) => list
                 .into_iter()
@@ -412,7 +425,8 @@ impl Worker {
         for chunk in referrals.chunks(NOTICES_AT_ONCE) {
             let mut round = Vec::with_capacity(chunk.len());
             for referral in chunk {
-                round.push(self.tell(*referral, referral.and_then(|key| contexts.get(&key))));
+                let ctx = referral.and_then(|key| contexts.get(&key));
+                round.push(self.tell(*referral, ctx, decided_at));
             }
             for (outcome, row, tried) in join_all(round).await {
                 if let Some(row) = row {
@@ -444,6 +458,7 @@ impl Worker {
         &self,
         referral: Option<(i64, i64)>,
         ctx: Option<&'c NotifyContext>,
+        decided_at: chrono::DateTime<Utc>,
     ) -> (Outcome, Option<Notification<'c>>, Vec<Attempt<'c>>) {
         let Some(ctx) = ctx else {
             let outcome = match referral {
@@ -460,6 +475,7 @@ impl Worker {
             status,
             errcode,
             errmsg,
+            decided_at,
         };
         let attempt = |channel, status, errcode, errmsg| Attempt {
             account_id: ctx.account_id,
@@ -483,7 +499,7 @@ impl Worker {
             Err(e) => return (account_outcome(&e), None, Vec::new()),
         };
         let template = ctx.template_id.as_deref().filter(|t| !t.is_empty());
-        let open = notices::window_open(ctx.last_interaction, Utc::now());
+        let open = notices::window_open(ctx.last_message, ctx.last_action, decided_at);
         let mut attempts = Vec::new();
         let mut refused = None;
         for channel in notices::channels(open, template.is_some()) {

@@ -357,7 +357,7 @@ impl ServerService {
         }
     }
 
-    /// Where followers and WeChat reach this server.
+    /// What the setup checks look at.
     fn setup_context(&self) -> crate::referral::setup::SetupContext<'_> {
         crate::referral::setup::SetupContext {
             pool: &self.pool,
@@ -375,6 +375,7 @@ impl ServerService {
         }
     }
 
+    /// Where followers and WeChat reach this server.
     fn public_url(&self) -> String {
         self.settings
             .public_url

@@ -26,7 +26,8 @@ pub async fn save_greeting(variant: String, template: String) -> Result<(), AppE
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/notify-template")]
+/// JSON in: an empty list of keys is no value at all in form encoding.
+#[server(prefix = "/sfn", endpoint = "settings/notify-template", input = server_fn::codec::Json)]
 pub async fn save_notify_template(
     template_id: String,
     fields: Vec<crate::notice::FieldMapping>,

@@ -57,17 +57,19 @@ pub struct NotifyContext {
     pub template_fields: Option<String>,
     /// The referrer's personal page key, if they have one.
     pub member_token: Option<String>,
-    /// When the referrer last did something that opens WeChat's customer-service window
-    /// (see [`INTERACTION`]).
-    pub last_interaction: Option<DateTime<Utc>>,
+    /// When the referrer last sent the account a message (opens WeChat's customer-service
+    /// window for 48 hours).
+    pub last_message: Option<DateTime<Utc>>,
+    /// When the referrer last followed, scanned or clicked the menu (one minute).
+    pub last_action: Option<DateTime<Utc>>,
     pub total_referrals: i64,
 }
 
-/// The stored callbacks that open a follower's 48-hour customer-service window, as a condition
-/// on `event e`: a follow, a scan, any message (its de-duplication key starts with `m`), and
-/// the menu events WeChat counts (a CLICK and the two scan-code pushes; an event's
-/// de-duplication key names it in its fourth part, see `Inbound::dedup_key`). Template
-/// delivery reports, VIEW clicks, locations and unfollows do not.
+/// The stored callbacks that open a follower's customer-service window, as a condition on
+/// `event e`: any message (its de-duplication key starts with `m`; 48 hours), a follow, a scan
+/// and the menu events WeChat counts (a CLICK and the two scan-code pushes; an event's
+/// de-duplication key names it in its fourth part, see `Inbound::dedup_key`; one minute).
+/// Template delivery reports, VIEW clicks, locations and unfollows do not.
 pub const INTERACTION: &str = "(e.kind in ('subscribe', 'scan', 'text')
      or (e.kind = 'other' and (e.dedup_key like 'm%'
          or split_part(e.dedup_key, chr(31), 4) in ('click', 'scancode_push', 'scancode_waitmsg'))))";
@@ -86,7 +88,10 @@ pub async fn notify_contexts(
                 re.member_token,
                 (select max(e.sent_at) from event e
                   where e.account_id = r.account_id and e.openid = re.openid
-                    and {INTERACTION}) as last_interaction,
+                    and {INTERACTION} and e.dedup_key like 'm%') as last_message,
+                (select max(e.sent_at) from event e
+                  where e.account_id = r.account_id and e.openid = re.openid
+                    and {INTERACTION} and e.dedup_key not like 'm%') as last_action,
                 (select count(*) from referral x
                   where x.account_id = r.account_id and x.referrer_id = r.referrer_id)
                   as total_referrals
@@ -112,6 +117,9 @@ pub struct Notification<'a> {
     pub status: &'a str,
     pub errcode: Option<i64>,
     pub errmsg: Option<String>,
+    /// When what the notice was decided on was read: a kept notice waits for an interaction
+    /// stored after this.
+    pub decided_at: DateTime<Utc>,
 }
 
 /// Records how telling the referrers went (once per referral; a retry updates it), in one
@@ -132,12 +140,13 @@ pub async fn record_notifications(pool: &PgPool, rows: &[&Notification<'_>]) -> 
     let column = |f: fn(&Notification<'_>) -> i64| rows.iter().map(|r| f(r)).collect::<Vec<_>>();
     sqlx::query(
         "insert into notification (account_id, referral_id, referrer_id, channel, status,
-                                   errcode, errmsg)
+                                   errcode, errmsg, created_at)
          select * from unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
-                              $5::text[], $6::int[], $7::text[])
+                              $5::text[], $6::int[], $7::text[], $8::timestamptz[])
          on conflict (account_id, referral_id) do update
             set channel = excluded.channel, status = excluded.status,
-                errcode = excluded.errcode, errmsg = excluded.errmsg, created_at = now()",
+                errcode = excluded.errcode, errmsg = excluded.errmsg,
+                created_at = excluded.created_at",
     )
     .bind(column(|r| r.account_id))
     .bind(column(|r| r.referral_id))
@@ -150,6 +159,7 @@ pub async fn record_notifications(pool: &PgPool, rows: &[&Notification<'_>]) -> 
             .collect::<Vec<_>>(),
     )
     .bind(rows.iter().map(|r| r.errmsg.as_deref()).collect::<Vec<_>>())
+    .bind(rows.iter().map(|r| r.decided_at).collect::<Vec<_>>())
     .execute(pool)
     .await?;
     Ok(())
@@ -201,6 +211,14 @@ pub async fn record_attempts(pool: &PgPool, rows: &[Attempt<'_>]) -> sqlx::Resul
 /// marks them `queued` and returns `(account_id, referral_id)` of each, for the caller to
 /// queue their delivery in the same transaction.
 pub async fn take_reopened(conn: &mut sqlx::PgConnection) -> sqlx::Result<Vec<(i64, i64)>> {
+    // A queued notice whose job ended without a word (its account gone, the database away
+    // past the last retry) waits again; every job is settled well within two hours.
+    sqlx::query(
+        "update notification set status = 'pending'
+         where status = 'queued' and created_at < now() - interval '2 hours'",
+    )
+    .execute(&mut *conn)
+    .await?;
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update notification n set status = 'queued', created_at = now()
          from referrer re
@@ -224,7 +242,7 @@ pub struct AttemptRow {
     pub created_at: DateTime<Utc>,
 }
 
-/// A referrer's latest attempts, newest first, with the notices still waiting as `pending`.
+/// A referrer's notices still waiting (`pending`), then the latest attempts, newest first.
 pub async fn attempts_of(
     pool: &PgPool,
     account_id: i64,
@@ -239,7 +257,7 @@ pub async fn attempts_of(
              (select channel, status, errcode, created_at, 9223372036854775807 from notification
                where account_id = $1 and referrer_id = $2 and status in ('pending', 'queued')
                order by created_at desc limit $3)) listed
-         order by created_at desc, seq desc limit $3",
+         order by seq desc, created_at desc limit $3",
     )
     .bind(account_id)
     .bind(referrer_id)

@@ -95,7 +95,7 @@ select count(*) from d
 ";
 
 /// Rebuilds every roll-up from the recorded scans, referrals and followers, in order.
-const REBUILD: [&str; 8] = [
+const REBUILD: [&str; 9] = [
     "\
 truncate referrer_day, referrer_week, referrer_month, referrer_total, account_day, scanner,
          stats_delta",
@@ -158,6 +158,9 @@ insert into account_day
     select a, d, sum(scans), sum(account_scanners), sum(follows), sum(unfollows),
            sum(lost), sum(lost_7d), sum(lost_30d)
     from contrib group by a, d",
+    // Dropped by hand: inside a caller's transaction this one is a savepoint, and `on commit
+    // drop` would wait for the caller's commit (a second rebuild there would find it).
+    "drop table contrib",
 ];
 
 /// Moves the callbacks' pending roll-up deltas into the roll-ups; returns how many were

@@ -170,12 +170,14 @@ pub struct SandboxUser {
     pub subscribed: bool,
     pub subscribe_time: Option<DateTime<Utc>>,
     pub last_interaction_at: Option<DateTime<Utc>>,
+    /// The last message the user sent (a 48-hour window; other interactions give one minute).
+    pub last_message_at: Option<DateTime<Utc>>,
     pub qr_scene_str: Option<String>,
     pub tagids: Vec<i64>,
 }
 
 const USER_COLUMNS: &str = "openid, name, unionid, subscribed, subscribe_time, \
-     last_interaction_at, qr_scene_str, tagids";
+     last_interaction_at, last_message_at, qr_scene_str, tagids";
 
 /// A simulated user of the account (openids are per Official Account, as in WeChat).
 pub async fn user(
@@ -254,6 +256,21 @@ pub async fn record_unfollow(pool: &PgPool, account_id: i64, openid: &str) -> sq
     Ok(())
 }
 
+/// The user sent a message: the customer-service window is open for 48 hours.
+pub async fn record_message_sent(pool: &PgPool, account_id: i64, openid: &str) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sandbox_user set last_interaction_at = now(), last_message_at = now()
+         where account_id = $1 and openid = $2",
+    )
+    .bind(account_id)
+    .bind(openid)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The user scanned or clicked (a follow is [`record_follow`]): the window is open for one
+/// minute.
 pub async fn record_interaction(pool: &PgPool, account_id: i64, openid: &str) -> sqlx::Result<()> {
     sqlx::query(
         "update sandbox_user set last_interaction_at = now()
@@ -274,7 +291,8 @@ pub async fn age_interaction(
     hours: i64,
 ) -> sqlx::Result<()> {
     sqlx::query(
-        "update sandbox_user set last_interaction_at = now() - make_interval(hours => $3::int)
+        "update sandbox_user set last_interaction_at = now() - make_interval(hours => $3::int),
+                last_message_at = least(last_message_at, now() - make_interval(hours => $3::int))
          where account_id = $1 and openid = $2",
     )
     .bind(account_id)

@@ -184,7 +184,15 @@ async fn answer_url_check(
     query: CallbackQuery,
 ) -> Result<Response, CallbackError> {
     let checked = verify_signature(config, &query);
-    if query.echostr.is_some() {
+    // A refusal is noted only for what looks like WeChat's check (every parameter, a fresh
+    // timestamp): a stranger's bare GET says nothing about the Token.
+    let fresh = query
+        .timestamp
+        .as_deref()
+        .and_then(|t| t.parse::<i64>().ok())
+        .is_some_and(|t| (chrono::Utc::now().timestamp() - t).abs() <= 300);
+    let well_formed = query.signature.is_some() && query.nonce.is_some() && fresh;
+    if query.echostr.is_some() && (checked.is_ok() || well_formed) {
         let (pool, ok) = (state.pool.clone(), checked.is_ok());
         tokio::spawn(async move {
             if let Err(e) = crate::db::accounts::note_url_check(&pool, account_id, ok).await {

@@ -8,8 +8,10 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::wechat::client::ApiError;
 
-/// WeChat's customer-service window.
+/// WeChat's customer-service window after a message the user sent.
 pub const WINDOW: Duration = Duration::hours(48);
+/// The window after a follow, a scan or a menu click.
+pub const SHORT_WINDOW: Duration = Duration::minutes(1);
 
 /// A way to reach a referrer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +31,16 @@ impl Channel {
     }
 }
 
-/// Whether the window is open at `now` after an interaction at `last` (as far as the
-/// callbacks we stored tell: WeChat has the last word, answering 45015 when it is closed).
-pub fn window_open(last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
-    last.is_some_and(|at| now - at < WINDOW)
+/// Whether the window is open at `now`, after the user's last message and last follow, scan
+/// or menu click (as far as the callbacks we stored tell: WeChat has the last word, answering
+/// 45015 when it is closed).
+pub fn window_open(
+    last_message: Option<DateTime<Utc>>,
+    last_action: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> bool {
+    last_message.is_some_and(|at| now - at < WINDOW)
+        || last_action.is_some_and(|at| now - at < SHORT_WINDOW)
 }
 
 /// The channels to try, in order.
@@ -69,11 +77,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_window_lasts_48_hours_from_the_last_interaction() {
+    fn a_message_opens_the_window_for_48_hours_a_click_for_a_minute() {
         let now = Utc::now();
-        assert!(window_open(Some(now - Duration::hours(47)), now));
-        assert!(!window_open(Some(now - Duration::hours(49)), now));
-        assert!(!window_open(None, now));
+        assert!(window_open(Some(now - Duration::hours(47)), None, now));
+        assert!(!window_open(Some(now - Duration::hours(49)), None, now));
+        assert!(window_open(None, Some(now - Duration::seconds(30)), now));
+        assert!(!window_open(None, Some(now - Duration::minutes(5)), now));
+        assert!(!window_open(None, None, now));
     }
 
     #[test]

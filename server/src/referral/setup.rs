@@ -219,8 +219,13 @@ fn url_check(
         fix: Some(fix),
     };
     match (verified, refused) {
+        // After a verification, a refused check may be a stranger's: a warning.
         (_, Some(r)) if verified.is_none_or(|v| r > v) => finding(
-            CheckState::Fail,
+            if verified.is_some() {
+                CheckState::Warn
+            } else {
+                CheckState::Fail
+            },
             format!("refused a check at {} (signature did not match)", time(r)),
             Fix::TokenMismatch,
         ),
@@ -281,6 +286,8 @@ mod tests {
         assert_eq!(url_check(t(10), None, true).state, CheckState::Ok);
         assert_eq!(url_check(t(10), t(5), true).state, CheckState::Ok);
         assert_eq!(url_check(t(10), t(20), true).fix, Some(Fix::TokenMismatch));
+        assert_eq!(url_check(t(10), t(20), true).state, CheckState::Warn);
+        assert_eq!(url_check(None, t(20), true).state, CheckState::Fail);
         assert_eq!(url_check(None, t(20), false).fix, Some(Fix::TokenMismatch));
         assert_eq!(url_check(None, None, true).state, CheckState::Fail);
         assert_eq!(url_check(None, None, false).state, CheckState::Warn);

@@ -409,9 +409,15 @@ pub async fn send_custom(
     if !user.subscribed {
         return err(43004, "require subscribe");
     }
+    // As WeChat: 48 hours after a message the user sent, one minute after a follow, a scan
+    // or a menu click.
+    let now = Utc::now();
     let window_open = user
-        .last_interaction_at
-        .is_some_and(|t| Utc::now() - t < chrono::Duration::hours(48));
+        .last_message_at
+        .is_some_and(|t| now - t < chrono::Duration::hours(48))
+        || user
+            .last_interaction_at
+            .is_some_and(|t| now - t < chrono::Duration::minutes(1));
     if !window_open {
         return err(
             45015,

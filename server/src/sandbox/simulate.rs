@@ -355,7 +355,7 @@ pub async fn text(state: &SimContext, user: &str, content: &str) -> Result<SimRe
         return Err(SimError::BadText);
     }
     store::ensure_user(&state.pool, state.account_id, &openid, user).await?;
-    store::record_interaction(&state.pool, state.account_id, &openid).await?;
+    store::record_message_sent(&state.pool, state.account_id, &openid).await?;
     let to = &state.original_id;
     let msg_id: u64 = rand::rng().random_range(1_000_000_000_000_000..u64::MAX / 2);
     let xml = format!(

@@ -133,7 +133,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 35] = [
     (
         "/sfn/settings/notify-template",
         Some(Role::Admin),
-        "template_id=x&fields[0][key]=thing1&fields[0][source]=referrer",
+        r#"{"template_id":"x","fields":[{"key":"thing1","source":"referrer"}]}"#,
     ),
     (
         "/sfn/settings/add-user",

@@ -348,6 +348,7 @@ async fn a_referral_told_twice_in_one_batch_is_recorded_once(pool: PgPool) {
         status,
         errcode: None,
         errmsg: None,
+        decided_at: chrono::Utc::now(),
     };
     let (first, last) = (row("failed"), row("sent"));
     record_notifications(&pool, &[&first, &last])

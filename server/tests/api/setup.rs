@@ -66,7 +66,9 @@ fn finding(report: &Value, kind: &str) -> (String, String) {
 
 /// WeChat's check of the callback URL, signed with `token`.
 async fn url_check(app: &TestApp, token: &str) -> reqwest::StatusCode {
-    let (timestamp, nonce) = ("1700000000", "4242");
+    // WeChat's checks carry a fresh timestamp (a stale refusal is not noted).
+    let timestamp = chrono::Utc::now().timestamp().to_string();
+    let (timestamp, nonce) = (timestamp.as_str(), "4242");
     let signature = sign(&[token, timestamp, nonce]);
     app.client
         .get(app.url(&format!(
@@ -155,6 +157,20 @@ async fn setup_checks_and_the_doctor_name_each_misconfiguration_and_its_fix(pool
     );
     assert!(
         out.contains("fix: PUBLIC_URL must be a (registered) domain name"),
+        "{out}"
+    );
+
+    // Without PUBLIC_URL (a live server would not even start): the doctor says what to set.
+    let unset: Vec<(String, String)> = env
+        .iter()
+        .filter(|(k, _)| k != "PUBLIC_URL")
+        .cloned()
+        .collect();
+    let (ok, out) = doctor(&database_url, &unset).await;
+    assert!(!ok, "{out}");
+    assert!(out.contains("[fail] public_url        not set"), "{out}");
+    assert!(
+        out.contains("fix: Set the PUBLIC_URL environment variable"),
         "{out}"
     );
 
