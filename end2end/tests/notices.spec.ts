@@ -18,9 +18,12 @@ test("an admin maps the template's keys with a preview, and a referrer's page li
   await editor.getByTestId("notify-field-key").nth(0).blur();
   await editor.getByTestId("notify-field-source").nth(0).selectOption("referrer");
   await expect(editor.getByTestId("notify-field-preview").nth(0)).toHaveText("张三");
+  // Typing a key and tabbing on keeps the keyboard in the row (nothing is redrawn).
   await editor.getByTestId("notify-field-key").nth(1).fill("time2");
-  await editor.getByTestId("notify-field-key").nth(1).blur();
+  await editor.getByTestId("notify-field-key").nth(1).press("Tab");
+  await expect(editor.getByTestId("notify-field-source").nth(1)).toBeFocused();
   await expect(editor.getByTestId("notify-field-preview").nth(1)).toHaveText(/^\d{4}-\d\d-\d\d \d\d:\d\d$/);
+  await expect(editor.getByTestId("notify-field-key").nth(1)).toHaveAttribute("aria-label", "第 2 个字段名");
   // A number key cannot take a name: refused with the row's message, nothing saved.
   await editor.getByTestId("notify-field-key").nth(2).fill("number3");
   await editor.getByTestId("notify-field-key").nth(2).blur();

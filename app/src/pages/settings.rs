@@ -156,12 +156,45 @@ fn GreetingEditor(greeting: GreetingSetting) -> impl IntoView {
     }
 }
 
+/// One row of the key mapping, with its own signals so that typing in it rebuilds nothing
+/// (focus stays where it is).
+#[derive(Clone, Copy)]
+struct MappingRow {
+    id: usize,
+    key: RwSignal<String>,
+    source: RwSignal<NoticeSource>,
+}
+
+impl MappingRow {
+    fn new(id: usize, key: String, source: NoticeSource) -> Self {
+        MappingRow {
+            id,
+            key: RwSignal::new(key),
+            source: RwSignal::new(source),
+        }
+    }
+
+    fn mapping(&self) -> FieldMapping {
+        FieldMapping {
+            key: self.key.get(),
+            source: self.source.get(),
+        }
+    }
+}
+
 /// How referrers are told about a new follower: the template id and which of its keys gets
 /// which value, with a preview filled with sample values.
 #[island]
 fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
     let id = RwSignal::new(current);
-    let rows = RwSignal::new(fields);
+    let next = StoredValue::new(fields.len());
+    let rows = RwSignal::new(
+        fields
+            .into_iter()
+            .enumerate()
+            .map(|(i, f)| MappingRow::new(i, f.key, f.source))
+            .collect::<Vec<_>>(),
+    );
     let save = Action::new(move |(v, f): &(String, Vec<FieldMapping>)| {
         let (v, f) = (v.clone(), f.clone());
         async move { save_notify_template(v, f).await }
@@ -172,13 +205,86 @@ fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
         }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    let preview = move || template_data(&rows.get(), &NoticeValues::sample());
     let lang = crate::i18n::use_lang();
+    let add = move |_| {
+        let row_id = next.get_value();
+        next.set_value(row_id + 1);
+        rows.update(|r| {
+            let key = format!("thing{}", r.len() + 1);
+            r.push(MappingRow::new(row_id, key, NoticeSource::Referrer));
+        });
+    };
+    let row_view = move |row: MappingRow| {
+        // The row's place now (rows can be removed above it), for its error and labels.
+        let index = move || rows.with(|r| r.iter().position(|x| x.id == row.id).unwrap_or(0));
+        let message = move || {
+            let field = format!("fields.{}", index());
+            error.get().and_then(|e| e.field(&field))
+        };
+        let error_id = format!("notify-field-error-{}", row.id);
+        let error_ref = error_id.clone();
+        let label = move |zh: &'static str, en: &'static str| {
+            move || {
+                let n = index() + 1;
+                match lang.get() {
+                    crate::i18n::Lang::Zh => format!("第 {n} 个{zh}"),
+                    crate::i18n::Lang::En => format!("{en} {n}"),
+                }
+            }
+        };
+        let shown = move || {
+            template_data(&[row.mapping()], &NoticeValues::sample())
+                .pop()
+                .map(|(_, v)| v)
+                .unwrap_or_default()
+        };
+        view! {
+            <tr data-testid="notify-field" class:invalid=move || message().is_some()>
+                <td>
+                    <input
+                        aria-label=label("字段名", "Key")
+                        aria-invalid=move || message().is_some().to_string()
+                        aria-describedby=error_ref
+                        data-testid="notify-field-key"
+                        prop:value=move || row.key.get()
+                        on:input=move |ev| row.key.set(event_target_value(&ev).trim().to_owned())
+                    />
+                    {move || {
+                        let id = error_id.clone();
+                        message().map(|m| view! { <p class="field-error" role="alert" id=id data-testid="notify-field-error">{m}</p> })
+                    }}
+                </td>
+                <td>
+                    <select
+                        aria-label=label("字段的值", "Value of key")
+                        data-testid="notify-field-source"
+                        on:change=move |ev| {
+                            if let Some(source) = NoticeSource::parse(&event_target_value(&ev)) {
+                                row.source.set(source);
+                            }
+                        }
+                    >
+                        {NoticeSource::ALL.into_iter().map(|source| {
+                            let (zh, en) = source.label();
+                            view! { <option value=source.as_str() selected=move || row.source.get() == source>{t(zh, en)}</option> }
+                        }).collect_view()}
+                    </select>
+                </td>
+                <td class="mono" data-testid="notify-field-preview">{shown}</td>
+                <td>
+                    <button class="link" aria-label=label("字段：删除", "Remove key") data-testid="notify-field-remove"
+                        on:click=move |_| rows.update(|r| r.retain(|x| x.id != row.id))>
+                        {t("删除", "Remove")}
+                    </button>
+                </td>
+            </tr>
+        }
+    };
     view! {
         <section class="card" data-testid="notify-settings">
             <h2>{t("推荐人通知", "Referrer notification")}</h2>
-            <p class="muted">{t("推荐人 48 小时内与公众号互动过时用客服消息通知，否则用模板消息（填写模板 ID 后）；一种被拒就换另一种。都送不到的通知会保留，推荐人下次与公众号互动时补发。",
-                "Referrers who interacted with the account within 48 hours get a customer-service message, others a template message (once a template id is set); when one is refused the other is tried. A notice neither delivers is kept and sent when the referrer next interacts.")}</p>
+            <p class="muted">{t("推荐人的客服消息窗口开着时（48 小时内给公众号发过消息，或 1 分钟内关注、扫码、点菜单）用客服消息通知，否则用模板消息（填写模板 ID 后）；一种被拒就换另一种。都送不到的通知会保留，推荐人下次与公众号互动时补发。",
+                "Referrers whose customer-service window is open (a message to the account within 48 hours, or a follow, scan or menu click within a minute) get a customer-service message, others a template message (once a template id is set); when one is refused the other is tried. A notice neither delivers is kept and sent when the referrer next interacts.")}</p>
             <div class="field">
                 <label for="f-notify">{t("模板消息 ID", "Template id")}</label>
                 <input id="f-notify" data-testid="notify-template" prop:value=move || id.get() on:input=move |ev| id.set(event_target_value(&ev)) />
@@ -187,43 +293,11 @@ fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
                 <caption class="muted">{t("模板字段：按模板详情里的关键词填写（如 thing1、time2）", "Template keys: as the template's details list them (e.g. thing1, time2)")}</caption>
                 <thead><tr><th scope="col">{t("字段名", "Key")}</th><th scope="col">{t("填入", "Value")}</th><th scope="col">{t("预览", "Preview")}</th><th scope="col"><span class="sr-only">{t("操作", "Actions")}</span></th></tr></thead>
                 <tbody>
-                    {move || rows.get().into_iter().enumerate().map(|(i, row)| {
-                        let field = format!("fields.{i}");
-                        let message = {
-                            let field = field.clone();
-                            move || error.get().and_then(|e| e.field(&field))
-                        };
-                        let shown = preview().get(i).map(|(_, v)| v.clone()).unwrap_or_default();
-                        view! {
-                            <tr data-testid="notify-field" class:invalid=message().is_some()>
-                                <td>
-                                    <input aria-label=t("字段名", "Key") data-testid="notify-field-key" prop:value=row.key.clone()
-                                        on:change=move |ev| rows.update(|r| r[i].key = event_target_value(&ev).trim().to_owned()) />
-                                    {message().map(|m| view! { <p class="field-error" role="alert" data-testid="notify-field-error">{m}</p> })}
-                                </td>
-                                <td>
-                                    <select aria-label=t("填入", "Value") data-testid="notify-field-source"
-                                        on:change=move |ev| {
-                                            if let Some(source) = NoticeSource::parse(&event_target_value(&ev)) {
-                                                rows.update(|r| r[i].source = source);
-                                            }
-                                        }>
-                                        {NoticeSource::ALL.into_iter().map(|source| {
-                                            let (zh, en) = source.label();
-                                            view! { <option value=source.as_str() selected=source == row.source>{t(zh, en)}</option> }
-                                        }).collect_view()}
-                                    </select>
-                                </td>
-                                <td class="mono" data-testid="notify-field-preview">{shown}</td>
-                                <td><button class="link" data-testid="notify-field-remove" on:click=move |_| rows.update(|r| { r.remove(i); })>{t("删除", "Remove")}</button></td>
-                            </tr>
-                        }
-                    }).collect_view()}
+                    <For each=move || rows.get() key=|row| row.id children=row_view />
                 </tbody>
             </table>
             <div class="actions">
-                <button data-testid="notify-field-add" disabled=move || { rows.get().len() >= crate::notice::MAX_FIELDS }
-                    on:click=move |_| rows.update(|r| r.push(FieldMapping { key: format!("thing{}", r.len() + 1), source: NoticeSource::Referrer }))>
+                <button data-testid="notify-field-add" disabled=move || { rows.with(|r| r.len()) >= crate::notice::MAX_FIELDS } on:click=add>
                     {t("添加字段", "Add a key")}
                 </button>
             </div>
@@ -238,7 +312,10 @@ fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
             </p>
             <ErrorBanner error=error />
             <div class="actions">
-                <button class="primary" data-testid="notify-save" on:click=move |_| { save.dispatch((id.get_untracked(), rows.get_untracked())); }>{t("保存", "Save")}</button>
+                <button class="primary" data-testid="notify-save" on:click=move |_| {
+                    let mapping = rows.with_untracked(|r| r.iter().map(|row| row.mapping()).collect::<Vec<_>>());
+                    save.dispatch((id.get_untracked(), mapping));
+                }>{t("保存", "Save")}</button>
                 <Saved when=Signal::derive(move || matches!(save.value().get(), Some(Ok(())))) />
             </div>
         </section>
