@@ -13,9 +13,11 @@ pub async fn record_unfollow(
     openid: &str,
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
+    // By WeChat's CreateTime: an unfollow older than the follower's last follow arrived late
+    // (events can be delivered out of order) and changes nothing.
     sqlx::query(
         "update follower set subscribed = false, unfollowed_at = $3
-         where account_id = $1 and openid = $2",
+         where account_id = $1 and openid = $2 and last_followed_at <= $3",
     )
     .bind(account_id)
     .bind(openid)
@@ -235,7 +237,9 @@ pub const RECORD_FOLLOWS: &str = "with i as (
         insert into follower (account_id, openid, first_followed_at, last_followed_at)
         select account_id, openid, sent_at, sent_at from ie order by account_id, openid
         on conflict (account_id, openid) do update
-           set subscribed = true,
+           -- A follow older than the recorded unfollow arrived late: still not following.
+           set subscribed = follower.subscribed or follower.unfollowed_at is null
+                            or follower.unfollowed_at < excluded.last_followed_at,
                last_followed_at = greatest(follower.last_followed_at,
                                            excluded.last_followed_at),
                follow_count = follower.follow_count + 1

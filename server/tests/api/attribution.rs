@@ -591,3 +591,50 @@ async fn a_batch_session_times_out_replans_and_reconnects(pool: PgPool) {
         .expect("reconnected");
     assert_ne!(pid, settings.2, "a failed statement drops the connection");
 }
+
+/// Events arrive out of order (WeChat redelivers and retries): an unfollow older than a later
+/// re-follow does not undo it, a follow older than a later unfollow does not revive it, and
+/// replaying everything changes nothing; the roll-ups kept along the way equal a rebuild.
+#[sqlx::test(migrations = "../migrations")]
+async fn reordered_follows_and_unfollows_converge_by_create_time(pool: PgPool) {
+    let app = app(&pool).await;
+    seed_code(&pool, "张三", "order", None, None).await;
+    let t = 1_700_000_000;
+    let script = [
+        // p1: follows, unfollows, follows again; the unfollow is delivered last.
+        ("p1", t, "subscribe", "qrscene_order"),
+        ("p1", t + 300, "subscribe", ""),
+        ("p1", t + 200, "unsubscribe", ""),
+        // p2: follows, unfollows; a re-follow from before the unfollow is delivered last.
+        ("p2", t + 1000, "subscribe", "qrscene_order"),
+        ("p2", t + 2000, "unsubscribe", ""),
+        ("p2", t + 1500, "subscribe", ""),
+    ];
+    for (openid, at, kind, key) in script {
+        event(&app, openid, at, kind, key).await;
+    }
+    let state = || async {
+        sqlx::query_as::<_, (String, bool, Option<chrono::DateTime<chrono::Utc>>)>(
+            "select openid, subscribed, unfollowed_at from follower order by openid",
+        )
+        .fetch_all(&pool)
+        .await
+        .expect("followers")
+    };
+    let seen = state().await;
+    assert_eq!(
+        seen.iter()
+            .map(|(o, s, _)| (o.as_str(), *s))
+            .collect::<Vec<_>>(),
+        [("p1", true), ("p2", false)]
+    );
+    assert_eq!(seen[1].2.map(|u| u.timestamp()), Some(t + 2000));
+    // Replayed, in reverse: nothing moves.
+    for (openid, at, kind, key) in script.iter().rev() {
+        event(&app, openid, *at, kind, key).await;
+    }
+    assert_eq!(state().await, seen);
+    let kept = crate::rest_reports::rollups(&pool).await;
+    tuijian::db::rollup::rebuild(&pool).await.expect("rebuild");
+    assert_eq!(crate::rest_reports::rollups(&pool).await, kept);
+}
