@@ -191,11 +191,11 @@ pub fn validate(
     })
 }
 
-/// A random callback Token for a sandbox account (32 letters and digits).
-fn random_token() -> String {
+/// `len` random letters and digits, without look-alikes (0/O, 1/l/I).
+pub fn random_code(len: usize) -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
     let mut rng = rand::rng();
-    (0..32)
+    (0..len)
         .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
         .collect()
 }
@@ -232,7 +232,8 @@ pub async fn create(
     let mut f = validate(input, None, default_mode)?;
     needs_public_url(accounts, f.mode)?;
     if f.mode == Mode::Sandbox && f.token.is_none() {
-        f.token = Some(random_token());
+        // A random callback Token for a sandbox account (32 letters and digits).
+        f.token = Some(random_code(32));
     }
     let fields = AccountFields {
         name: &f.name,

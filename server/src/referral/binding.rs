@@ -5,7 +5,6 @@
 
 use app::model::{BindingCode, Role};
 use chrono::{Duration, Utc};
-use rand::Rng;
 use sqlx::{PgConnection, PgPool};
 
 use crate::accounts::Accounts;
@@ -27,11 +26,7 @@ pub fn token_of(scene: &str) -> Option<&str> {
 }
 
 fn new_token() -> String {
-    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
-    let mut rng = rand::rng();
-    (0..24)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect()
+    crate::referral::accounts::random_code(24)
 }
 
 /// A new binding code for a referrer of the actor's account (staff): recorded first, then the

@@ -103,7 +103,7 @@ pub async fn report(actor: &Actor, ctx: &SetupContext<'_>) -> Result<SetupReport
         callback_url,
         token_set: row.token.is_some(),
         aes_key_set: row.encoding_aes_key.is_some(),
-        oauth_domain: ctx.public_url.and_then(host).map(str::to_owned),
+        oauth_domain: ctx.public_url.and_then(host),
         outbound_ip,
         checks,
     })
@@ -124,14 +124,14 @@ fn time(at: DateTime<Utc>) -> String {
 }
 
 /// The host of a URL (`https://a.example.com:8443/x` → `a.example.com`).
-fn host(url: &str) -> Option<&str> {
-    let rest = url.split_once("://")?.1;
-    let authority = rest.split(['/', '?', '#']).next()?;
-    let host = match authority.strip_prefix('[') {
-        Some(v6) => v6.split(']').next()?,
-        None => authority.rsplit_once(':').map_or(authority, |(h, _)| h),
-    };
-    (!host.is_empty()).then_some(host)
+fn host(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    // An IPv6 host comes bracketed, as in the URL.
+    let host = url
+        .host_str()?
+        .trim_start_matches('[')
+        .trim_end_matches(']');
+    Some(host.to_owned())
 }
 
 /// `PUBLIC_URL`: required in live mode, HTTPS and a domain name there; in the sandbox its
@@ -248,11 +248,17 @@ mod tests {
 
     #[test]
     fn hosts_are_read_from_urls() {
-        assert_eq!(host("https://a.example.com"), Some("a.example.com"));
-        assert_eq!(host("https://a.example.com:8443/x"), Some("a.example.com"));
-        assert_eq!(host("http://127.0.0.1:3000"), Some("127.0.0.1"));
-        assert_eq!(host("http://[::1]:3000/"), Some("::1"));
-        assert_eq!(host("nonsense"), None);
+        assert_eq!(
+            host("https://a.example.com").as_deref(),
+            Some("a.example.com")
+        );
+        assert_eq!(
+            host("https://a.example.com:8443/x").as_deref(),
+            Some("a.example.com")
+        );
+        assert_eq!(host("http://127.0.0.1:3000").as_deref(), Some("127.0.0.1"));
+        assert_eq!(host("http://[::1]:3000/").as_deref(), Some("::1"));
+        assert_eq!(host("nonsense").as_deref(), None);
     }
 
     #[test]
