@@ -11,6 +11,8 @@ pub mod menu;
 pub mod model;
 pub mod notice;
 pub mod pages;
+pub mod privacy;
+pub mod reconcile;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod setup;
@@ -26,9 +28,10 @@ use leptos_router::{
 use crate::components::layout::Layout;
 use crate::pages::{
     leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView, menu::CustomMenuPage,
-    not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, qrcodes::QrCodesPage,
-    referrer_detail::ReferrerDetailPage, referrers::ReferrersPage, sandbox::SandboxPage,
-    settings::SettingsPage, setup::SetupPage, stats::StatsPage,
+    not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage,
+    qrcodes::QrCodesPage, reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage,
+    referrers::ReferrersPage, sandbox::SandboxPage, settings::SettingsPage, setup::SetupPage,
+    stats::StatsPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -83,6 +86,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings") view=SettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/menu") view=CustomMenuPage ssr=SsrMode::Async />
+                    <Route path=path!("/reconcile") view=ReconcilePage ssr=SsrMode::Async />
+                    <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -345,6 +345,9 @@ pub struct SimOutcome {
     /// The passive reply's image (a URL the browser can show), for image replies.
     #[serde(default)]
     pub image: Option<String>,
+    /// WeChat gave up on the callback: our server never heard of it.
+    #[serde(default)]
+    pub lost: bool,
 }
 
 /// A message the account sent a simulated user through the API (customer-service or template).
@@ -488,7 +491,7 @@ pub struct QrCode {
 }
 
 /// Request to create a QR code.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct NewQrCode {
     /// `permanent` or `temporary`.
@@ -498,6 +501,12 @@ pub struct NewQrCode {
     pub expire_seconds: Option<i64>,
     #[serde(default)]
     pub label: Option<String>,
+    /// `string` (the default: a scene string, QR_STR_SCENE / QR_LIMIT_STR_SCENE) or `integer`
+    /// (a scene id, QR_SCENE / QR_LIMIT_SCENE: permanent ids are 1 to 100,000, for older
+    /// integrations and printed material that expect numbers).
+    #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(example = "string"))]
+    pub scene_type: Option<String>,
 }
 
 /// A follower brought by a referrer.
@@ -700,6 +709,63 @@ pub struct SettingsData {
     pub users: Vec<UserSummary>,
     pub tokens: Vec<TokenSummary>,
     pub audit: Vec<AuditEntry>,
+}
+
+/// The most referrers one bulk action of the list takes.
+pub const MAX_BULK_IDS: usize = 200;
+
+/// The role the list's bulk actions need. One click changes up to [`MAX_BULK_IDS`] referrers
+/// (or spends as many permanent codes); staff change referrers one at a time on their pages.
+pub const BULK_ROLE: Role = Role::Manager;
+
+/// What a bulk action on referrers did, by referrer id.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    /// Changed (or, for codes, given a new code).
+    pub done: Vec<i64>,
+    /// Already as asked (archived, restored, tagged): nothing to do.
+    pub unchanged: Vec<i64>,
+    /// No referrer of this account has the id: nothing happened.
+    pub missing: Vec<i64>,
+    /// Could not be changed, with why.
+    pub failed: Vec<BulkFailure>,
+}
+
+/// A referrer a bulk action could not change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkFailure {
+    pub id: i64,
+    pub name: String,
+    pub message: String,
+}
+
+/// A dashboard user of the current account, as its admins manage them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ManagedUser {
+    pub id: i64,
+    pub username: String,
+    /// Their role in this account.
+    pub role: Role,
+    /// False once an admin disabled them in this account (they cannot work in it).
+    pub active: bool,
+    /// Beijing time (`YYYY-MM-DD HH:MM`), None before the first sign-in.
+    pub last_sign_in_at: Option<String>,
+    /// Beijing time, when the user was made.
+    pub created_at: String,
+    /// The signed-in admin themselves (who cannot disable or demote themselves).
+    pub is_self: bool,
+}
+
+/// A QR code with its referrer's name, for choosing codes (the codes page's image download).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeEntry {
+    pub id: i64,
+    pub referrer_id: i64,
+    pub referrer_name: String,
+    pub label: Option<String>,
+    pub kind: CodeKind,
+    /// RFC 3339.
+    pub created_at: String,
 }
 
 #[cfg(test)]

@@ -59,6 +59,11 @@ pub trait AppService: Send + Sync + 'static {
         input: NewQrCode,
     ) -> Result<QrCode, AppError>;
     async fn quota(&self, user: &CurrentUser) -> Result<QrQuota, AppError>;
+    /// The account's newest QR codes with their referrers' names (to choose images from).
+    async fn code_entries(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<crate::model::CodeEntry>, AppError>;
     /// A one-time code that binds the scanner's WeChat identity to the referrer (staff).
     async fn binding_code(
         &self,
@@ -76,6 +81,44 @@ pub trait AppService: Send + Sync + 'static {
     /// The current account's setup report: what to enter in WeChat and the live checks
     /// (admin).
     async fn setup(&self, user: &CurrentUser) -> Result<crate::setup::SetupReport, AppError>;
+
+    /// The privacy page: retention and erasures so far (admin).
+    async fn privacy(&self, user: &CurrentUser) -> Result<crate::privacy::PrivacyData, AppError>;
+    /// Erases a follower on request, the reason kept in the audit log (admin).
+    async fn erase_follower(
+        &self,
+        user: &CurrentUser,
+        openid: String,
+        reason: String,
+    ) -> Result<crate::privacy::ErasureReport, AppError>;
+    /// Sets how long raw event payloads and message text are kept (admin).
+    async fn set_retention(&self, user: &CurrentUser, days: i32) -> Result<(), AppError>;
+
+    /// The reconciliation page: latest runs and the newest one's report (manager).
+    async fn reconcile(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<crate::reconcile::ReconcileData, AppError>;
+    /// Starts a reconciliation of the current account (manager).
+    async fn start_reconcile(
+        &self,
+        user: &CurrentUser,
+        notify: bool,
+    ) -> Result<crate::reconcile::ReconcileRun, AppError>;
+    /// Continues a failed reconciliation from its cursor (manager).
+    async fn resume_reconcile(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::reconcile::ReconcileRun, AppError>;
+    /// Stops a reconciliation; what it recorded stays (manager).
+    async fn cancel_reconcile(&self, user: &CurrentUser, id: i64) -> Result<(), AppError>;
+    /// Sets or turns off the nightly reconciliation's hour, Beijing time (admin).
+    async fn schedule_reconcile(
+        &self,
+        user: &CurrentUser,
+        hour: Option<u8>,
+    ) -> Result<(), AppError>;
 
     /// The current account's live custom menu and the ready items (admin; asks WeChat).
     async fn menu(&self, user: &CurrentUser) -> Result<crate::menu::MenuPage, AppError>;
@@ -125,7 +168,8 @@ pub trait AppService: Send + Sync + 'static {
 
     /// Codes a simulated user can scan (sandbox mode only).
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError>;
-    /// Plays a simulated WeChat user (sandbox mode only).
+    /// Plays a simulated WeChat user (sandbox mode only); with `lost`, WeChat gives up on the
+    /// callback and our server hears nothing.
     async fn simulate(
         &self,
         user: &CurrentUser,
@@ -133,6 +177,7 @@ pub trait AppService: Send + Sync + 'static {
         who: String,
         qrcode_id: Option<i64>,
         content: Option<String>,
+        lost: bool,
     ) -> Result<SimOutcome, AppError>;
 
     /// Messages the account sent a simulated user (sandbox mode only).
@@ -175,6 +220,57 @@ pub trait AppService: Send + Sync + 'static {
     async fn member_page(&self, token: String) -> Result<MemberPage, AppError>;
     /// The member sets the name friends see; returns the cleaned name.
     async fn member_set_name(&self, token: String, name: String) -> Result<String, AppError>;
+
+    /// Restores an archived referrer (staff).
+    async fn restore_referrer(&self, user: &CurrentUser, id: i64) -> Result<Referrer, AppError>;
+    /// Archives (`archived`) or restores the account's referrers among `ids` (manager).
+    async fn bulk_archive(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        archived: bool,
+    ) -> Result<crate::model::BulkOutcome, AppError>;
+    /// Adds a tag to the account's referrers among `ids` (manager).
+    async fn bulk_tag(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        tag: String,
+    ) -> Result<crate::model::BulkOutcome, AppError>;
+    /// One new code for each of the account's referrers among `ids` (manager).
+    async fn bulk_codes(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        input: NewQrCode,
+    ) -> Result<crate::model::BulkOutcome, AppError>;
+
+    /// The account's users with role, standing and last sign-in (admin).
+    async fn list_users(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<crate::model::ManagedUser>, AppError>;
+    /// Changes a user's role in the account (admin).
+    async fn set_user_role(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        role: Role,
+    ) -> Result<crate::model::ManagedUser, AppError>;
+    /// Disables or enables a user in the account (admin).
+    async fn set_user_active(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        active: bool,
+    ) -> Result<crate::model::ManagedUser, AppError>;
+    /// Sets a new password for a user of the account and ends their sessions (admin).
+    async fn reset_user_password(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        password: String,
+    ) -> Result<(), AppError>;
 }
 
 /// The shared handle put into Leptos context.

@@ -1,7 +1,9 @@
-//! `tuijian-bench`: the benchmark driver (`run`), the baseline server (`baseline`), a single
-//! load cell (`load`) and a kept stats database (`seed`). `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
+//! `tuijian-bench`: the benchmark driver (`run`), the export benchmark alone (`export`), the
+//! baseline server (`baseline`), a single load cell (`load`) and a kept stats database (`seed`).
+//! `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
 
 mod baseline;
+mod export;
 mod fake_wechat;
 mod load;
 mod procs;
@@ -28,6 +30,9 @@ struct Cli {
 enum Cmd {
     /// Every benchmark, one report.
     Run(run::RunArgs),
+    /// Only the streamed CSV export at each of `--sizes`; its section of the report `--out`
+    /// is replaced, the rest kept.
+    Export(run::RunArgs),
     /// The minimal baseline server.
     Baseline {
         #[arg(long)]
@@ -65,6 +70,7 @@ enum Cmd {
 async fn main() -> anyhow::Result<()> {
     match Cli::parse().command {
         Cmd::Run(args) => run::run(args).await,
+        Cmd::Export(args) => export::standalone(args).await,
         Cmd::Baseline {
             database_url,
             listen,

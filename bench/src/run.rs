@@ -6,6 +6,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::export::{self, ExportRun};
 use crate::load::{Cell, CellResult, Target};
 use crate::procs::{self, Proc};
 use crate::timing::{Reader, Timed};
@@ -81,6 +82,7 @@ struct StatsRun {
     size: u64,
     seed: Duration,
     reads: Vec<Timed>,
+    export: ExportRun,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -108,7 +110,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         errors == 0,
         "{errors} callbacks failed or had a wrong reply"
     );
-    Ok(())
+    let exports: Vec<ExportRun> = stats.iter().map(|s| s.export.clone()).collect();
+    export::check_bounded(&exports)
 }
 
 /// Our server; with `wechat_api`, in live mode against that API (see [`crate::fake_wechat`]),
@@ -247,7 +250,38 @@ async fn stats_at(args: &RunArgs, size: u64) -> anyhow::Result<StatsRun> {
     eprintln!("stats: seeding {size} referrals with COPY");
     let seed = seed::stats_database(&url, size).await?;
     eprintln!("stats: seeded in {:.1} s", seed.as_secs_f64());
-    let pool = seed::pool(&url).await?;
+    let (mut server, bearer, cookie) = stats_server(args, &url, size).await?;
+    let reader = Reader {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        base: server.base.clone(),
+        bearer,
+        cookie,
+    };
+    eprintln!("stats: timing reads over {size} referrals");
+    let reads = reader.all(args.runs, 1).await?;
+    eprintln!("stats: streaming {size} referrals as CSV");
+    let export =
+        export::referrals_csv(&server.base, &reader.bearer, server.child.id(), size).await?;
+    server.stop();
+    seed::drop_database(&args.admin_url, &name).await?;
+    Ok(StatsRun {
+        size,
+        seed,
+        reads,
+        export,
+    })
+}
+
+/// Our server over a seeded stats database, with a manager's bearer token and a dashboard
+/// session cookie for it: (server, bearer, cookie).
+pub async fn stats_server(
+    args: &RunArgs,
+    url: &str,
+    size: u64,
+) -> anyhow::Result<(Proc, String, String)> {
+    let pool = seed::pool(url).await?;
     let bearer =
         tuijian::referral::tokens::mint(&pool, 1, "bench", tuijian::referral::roles::Role::Manager)
             .await?;
@@ -267,26 +301,14 @@ async fn stats_at(args: &RunArgs, size: u64) -> anyhow::Result<StatsRun> {
     pool.close().await;
     let port = procs::free_port()?;
     let log = args.logs.join(format!("server-stats-{size}.log"));
-    let mut server = Proc::start(
+    let server = Proc::start(
         "tuijian",
-        server_cmd(args, &url, port, Mode::Plain, None),
+        server_cmd(args, url, port, Mode::Plain, None),
         port,
         &log,
     )
     .await?;
-    let reader = Reader {
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()?,
-        base: server.base.clone(),
-        bearer,
-        cookie,
-    };
-    eprintln!("stats: timing reads over {size} referrals");
-    let reads = reader.all(args.runs, 1).await?;
-    server.stop();
-    seed::drop_database(&args.admin_url, &name).await?;
-    Ok(StatsRun { size, seed, reads })
+    Ok((server, bearer, cookie))
 }
 
 fn report(
@@ -404,6 +426,15 @@ fn report(
             );
         }
     }
+    let exports: Vec<ExportRun> = stats.iter().map(|s| s.export.clone()).collect();
+    let _ = write!(
+        r,
+        "\n{}",
+        export::section(
+            &exports,
+            "Run with the stats reads above, on the same server."
+        )
+    );
     let _ = writeln!(
         r,
         "\n## Frontend bundle (`{}`)\n",
@@ -499,6 +530,9 @@ fn summary(r: &mut String, cb: &Callbacks, stats: &[StatsRun], bundle: &[sizes::
             f.raw as f64 / 1024.0,
             f.gzip as f64 / 1024.0
         );
+    }
+    for s in stats {
+        let _ = writeln!(r, "{}", export::summary_row(&s.export));
     }
     let _ = writeln!(
         r,

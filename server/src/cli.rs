@@ -50,6 +50,21 @@ enum Command {
         #[arg(long)]
         account: Option<i64>,
     },
+    /// Followers' privacy.
+    #[command(subcommand)]
+    Follower(FollowerCommand),
+    /// Reconcile an account's followers with WeChat now (as the dashboard's button does): recover
+    /// the follows whose callback never arrived, mark the followers WeChat no longer lists as
+    /// lost, and print what changed. Continues the account's run that stopped on an error, or
+    /// follows the one the server is running. A sandbox account needs its server running.
+    Reconcile {
+        /// The account (default: the first).
+        #[arg(long)]
+        account: Option<i64>,
+        /// Also tell the referrers of recovered referrals.
+        #[arg(long)]
+        notify: bool,
+    },
     /// Play a WeChat user against a server running in sandbox mode.
     Simulate {
         #[command(subcommand)]
@@ -57,6 +72,22 @@ enum Command {
         /// The sandbox server (default: http://$LEPTOS_SITE_ADDR).
         #[arg(long, global = true)]
         server: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum FollowerCommand {
+    /// Erase a follower on their request: their openid, unionid, messages and events are
+    /// replaced by a tombstone everywhere; their referral and every count stay.
+    Erase {
+        #[arg(long)]
+        openid: String,
+        /// Why (kept in the audit log), e.g. the request's reference.
+        #[arg(long)]
+        reason: String,
+        /// The account (default: the first).
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -197,6 +228,12 @@ pub fn main() -> ExitCode {
                 )),
                 Err(e) => Err(e),
             },
+            Command::Reconcile { account, notify } => reconcile(account, notify).await,
+            Command::Follower(FollowerCommand::Erase {
+                openid,
+                reason,
+                account,
+            }) => erase_follower(openid, reason, account).await,
             Command::Simulate { action, server } => simulate(action, server).await,
             Command::User(UserCommand::Create {
                 username,
@@ -473,6 +510,165 @@ async fn doctor(account: Option<i64>) -> anyhow::Result<bool> {
     .await;
     database.shutdown().await;
     result
+}
+
+/// `tuijian follower erase`.
+async fn erase_follower(
+    openid: String,
+    reason: String,
+    account: Option<i64>,
+) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let account_id = match account {
+            Some(id) => id,
+            None => db::events::default_account(&pool).await?,
+        };
+        let report =
+            crate::referral::privacy::erase(&pool, &Actor::cli(account_id), &openid, &reason)
+                .await
+                .map_err(refused)?;
+        println!(
+            "erased: follower {} · {} events and {} scans anonymised, {} other rows",
+            report
+                .follower_id
+                .map(|id| format!("#{id}"))
+                .unwrap_or_else(|| "(none recorded)".into()),
+            report.events,
+            report.scans,
+            report.others
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    database.shutdown().await;
+    result
+}
+
+/// `tuijian reconcile`: drives the account's run to its end, printing progress, then the report.
+async fn reconcile(account: Option<i64>, notify: bool) -> anyhow::Result<()> {
+    use crate::db::reconcile as runs;
+    use crate::referral::reconcile::{self, LEASE_SECS, Reconciler};
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let self_url = crate::startup::self_url(settings.site_addr);
+        let accounts = Arc::new(
+            crate::accounts::Accounts::open(pool.clone(), Arc::new(settings), self_url).await?,
+        );
+        let account_id = account.unwrap_or_else(|| accounts.first_id());
+        let actor = Actor::cli(account_id);
+        let latest = runs::recent(&pool, account_id, 1).await?.pop();
+        let run = match latest {
+            Some(run) if run.status == "active" => run,
+            Some(run) if run.status == "failed" => {
+                eprintln!(
+                    "continuing run #{} from where it stopped ({})",
+                    run.id,
+                    run.error.as_deref().unwrap_or("no error")
+                );
+                reconcile::resume(&pool, &actor, run.id)
+                    .await
+                    .map_err(refused)?
+            }
+            _ => reconcile::start(&pool, &actor, notify)
+                .await
+                .map_err(refused)?,
+        };
+        let reconciler = Reconciler {
+            pool: pool.clone(),
+            accounts,
+        };
+        let mut shown = String::new();
+        let mut show = |r: &runs::RunRow| {
+            let line = progress_line(&reconcile::view(r.clone()));
+            if line != shown {
+                eprintln!("{line}");
+                shown = line;
+            }
+        };
+        let last = loop {
+            match runs::claim(&pool, Some(account_id), Some(run.id), LEASE_SECS).await? {
+                Some(claimed) => break reconciler.drive(claimed, None, &mut show).await,
+                None => {
+                    // Another process (the server) drives it: follow its progress.
+                    let now = runs::get(&pool, account_id, run.id)
+                        .await?
+                        .context("the run disappeared")?;
+                    show(&now);
+                    if now.status != "active" {
+                        break now;
+                    }
+                    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                }
+            }
+        };
+        let changes = runs::changes(&pool, account_id, last.id, 1000).await?;
+        for c in &changes {
+            println!(
+                "{:<10} {:<32} {:<20} {:<16} {}",
+                c.change,
+                c.openid,
+                c.referrer_name.as_deref().unwrap_or("-"),
+                c.scene.as_deref().unwrap_or("-"),
+                crate::referral::period::local_time(c.at)
+            );
+        }
+        let view = reconcile::view(last);
+        println!("{}", summary_line(&view));
+        match view.status.as_str() {
+            "done" => anyhow::Ok(()),
+            "active" => Err(anyhow::anyhow!(
+                "the run paused (the database went away): run `tuijian reconcile` again to continue"
+            )),
+            _ => Err(anyhow::anyhow!(
+                "the run stopped: {} — run `tuijian reconcile` again to continue",
+                view.error.unwrap_or_else(|| view.status.clone())
+            )),
+        }
+    }
+    .await;
+    database.shutdown().await;
+    result
+}
+
+/// One progress line of `tuijian reconcile`.
+pub fn progress_line(run: &app::reconcile::ReconcileRun) -> String {
+    format!(
+        "[{:>3}%] run #{} {}: listed {}/{}, looked up {}/{}, recovered {}, recorded {}, lost {}",
+        run.percent(),
+        run.id,
+        run.phase,
+        run.listed,
+        run.wechat_total
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "?".into()),
+        run.checked,
+        run.to_check,
+        run.recovered,
+        run.recorded,
+        run.lost
+    )
+}
+
+/// The last line of `tuijian reconcile`.
+pub fn summary_line(run: &app::reconcile::ReconcileRun) -> String {
+    format!(
+        "run #{} {}: {} followers at WeChat; {} referrals recovered, {} follows recorded without credit, {} not through our codes, {} lost; {} API calls",
+        run.id,
+        run.status,
+        run.wechat_total.unwrap_or(0),
+        run.recovered,
+        run.recorded,
+        run.unattributed,
+        run.lost,
+        run.api_calls
+    )
 }
 
 /// A setup report as the doctor prints it: one line per check, its fix below (in English,

@@ -20,7 +20,9 @@ use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::members::MemberContext;
 use crate::referral::referrers::ListInput;
-use crate::referral::{accounts, members, qrcodes, referrers, reports, settings, users};
+use crate::referral::{
+    accounts, members, privacy, qrcodes, reconcile, referrers, reports, settings, users,
+};
 use crate::sandbox::panel::Panel;
 
 /// Backs the dashboard's server functions.
@@ -168,6 +170,13 @@ impl AppService for ServerService {
         })
     }
 
+    async fn code_entries(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<app::model::CodeEntry>, AppError> {
+        answer(crate::referral::exports::codes(&self.pool, &Actor::user(user)).await)
+    }
+
     async fn leaderboard(
         &self,
         user: &CurrentUser,
@@ -188,6 +197,66 @@ impl AppService for ServerService {
     async fn setup(&self, user: &CurrentUser) -> Result<app::setup::SetupReport, AppError> {
         let ctx = self.setup_context();
         answer(crate::referral::setup::report(&Actor::user(user), &ctx).await)
+    }
+
+    async fn privacy(&self, user: &CurrentUser) -> Result<app::privacy::PrivacyData, AppError> {
+        answer(privacy::overview(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn erase_follower(
+        &self,
+        user: &CurrentUser,
+        openid: String,
+        reason: String,
+    ) -> Result<app::privacy::ErasureReport, AppError> {
+        answer(privacy::erase(&self.pool, &Actor::user(user), &openid, &reason).await)
+    }
+
+    async fn set_retention(&self, user: &CurrentUser, days: i32) -> Result<(), AppError> {
+        answer(privacy::set_retention(&self.pool, &Actor::user(user), days).await)
+    }
+
+    async fn reconcile(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<app::reconcile::ReconcileData, AppError> {
+        answer(reconcile::overview(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn start_reconcile(
+        &self,
+        user: &CurrentUser,
+        notify: bool,
+    ) -> Result<app::reconcile::ReconcileRun, AppError> {
+        answer(
+            reconcile::start(&self.pool, &Actor::user(user), notify)
+                .await
+                .map(reconcile::view),
+        )
+    }
+
+    async fn resume_reconcile(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::reconcile::ReconcileRun, AppError> {
+        answer(
+            reconcile::resume(&self.pool, &Actor::user(user), id)
+                .await
+                .map(reconcile::view),
+        )
+    }
+
+    async fn cancel_reconcile(&self, user: &CurrentUser, id: i64) -> Result<(), AppError> {
+        answer(reconcile::cancel(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn schedule_reconcile(
+        &self,
+        user: &CurrentUser,
+        hour: Option<u8>,
+    ) -> Result<(), AppError> {
+        answer(reconcile::set_schedule(&self.pool, &Actor::user(user), hour).await)
     }
 
     async fn menu(&self, user: &CurrentUser) -> Result<app::menu::MenuPage, AppError> {
@@ -272,11 +341,12 @@ impl AppService for ServerService {
         who: String,
         qrcode_id: Option<i64>,
         content: Option<String>,
+        lost: bool,
     ) -> Result<SimOutcome, AppError> {
         let actor = Actor::user(user);
         answer(
             self.panel()
-                .simulate(&actor, action, &who, qrcode_id, content.as_deref())
+                .simulate(&actor, action, &who, qrcode_id, content.as_deref(), lost)
                 .await,
         )
     }
@@ -345,6 +415,72 @@ impl AppService for ServerService {
 
     async fn member_set_name(&self, token: String, name: String) -> Result<String, AppError> {
         answer(self.members().set_name(&token, &name).await)
+    }
+
+    async fn restore_referrer(&self, user: &CurrentUser, id: i64) -> Result<Referrer, AppError> {
+        answer(referrers::restore(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn bulk_archive(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        archived: bool,
+    ) -> Result<app::model::BulkOutcome, AppError> {
+        answer(referrers::bulk_archive(&self.pool, &Actor::user(user), &ids, archived).await)
+    }
+
+    async fn bulk_tag(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        tag: String,
+    ) -> Result<app::model::BulkOutcome, AppError> {
+        answer(referrers::bulk_tag(&self.pool, &Actor::user(user), &ids, &tag).await)
+    }
+
+    async fn bulk_codes(
+        &self,
+        user: &CurrentUser,
+        ids: Vec<i64>,
+        input: NewQrCode,
+    ) -> Result<app::model::BulkOutcome, AppError> {
+        let actor = Actor::user(user);
+        answer(referrers::bulk_codes(&self.pool, &self.accounts, &actor, &ids, &input).await)
+    }
+
+    async fn list_users(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<app::model::ManagedUser>, AppError> {
+        answer(users::members(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn set_user_role(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        role: Role,
+    ) -> Result<app::model::ManagedUser, AppError> {
+        answer(users::set_role(&self.pool, &Actor::user(user), user_id, role).await)
+    }
+
+    async fn set_user_active(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        active: bool,
+    ) -> Result<app::model::ManagedUser, AppError> {
+        answer(users::set_active(&self.pool, &Actor::user(user), user_id, active).await)
+    }
+
+    async fn reset_user_password(
+        &self,
+        user: &CurrentUser,
+        user_id: i64,
+        password: String,
+    ) -> Result<(), AppError> {
+        answer(users::reset_password(&self.pool, &Actor::user(user), user_id, &password).await)
     }
 }
 

@@ -290,12 +290,23 @@ pub async fn serve(
     };
     crate::metrics::handle();
     let upkeep = tokio::spawn(crate::metrics::upkeep(worker_stopped.clone()));
+    let reconciler = crate::referral::reconcile::Reconciler {
+        pool: state.pool.clone(),
+        accounts: state.accounts.clone(),
+    };
+    let reconciler = tokio::spawn(reconciler.run(worker_stopped.clone()));
+    let retention = tokio::spawn(crate::referral::privacy::run_retention(
+        state.pool.clone(),
+        worker_stopped.clone(),
+    ));
     let worker = tokio::spawn(worker.run(worker_stopped));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_worker.send(true);
     let _ = worker.await;
+    let _ = reconciler.await;
+    let _ = retention.await;
     let _ = upkeep.await;
     served
 }

@@ -1,5 +1,7 @@
 //! `cargo xtask bench [--smoke] [flags for tuijian-bench run]`: builds the server, the site and
 //! the benchmark driver, starts PostgreSQL, and runs every benchmark (see bench/).
+//! `--export-only [--debug]` runs only the streamed CSV export (at `--sizes`, default 1 M) and
+//! replaces its section of BENCHMARKS.md.
 
 use std::process::Command;
 
@@ -10,6 +12,9 @@ use crate::{Result, cargo, root, setup, sh, site, step};
 /// The real benchmark: release builds, a durable cluster, the report in BENCHMARKS.md.
 /// `extra` flags go to `tuijian-bench run` (e.g. `--duration 5 --sizes 1000000`).
 pub fn full(extra: &[String]) -> Result {
+    if extra.iter().any(|a| a == "--export-only") {
+        return export_only(extra);
+    }
     setup::postgres_binaries()?;
     setup::wasm_toolchain()?;
     setup::npm_tools()?;
@@ -26,6 +31,7 @@ pub fn full(extra: &[String]) -> Result {
     step("starting the benchmark's PostgreSQL cluster (durable settings)");
     let cluster = bench_cluster()?;
     let result = drive(
+        "run",
         &cluster,
         "release",
         "BENCHMARKS.md",
@@ -63,6 +69,7 @@ pub fn smoke(cluster: &Cluster) -> Result {
     .map(|s| (*s).to_owned())
     .collect();
     drive(
+        "run",
         cluster,
         "debug",
         "target/bench-smoke.md",
@@ -82,7 +89,55 @@ pub fn smoke_alone() -> Result {
     result
 }
 
+/// Only the export benchmark (`tuijian-bench export`), release build unless `--debug`, on the
+/// benchmark's durable cluster; its section of BENCHMARKS.md is replaced.
+fn export_only(extra: &[String]) -> Result {
+    let debug = extra.iter().any(|a| a == "--debug");
+    let profile = if debug { "debug" } else { "release" };
+    let mut rest: Vec<String> = extra
+        .iter()
+        .filter(|a| !matches!(a.as_str(), "--export-only" | "--debug"))
+        .cloned()
+        .collect();
+    if !rest.iter().any(|a| a.starts_with("--sizes")) {
+        rest.extend(["--sizes".to_owned(), "1000000".to_owned()]);
+    }
+    setup::postgres_binaries()?;
+    step(&format!(
+        "building the server and the benchmark driver ({profile})"
+    ));
+    let mut build = cargo();
+    build.args(["build", "--package", "server", "--package", "bench"]);
+    if !debug {
+        build.arg("--release");
+    }
+    sh(&mut build)?;
+    if !root().join("target/site/pkg").exists() {
+        setup::wasm_toolchain()?;
+        site::build(false)?;
+    }
+    step("starting the benchmark's PostgreSQL cluster (durable settings)");
+    let cluster = bench_cluster()?;
+    let label = if debug {
+        "debug build (dependencies at opt-level 1)"
+    } else {
+        "release build"
+    };
+    let result = drive(
+        "export",
+        &cluster,
+        profile,
+        "BENCHMARKS.md",
+        label,
+        "fsync on, synchronous_commit on",
+        &rest,
+    );
+    stop(&cluster);
+    result
+}
+
 fn drive(
+    command: &str,
     cluster: &Cluster,
     profile: &str,
     out: &str,
@@ -94,7 +149,7 @@ fn drive(
     let server = root().join("target").join(profile).join("tuijian");
     step(&format!("running the benchmarks; report → {out}"));
     sh(Command::new(bin)
-        .arg("run")
+        .arg(command)
         .arg("--admin-url")
         .arg(cluster.url("postgres"))
         .arg("--server-bin")

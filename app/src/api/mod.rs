@@ -4,12 +4,16 @@ pub mod accounts;
 pub mod auth;
 pub mod member;
 pub mod menu;
+pub mod privacy;
+pub mod qrcodes;
+pub mod reconcile;
 pub mod referrers;
 pub mod reports;
 pub mod sandbox;
 pub mod settings;
 pub mod setup;
 pub mod system;
+pub mod users;
 
 /// Server-side helpers shared by the server functions.
 #[cfg(feature = "ssr")]

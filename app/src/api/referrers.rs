@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::model::{
-    AppError, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer, ReferrerDetail,
+    AppError, BulkOutcome, NewQrCode, NewReferrer, Page, QrCode, QrQuota, Referrer, ReferrerDetail,
     ReferrerListQuery, ReferrerPatch,
 };
 
@@ -103,6 +103,65 @@ pub async fn binding_code(id: i64) -> Result<crate::model::BindingCode, AppError
         async {
             let (service, user) = crate::api::guard::user().await?;
             service.binding_code(&user, id).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "referrers/restore")]
+pub async fn restore_referrer(id: i64) -> Result<Referrer, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.restore_referrer(&user, id).await
+        }
+        .await,
+    )
+}
+
+/// Archives the account's referrers among `ids` (at most [`crate::model::MAX_BULK_IDS`]).
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-archive", input = server_fn::codec::Json)]
+pub async fn bulk_archive(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.bulk_archive(&user, ids, true).await
+        }
+        .await,
+    )
+}
+
+/// Restores the account's archived referrers among `ids`.
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-restore", input = server_fn::codec::Json)]
+pub async fn bulk_restore(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.bulk_archive(&user, ids, false).await
+        }
+        .await,
+    )
+}
+
+/// Adds `tag` to the account's referrers among `ids`.
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-tag", input = server_fn::codec::Json)]
+pub async fn bulk_tag(ids: Vec<i64>, tag: String) -> Result<BulkOutcome, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.bulk_tag(&user, ids, tag).await
+        }
+        .await,
+    )
+}
+
+/// One new code (as `input` asks) for each of the account's referrers among `ids`.
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-codes", input = server_fn::codec::Json)]
+pub async fn bulk_codes(ids: Vec<i64>, input: NewQrCode) -> Result<BulkOutcome, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.bulk_codes(&user, ids, input).await
         }
         .await,
     )

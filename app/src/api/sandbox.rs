@@ -21,12 +21,15 @@ pub async fn simulate(
     who: String,
     qrcode_id: Option<i64>,
     content: Option<String>,
+    /// WeChat gives up on the callback (absent: delivered).
+    #[server(default)]
+    lost: bool,
 ) -> Result<SimOutcome, AppError> {
     crate::api::guard::finish(
         async {
             let (service, user) = crate::api::guard::user().await?;
             service
-                .simulate(&user, action, who, qrcode_id, content)
+                .simulate(&user, action, who, qrcode_id, content, lost)
                 .await
         }
         .await,

@@ -12,7 +12,7 @@ use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
-const NAV: [(&str, &str, &str, &str, Role); 9] = [
+const NAV: [(&str, &str, &str, &str, Role); 11] = [
     ("/", "概览", "Overview", "nav-overview", Role::Staff),
     (
         "/referrers",
@@ -30,7 +30,15 @@ const NAV: [(&str, &str, &str, &str, Role); 9] = [
         Role::Manager,
     ),
     ("/stats", "统计", "Stats", "nav-stats", Role::Manager),
+    (
+        "/reconcile",
+        "对账",
+        "Reconciliation",
+        "nav-reconcile",
+        Role::Manager,
+    ),
     ("/settings", "设置", "Settings", "nav-settings", Role::Admin),
+    ("/privacy", "隐私", "Privacy", "nav-privacy", Role::Admin),
     ("/setup", "接入", "Setup", "nav-setup", Role::Admin),
     (
         "/menu",

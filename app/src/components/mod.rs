@@ -1,10 +1,13 @@
 //! Reusable view pieces.
 
 pub mod accounts;
+pub mod bulk;
 pub mod chart;
+pub mod confirm;
 pub mod form;
 pub mod layout;
 pub mod live;
 pub mod menu_bar;
 pub mod menu_editor;
 pub mod status_badge;
+pub mod users_admin;

@@ -1,10 +1,12 @@
-//! QR codes overview: the permanent quota and batch creation for many referrers.
+//! QR codes overview: the permanent quota, batch creation for many referrers, and the images
+//! of chosen codes as one ZIP.
 
 use leptos::prelude::*;
 
+use crate::api::qrcodes::list_codes;
 use crate::api::referrers::{create_qrcode, list_referrers, quota};
 use crate::i18n::t;
-use crate::model::{CodeKind, NewQrCode, ReferrerListQuery};
+use crate::model::{CodeEntry, CodeKind, NewQrCode, ReferrerListQuery};
 
 /// The quota, and a batch of codes for selected referrers with a progress bar.
 #[component]
@@ -61,6 +63,125 @@ pub fn QrCodesPage() -> impl IntoView {
                 })}
             </Suspense>
         </section>
+        <CodeImages />
+    }
+}
+
+/// The account's newest codes to tick, and a link to their images as one ZIP.
+#[component]
+fn CodeImages() -> impl IntoView {
+    let codes = Resource::new(|| (), |_| list_codes());
+    view! {
+        <section class="card">
+            <h2>{t("下载二维码图片", "Download code images")}</h2>
+            <p class="muted">{t("勾选二维码，打包下载图片（文件以推荐人命名；列出最新的 500 个）。",
+                "Tick codes to download their images as one ZIP (files named by referrer; the newest 500 are listed).")}</p>
+            <Suspense>
+                {move || codes.get().map(|r| match r {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="empty" data-testid="zip-empty">{t("还没有二维码。", "No QR codes yet.")}</p>
+                    }.into_any(),
+                    Ok(list) => view! { <CodeZip codes=list /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.full_message()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// Where the ZIP of the codes `ids` as `format` (`png` or `svg`) downloads from; None while
+/// nothing is chosen.
+pub fn zip_href(ids: &[i64], format: &str) -> Option<String> {
+    if ids.is_empty() {
+        return None;
+    }
+    let format = if format == "svg" { "svg" } else { "png" };
+    let ids: Vec<String> = ids.iter().map(i64::to_string).collect();
+    Some(format!(
+        "/api/v1/qrcodes.zip?ids={}&format={format}",
+        ids.join(",")
+    ))
+}
+
+/// What a code is called in the list: referrer, label (or kind) and id.
+fn code_caption(c: &CodeEntry) -> String {
+    let what = c
+        .label
+        .clone()
+        .unwrap_or_else(|| c.kind.as_str().to_owned());
+    format!("{} · {what} · #{}", c.referrer_name, c.id)
+}
+
+/// Checkboxes for the codes, all or none at once, PNG or SVG, and the download link (its
+/// address follows the choice).
+#[island]
+fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
+    let all: Vec<i64> = codes.iter().map(|c| c.id).collect();
+    let count = all.len();
+    let selected = RwSignal::new(Vec::<i64>::new());
+    let format = RwSignal::new("png".to_owned());
+    let (select_all, select_none) = (t("全选", "Select all"), t("全不选", "Select none"));
+    let download = t("下载所选二维码 ZIP", "Download selected (ZIP)");
+    let none = move || selected.with(Vec::is_empty);
+    let toggle = move |id: i64, on: bool| {
+        selected.update(|s| {
+            s.retain(|x| *x != id);
+            if on {
+                s.push(id);
+            }
+        })
+    };
+    view! {
+        <div class="actions">
+            <button type="button" data-testid="zip-select-all"
+                on:click=move |_| {
+                    let all = all.clone();
+                    selected.update(|s| if s.len() == all.len() { s.clear() } else { *s = all });
+                }>
+                {move || if selected.with(Vec::len) == count { select_none() } else { select_all() }}
+            </button>
+            <select data-testid="zip-format" on:change=move |ev| format.set(event_target_value(&ev))>
+                <option value="png">"PNG"</option>
+                <option value="svg">"SVG"</option>
+            </select>
+            <a data-testid="zip-download" download
+                class=move || if none() { "button primary disabled" } else { "button primary" }
+                aria-disabled=move || none().to_string()
+                href=move || selected.with(|ids| format.with(|f| zip_href(ids, f)))>
+                {move || format!("{} ({})", download(), selected.with(Vec::len))}
+            </a>
+        </div>
+        <ul class="checklist" data-testid="zip-list">
+            {codes.into_iter().map(|c| {
+                let id = c.id;
+                view! {
+                    <li><label>
+                        <input type="checkbox" data-testid="zip-check" value=id.to_string()
+                            prop:checked=move || selected.with(|s| s.contains(&id))
+                            on:change=move |ev| toggle(id, event_target_checked(&ev)) />
+                        {code_caption(&c)}
+                    </label></li>
+                }
+            }).collect_view()}
+        </ul>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::zip_href;
+
+    #[test]
+    fn the_zip_link_follows_the_choice() {
+        assert_eq!(zip_href(&[], "png"), None);
+        assert_eq!(
+            zip_href(&[3, 1], "svg").as_deref(),
+            Some("/api/v1/qrcodes.zip?ids=3,1&format=svg")
+        );
+        assert_eq!(
+            zip_href(&[7], "gif").as_deref(),
+            Some("/api/v1/qrcodes.zip?ids=7&format=png")
+        );
     }
 }
 
@@ -84,6 +205,7 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
                     kind: kind.as_str().into(),
                     expire_seconds: None,
                     label: Some("批量 batch".into()),
+                    scene_type: None,
                 };
                 if let Err(e) = create_qrcode(id, input).await {
                     failures.update(|f| f.push(format!("#{id}: {}", e.message)));

@@ -5,8 +5,9 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::referrers::{
     archive_referrer, binding_code, create_qrcode, get_referrer_detail, reset_member_name,
-    update_referrer,
+    restore_referrer, update_referrer,
 };
+use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
 use crate::model::{
@@ -230,7 +231,8 @@ fn StatsRow(stats: Stats) -> impl IntoView {
     }
 }
 
-/// Edits the details; saving refreshes the page's heading, archiving loads the page again.
+/// Edits the details; saving refreshes the page's heading, archiving (after a confirmation) and
+/// restoring load the page again.
 #[island]
 fn EditForm(referrer: Referrer) -> impl IntoView {
     let r = referrer;
@@ -246,11 +248,14 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
         async move { update_referrer(id, patch).await }
     });
     let archive = Action::new(move |_: &()| archive_referrer(id));
+    let restore = Action::new(move |_: &()| restore_referrer(id));
+    let confirm = RwSignal::new(false);
     let error = Signal::derive(move || {
         save.value()
             .get()
             .and_then(Result::err)
             .or_else(|| archive.value().get().and_then(Result::err))
+            .or_else(|| restore.value().get().and_then(Result::err))
     });
     Effect::new(move |_| {
         if matches!(save.value().get(), Some(Ok(_))) {
@@ -258,10 +263,30 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
         }
     });
     Effect::new(move |_| {
-        if matches!(archive.value().get(), Some(Ok(_))) {
+        if matches!(archive.value().get(), Some(Ok(_)))
+            || matches!(restore.value().get(), Some(Ok(_)))
+        {
             crate::browser::reload();
         }
     });
+    let archive_now = Callback::new(move |_: ()| {
+        confirm.set(false);
+        archive.dispatch(());
+    });
+    let title = name.get_untracked();
+    let lang = crate::i18n::use_lang();
+    let title_text = t("归档推荐人？", "Archive this referrer?");
+    let label_text = t("归档", "Archive");
+    let confirm_title = Signal::derive(move || title_text().to_owned());
+    let confirm_message = Signal::derive(move || match lang.get() {
+        crate::i18n::Lang::Zh => format!(
+            "归档后「{title}」不再出现在列表中，也不能生成新二维码；推荐记录和已有二维码保留，之后可以恢复。"
+        ),
+        crate::i18n::Lang::En => format!(
+            "“{title}” will leave the list and get no new codes; referrals and existing codes stay, and the referrer can be restored later."
+        ),
+    });
+    let confirm_label = Signal::derive(move || label_text().to_owned());
     let opt = |s: RwSignal<String>| Some(Some(s.get_untracked()).filter(|v| !v.trim().is_empty()));
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
@@ -295,12 +320,29 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
                 <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
                     <span class="ok" data-testid="saved-ok">{t("已保存", "Saved")}</span>
                 </Show>
-                <Show when=move || !archived>
-                    <button type="button" class="danger" data-testid="archive-referrer" on:click=move |_| { archive.dispatch(()); }>
+                <Show
+                    when=move || !archived
+                    fallback=move || view! {
+                        <button type="button" data-testid="restore-referrer" disabled=move || restore.pending().get()
+                            on:click=move |_| { restore.dispatch(()); }>
+                            {t("恢复", "Restore")}
+                        </button>
+                    }
+                >
+                    <button type="button" class="danger" data-testid="archive-referrer" on:click=move |_| confirm.set(true)>
                         {t("归档", "Archive")}
                     </button>
                 </Show>
             </div>
+            <ConfirmDialog
+                open=confirm
+                id="archive-confirm"
+                title=confirm_title
+                message=confirm_message
+                confirm_label=confirm_label
+                on_confirm=archive_now
+                busy=archive.pending()
+            />
         </form>
     }
 }
@@ -311,6 +353,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     let kind = RwSignal::new(CodeKind::Permanent);
     let days = RwSignal::new("30".to_owned());
     let label = RwSignal::new(String::new());
+    let scene_type = RwSignal::new("string".to_owned());
     let create = Action::new(move |input: &NewQrCode| {
         let input = input.clone();
         async move { create_qrcode(referrer_id, input).await }
@@ -336,6 +379,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
             kind: kind.get_untracked().as_str().into(),
             expire_seconds,
             label: Some(label.get_untracked()).filter(|l| !l.trim().is_empty()),
+            scene_type: Some(scene_type.get_untracked()),
         });
     };
     view! {
@@ -355,6 +399,13 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
                 <Show when=move || kind.get() == CodeKind::Temporary>
                     <TextField label=t("有效天数", "Valid for (days)") field="expire_seconds" value=days error=error />
                 </Show>
+                <div class="field">
+                    <label for="f-scene-type">{t("场景值", "Scene")}</label>
+                    <select id="f-scene-type" data-testid="input-scene-type" on:change=move |ev| scene_type.set(event_target_value(&ev))>
+                        <option value="string">{t("字符串（推荐）", "String (recommended)")}</option>
+                        <option value="integer">{t("整数（兼容旧系统；永久码 1–100000）", "Integer (for older systems; permanent 1–100000)")}</option>
+                    </select>
+                </div>
                 <TextField label=t("标签（可选，如“门店海报”）", "Label (optional, e.g. “shop poster”)") field="label" value=label error=error />
                 <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
                 <button type="submit" class="primary" data-testid="create-code" disabled=move || create.pending().get()>

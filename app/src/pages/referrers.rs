@@ -3,14 +3,17 @@
 use leptos::prelude::*;
 use leptos_router::components::A;
 
+use crate::api::auth::whoami;
 use crate::api::referrers::{create_referrer, list_referrers};
+use crate::components::bulk::ListActions;
 use crate::components::form::{ErrorBanner, Pager, TextField, choice, page_param, query_param};
 use crate::components::live::LiveFilter;
 use crate::i18n::t;
-use crate::model::{AppError, NewReferrer, Referrer, ReferrerKind, ReferrerListQuery};
+use crate::model::{AppError, BULK_ROLE, NewReferrer, Referrer, ReferrerKind, ReferrerListQuery};
 
 /// Referrers with search, sort and paging (in the address: `?q=…&sort=…&archived=true&page=2`),
-/// and a form to add one.
+/// a form to add one, restore buttons on archived rows and, for managers and admins,
+/// checkboxes and bulk actions.
 #[component]
 pub fn ReferrersPage() -> impl IntoView {
     let query = ReferrerListQuery {
@@ -23,6 +26,14 @@ pub fn ReferrersPage() -> impl IntoView {
         let query = query.clone();
         move |_| list_referrers(query.clone())
     });
+    // Whether the signed-in user may use the bulk actions (the server checks again).
+    let me = Resource::new(|| (), |_| whoami());
+    let bulk = move || {
+        me.get()
+            .and_then(Result::ok)
+            .flatten()
+            .is_some_and(|u| u.role.allows(BULK_ROLE))
+    };
     let sort = query.sort.clone().unwrap_or_else(|| "newest".into());
     let href = {
         let query = query.clone();
@@ -63,10 +74,12 @@ pub fn ReferrersPage() -> impl IntoView {
                 </label>
             </form>
         </LiveFilter>
+        <Suspense>{move || me.get().map(|_| view! { <ListActions bulk=bulk() /> })}</Suspense>
         <div data-live="referrers">
             <Suspense>
                 {move || {
                     let href = href.clone();
+                    let bulk = bulk();
                     list.get()
                         .map(|result| match result {
                             Ok(p) if p.items.is_empty() && p.total > 0 => {
@@ -89,7 +102,7 @@ pub fn ReferrersPage() -> impl IntoView {
                             }
                             Ok(p) => {
                                 view! {
-                                    <ReferrerTable rows=p.items />
+                                    <ReferrerTable rows=p.items bulk=bulk />
                                     <Pager page=p.page total=p.total per_page=p.per_page href=href />
                                 }
                                     .into_any()
@@ -118,13 +131,21 @@ fn list_href(query: &ReferrerListQuery, page: i64) -> String {
     format!("/referrers?{}", params.finish())
 }
 
+/// The rows; with `bulk`, a checkbox on each and one for all of them (plain HTML: the
+/// `ListActions` island follows them, see `components::bulk`).
 #[component]
-fn ReferrerTable(rows: Vec<Referrer>) -> impl IntoView {
+fn ReferrerTable(rows: Vec<Referrer>, bulk: bool) -> impl IntoView {
     view! {
         <div class="table-wrap">
             <table class="table" data-testid="referrer-table">
                 <thead>
                     <tr>
+                        {bulk.then(|| view! {
+                            <th class="pick">
+                                <input type="checkbox" data-bulk-all="" data-testid="select-all"
+                                    aria-label=t("选择本页全部", "Select all on this page") />
+                            </th>
+                        })}
                         <th>{t("姓名", "Name")}</th>
                         <th>{t("电话", "Phone")}</th>
                         <th>{t("标签", "Tags")}</th>
@@ -137,11 +158,30 @@ fn ReferrerTable(rows: Vec<Referrer>) -> impl IntoView {
                         .into_iter()
                         .map(|r| {
                             let href = format!("/referrers/{}", r.id);
+                            let id = r.id;
+                            let pick_label = {
+                                let name = r.name.clone();
+                                let choose = t("选择", "Select");
+                                move || format!("{} {name}", choose())
+                            };
                             view! {
-                                <tr class:archived=r.archived>
+                                <tr class:archived=r.archived data-testid="referrer-row">
+                                    {bulk.then(|| view! {
+                                        <td class="pick">
+                                            <input type="checkbox" data-bulk-id=id.to_string()
+                                                data-archived=r.archived.to_string()
+                                                data-testid="row-select" aria-label=pick_label />
+                                        </td>
+                                    })}
                                     <td>
                                         <A href=href attr:data-testid="referrer-link">{r.name.clone()}</A>
-                                        {r.archived.then(|| view! { <span class="tag muted">{t("已归档", "archived")}</span> })}
+                                        {r.archived.then(|| view! {
+                                            <span class="tag muted">{t("已归档", "archived")}</span>
+                                            " "
+                                            <button type="button" class="link" data-restore-id=id.to_string() data-testid="row-restore">
+                                                {t("恢复", "Restore")}
+                                            </button>
+                                        })}
                                     </td>
                                     <td>{r.phone.clone().unwrap_or_default()}</td>
                                     <td>{r.tags.join("、")}</td>

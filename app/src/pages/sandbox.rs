@@ -59,12 +59,14 @@ fn Simulator(
     let who = RwSignal::new(FIRST_USER.to_owned());
     let code = RwSignal::new(codes.first().map(|c| c.id.to_string()).unwrap_or_default());
     let text = RwSignal::new("你好".to_owned());
+    let lost = RwSignal::new(false);
     let chat = RwSignal::new(Vec::<Bubble>::new());
     let run = Action::new(
         move |(action, code, text): &(SimAction, Option<i64>, Option<String>)| {
             let (action, code, text) = (*action, *code, text.clone());
             let user = who.get_untracked();
-            async move { simulate(action, user, code, text).await }
+            let lost = lost.get_untracked();
+            async move { simulate(action, user, code, text, lost).await }
         },
     );
     let error = Signal::derive(move || run.value().get().and_then(Result::err));
@@ -147,6 +149,11 @@ fn Simulator(
                     <button data-testid="sim-unfollow" on:click=move |_| { run.dispatch((SimAction::Unfollow, None, None)); }>{t("取消关注", "Unfollow")}</button>
                     <button data-testid="sim-menu" on:click=move |_| { run.dispatch((SimAction::Menu, None, None)); }>{t("点菜单「我的推广码」", "Menu: my code")}</button>
                 </div>
+                <label class="check-inline">
+                    <input type="checkbox" data-testid="sim-lost" prop:checked=move || lost.get()
+                        on:change=move |ev| lost.set(event_target_checked(&ev)) />
+                    {t("微信放弃推送这次事件（回调丢失，对账可找回）", "WeChat gives up on this callback (lost; reconciliation finds it)")}
+                </label>
                 <div class="field">
                     <label for="sim-text">{t("消息", "Message")}</label>
                     <input id="sim-text" data-testid="sim-text" prop:value=move || text.get()
@@ -224,6 +231,13 @@ fn push_outcome(chat: &mut Vec<Bubble>, outcome: &SimOutcome) {
         text: format!("{} {action}", outcome.openid),
         image: None,
     });
+    if outcome.lost {
+        chat.push(Bubble {
+            from_user: false,
+            text: "[回调丢失：服务器没有收到 · callback lost: our server heard nothing]".into(),
+            image: None,
+        });
+    }
     if outcome.reply.is_some() || outcome.image.is_some() {
         chat.push(Bubble {
             from_user: false,

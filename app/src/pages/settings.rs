@@ -5,10 +5,12 @@
 use leptos::prelude::*;
 
 use crate::api::settings::{
-    add_user, load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
+    load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
 };
+use crate::api::users::list_users;
 use crate::components::accounts::AccountsSection;
 use crate::components::form::{ErrorBanner, TextField};
+use crate::components::users_admin::UsersAdmin;
 use crate::greeting::render;
 use crate::i18n::t;
 use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
@@ -54,13 +56,7 @@ fn Sections(data: SettingsData) -> impl IntoView {
             </dl>
         </section>
         <AccountsSection account=data.account accounts=data.accounts public_url=public_url />
-        <section class="card">
-            <h2>{t("用户", "Users")}</h2>
-            <ul data-testid="user-list" data-live="users">
-                {data.users.into_iter().map(|u| view! { <li>{u.username} " · " {u.role.as_str()}</li> }).collect_view()}
-            </ul>
-            <AddUser />
-        </section>
+        <UsersSection />
         <section class="card">
             <h2>{t("API 令牌", "API tokens")}</h2>
             <div class="table-wrap" data-live="tokens">
@@ -362,39 +358,22 @@ fn role_from(s: &str) -> Role {
     Role::parse(s).unwrap_or(Role::Staff)
 }
 
-/// Adds a dashboard user; the list above refreshes.
-#[island]
-fn AddUser() -> impl IntoView {
-    let name = RwSignal::new(String::new());
-    let password = RwSignal::new(String::new());
-    let role = RwSignal::new("staff".to_owned());
-    let add = Action::new(move |(n, p, r): &(String, String, String)| {
-        let (n, p, r) = (n.clone(), p.clone(), role_from(r));
-        async move { add_user(n, p, r).await }
-    });
-    Effect::new(move |_| {
-        if let Some(Ok(())) = add.value().get() {
-            name.set(String::new());
-            password.set(String::new());
-            crate::browser::refresh();
-        }
-    });
-    let error = Signal::derive(move || add.value().get().and_then(Result::err));
+/// The account's users: role, standing, last sign-in, and what an admin does to them.
+#[component]
+fn UsersSection() -> impl IntoView {
+    let users = Resource::new(|| (), |_| list_users());
     view! {
-            <div class="actions">
-                <input aria-label="username" placeholder="username" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-                <input aria-label="password" type="password" placeholder="password" prop:value=move || password.get() on:input=move |ev| password.set(event_target_value(&ev)) />
-                <select aria-label="role" on:change=move |ev| role.set(event_target_value(&ev))>
-                    <option value="staff">{t("员工", "Staff")}</option>
-                    <option value="manager">{t("经理", "Manager")}</option>
-                    <option value="admin">{t("管理员", "Admin")}</option>
-                </select>
-                <button on:click=move |_| { add.dispatch((name.get_untracked(), password.get_untracked(), role.get_untracked())); }>{t("添加用户", "Add user")}</button>
-            </div>
-            <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
-                message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
-                ..e
-            })) />
+        <section class="card" data-testid="users-section">
+            <h2>{t("用户", "Users")}</h2>
+            <p class="muted">{t("停用只对本公众号生效：被停用的用户不能登录本公众号，已登录的会话立即失效。不能停用或降级自己，公众号至少保留一位启用的管理员。",
+                "Disabling applies to this account: a disabled user cannot sign in to it and their open sessions end at once. Nobody can disable or demote themselves, and the account keeps at least one active admin.")}</p>
+            <Suspense fallback=|| view! { <crate::components::form::Loading /> }>
+                {move || users.get().map(|r| match r {
+                    Ok(list) => view! { <UsersAdmin users=list /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert" data-testid="users-error">{e.message}</p> }.into_any(),
+                })}
+            </Suspense>
+        </section>
     }
 }
 

@@ -16,13 +16,22 @@ pub fn StatsPage() -> impl IntoView {
     let choice = PeriodChoice::from_query();
     let query = choice.query();
     let stats = Resource::new(|| (), move |_| get_stats(query.clone()));
+    let params = choice.params(&[]);
+    let funnel_csv = format!("/api/v1/stats.csv?{params}");
+    let daily_csv = format!("/api/v1/stats/daily.csv?{params}");
     view! {
         <h1>{t("统计", "Stats")}</h1>
-        <LiveFilter>
-            <form method="get" action="/stats" class="toolbar" data-testid="stats-filter">
-                <PeriodSelect choice=choice />
-            </form>
-        </LiveFilter>
+        <div class="toolbar">
+            <LiveFilter>
+                <form method="get" action="/stats" class="toolbar" data-testid="stats-filter">
+                    <PeriodSelect choice=choice />
+                </form>
+            </LiveFilter>
+            <span class="toolbar" data-live="stats-links">
+                <a class="button" href=funnel_csv download data-testid="csv-stats">{t("导出漏斗 CSV", "Export funnel CSV")}</a>
+                <a class="button" href=daily_csv download data-testid="csv-daily">{t("导出每日 CSV", "Export daily CSV")}</a>
+            </span>
+        </div>
         <div data-live="stats">
             <Suspense>
                 {move || {

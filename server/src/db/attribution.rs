@@ -193,8 +193,9 @@ pub struct FollowWrites<'a> {
     pub credit: bool,
     /// The scan's flag when no referral is written.
     pub flag: Option<&'a str>,
-    /// The reply to store with the event.
-    pub reply: &'a str,
+    /// The reply to store with the event (`None`: none was sent, as for a follow recovered
+    /// by reconciliation).
+    pub reply: Option<&'a str>,
 }
 
 /// What a follow wrote.
@@ -260,7 +261,7 @@ pub const RECORD_FOLLOWS: &str = "with i as (
         select account_id, $14, jsonb_build_object('openid', openid,
                                                    'follower_id', follower_id,
                                                    'referral_id', referral_id)
-        from w),
+        from w where $14::text is not null),
      s as (
         insert into scan (account_id, event_id, openid, scene, qr_code_id, referrer_id,
                           kind, flag, scanned_at)
@@ -282,7 +283,8 @@ pub const RECORD_FOLLOWS: &str = "with i as (
 
 /// Stores `subscribe` events under their de-duplication keys with their replies and, for each
 /// key that is new, the follower (created or following again), the referral (write-once), the
-/// scan and one follow-up job of kind `follow_up_kind` (its payload built in SQL), all in one statement (one transaction). The follows must be of
+/// scan and one follow-up job of kind `follow_up_kind` (its payload built in SQL; `None`: no
+/// job), all in one statement (one transaction). The follows must be of
 /// different followers. Returns what each follow wrote, in order; `None`
 /// means its key was stored before (a re-delivery; see
 /// [`crate::db::events::redelivered`]) and nothing was written for it. With `credit` set and
@@ -291,7 +293,7 @@ pub const RECORD_FOLLOWS: &str = "with i as (
 pub async fn record_follows(
     conn: &mut PgConnection,
     writes: &[FollowWrites<'_>],
-    follow_up_kind: &str,
+    follow_up_kind: Option<&str>,
 ) -> sqlx::Result<Vec<Option<FollowRecorded>>> {
     fn column<'w, T>(
         writes: &'w [FollowWrites<'_>],

@@ -119,3 +119,59 @@ pub async fn all_for_sandbox(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec
     .fetch_all(pool)
     .await
 }
+
+/// A code with its referrer's name, for exports and choosing codes.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct NamedCodeRow {
+    pub id: i64,
+    pub referrer_id: i64,
+    pub referrer_name: String,
+    pub label: Option<String>,
+    #[sqlx(try_from = "String")]
+    pub kind: CodeKind,
+    pub url: String,
+    pub created_at: DateTime<Utc>,
+}
+
+const NAMED: &str = "select q.id, q.referrer_id, r.name as referrer_name, q.label, q.kind, q.url,
+        q.created_at
+    from qr_code q join referrer r on r.account_id = q.account_id and r.id = q.referrer_id";
+
+/// The account's codes among `ids`, with their referrers' names (any order; ids of other
+/// accounts or of no code are absent).
+pub async fn named(pool: &PgPool, account_id: i64, ids: &[i64]) -> sqlx::Result<Vec<NamedCodeRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{NAMED} where q.account_id = $1 and q.id = any($2)"
+    )))
+    .bind(account_id)
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// The account's newest `limit` codes with their referrers' names, newest first.
+pub async fn newest_named(
+    pool: &PgPool,
+    account_id: i64,
+    limit: i64,
+) -> sqlx::Result<Vec<NamedCodeRow>> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "{NAMED} where q.account_id = $1 order by q.id desc limit $2"
+    )))
+    .bind(account_id)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// The next permanent integer scene id of the account: one above the largest taken (WeChat
+/// allows 1..=100,000; the caller checks the bound).
+pub async fn next_permanent_scene_id(pool: &PgPool, account_id: i64) -> sqlx::Result<i64> {
+    sqlx::query_scalar(
+        "select coalesce(max(scene::bigint), 0) + 1 from qr_code
+         where account_id = $1 and kind = 'permanent' and scene ~ '^[0-9]{1,6}$'",
+    )
+    .bind(account_id)
+    .fetch_one(pool)
+    .await
+}

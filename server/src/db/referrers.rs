@@ -285,3 +285,146 @@ pub async fn audit(
     .await?;
     Ok(())
 }
+
+/// Restores an archived referrer; one that is not archived is returned unchanged (and nothing
+/// is logged).
+pub async fn restore(
+    pool: &PgPool,
+    account_id: i64,
+    id: i64,
+    actor: &str,
+) -> sqlx::Result<Option<ReferrerRow>> {
+    let mut tx = pool.begin().await?;
+    let restored: Option<ReferrerRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update referrer set archived_at = null, updated_at = now()
+         where account_id = $1 and id = $2 and archived_at is not null returning {COLUMNS}"
+    )))
+    .bind(account_id)
+    .bind(id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let row = match restored {
+        Some(row) => {
+            audit(
+                &mut tx,
+                account_id,
+                actor,
+                "referrer.restore",
+                id,
+                json!({}),
+            )
+            .await?;
+            Some(row)
+        }
+        None => {
+            sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                "select {COLUMNS} from referrer where account_id = $1 and id = $2"
+            )))
+            .bind(account_id)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        }
+    };
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// A referrer picked for a bulk action, locked until the transaction ends.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Picked {
+    pub id: i64,
+    pub name: String,
+    pub tags: Vec<String>,
+    pub archived: bool,
+}
+
+/// Locks the account's referrers among `ids` (others' ids are not found) for a bulk change.
+pub async fn pick(
+    conn: &mut PgConnection,
+    account_id: i64,
+    ids: &[i64],
+) -> sqlx::Result<Vec<Picked>> {
+    sqlx::query_as(
+        "select id, name, tags, archived_at is not null as archived from referrer
+         where account_id = $1 and id = any($2) order by id for update",
+    )
+    .bind(account_id)
+    .bind(ids)
+    .fetch_all(conn)
+    .await
+}
+
+/// The account's referrers among `ids`, unlocked (for names in a report).
+pub async fn picked(pool: &PgPool, account_id: i64, ids: &[i64]) -> sqlx::Result<Vec<Picked>> {
+    sqlx::query_as(
+        "select id, name, tags, archived_at is not null as archived from referrer
+         where account_id = $1 and id = any($2) order by id",
+    )
+    .bind(account_id)
+    .bind(ids)
+    .fetch_all(pool)
+    .await
+}
+
+/// Archives (`true`) or restores (`false`) the account's referrers among `ids`.
+pub async fn set_archived(
+    conn: &mut PgConnection,
+    account_id: i64,
+    ids: &[i64],
+    archived: bool,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update referrer
+         set archived_at = case when $3 then coalesce(archived_at, now()) end, updated_at = now()
+         where account_id = $1 and id = any($2)",
+    )
+    .bind(account_id)
+    .bind(ids)
+    .bind(archived)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Adds `tag` to the account's referrers among `ids` that lack it.
+pub async fn add_tag(
+    conn: &mut PgConnection,
+    account_id: i64,
+    ids: &[i64],
+    tag: &str,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update referrer set tags = array_append(tags, $3), updated_at = now()
+         where account_id = $1 and id = any($2) and not ($3 = any(tags))",
+    )
+    .bind(account_id)
+    .bind(ids)
+    .bind(tag)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// One audit entry per referrer in `ids`, in the caller's transaction.
+pub async fn audit_each(
+    conn: &mut PgConnection,
+    account_id: i64,
+    actor: &str,
+    action: &str,
+    ids: &[i64],
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "insert into audit_log (account_id, actor, action, target, detail)
+         select $1, $2, $3, id::text, $5 from unnest($4::bigint[]) as id",
+    )
+    .bind(account_id)
+    .bind(actor)
+    .bind(action)
+    .bind(ids)
+    .bind(detail)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -173,11 +173,18 @@ pub struct SandboxUser {
     /// The last message the user sent (a 48-hour window; other interactions give one minute).
     pub last_message_at: Option<DateTime<Utc>>,
     pub qr_scene_str: Option<String>,
+    /// The follow came through an integer-scene code (QR_SCENE / QR_LIMIT_SCENE): its
+    /// scene_id (WeChat then answers `qr_scene` and an empty `qr_scene_str`).
+    pub qr_scene_id: Option<i64>,
     pub tagids: Vec<i64>,
 }
 
 const USER_COLUMNS: &str = "openid, name, unionid, subscribed, subscribe_time, \
-     last_interaction_at, last_message_at, qr_scene_str, tagids";
+     last_interaction_at, last_message_at, qr_scene_str, \
+     (select q.scene::bigint from sandbox_qrcode q \
+      where q.account_id = sandbox_user.account_id and q.scene = sandbox_user.qr_scene_str \
+        and q.action in ('QR_SCENE', 'QR_LIMIT_SCENE') limit 1) as qr_scene_id, \
+     tagids";
 
 /// A simulated user of the account (openids are per Official Account, as in WeChat).
 pub async fn user(

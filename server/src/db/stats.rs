@@ -68,17 +68,13 @@ pub struct BoardRow {
 /// Moves the callbacks' pending roll-up deltas into the roll-ups (see [`super::rollup`]).
 pub use super::rollup::fold;
 
-/// The referrers with any follow or unfollow in the rows `q` sums, the highest value first
-/// (ties by referrer id, so the order is stable), at most `q.limit`. Call [`fold`] first.
-pub async fn leaderboard(pool: &PgPool, q: &BoardQuery<'_>) -> sqlx::Result<Vec<BoardRow>> {
-    let m = q.metric.column();
-    let starts = |r: &[Span]| r.iter().map(|x| x.0).collect::<Vec<_>>();
-    let ends = |r: &[Span]| r.iter().map(|x| x.1).collect::<Vec<_>>();
-    let signs = |r: &[Span]| r.iter().map(|x| x.2).collect::<Vec<_>>();
-    // `m` comes from a fixed list above, never from input. Each range is one index-only
-    // range scan. The top rows are picked with a bounded sort and ranked by the caller: a rank
-    // only depends on the rows listed before it.
-    let sql = format!(
+/// The leaderboard's statement: `m` comes from a fixed list ([`Metric::column`]), never from
+/// input. Each range is one index-only range scan. The top rows are picked with a bounded sort
+/// (`limit $10`; null for every row) and ranked by the caller: a rank only depends on the
+/// rows listed before it.
+fn board_sql(metric: Metric) -> String {
+    let m = metric.column();
+    format!(
         "with src as (
             select referrer_id, follows, unfollows, lost from referrer_total
             where account_id = $1 and $2
@@ -110,31 +106,121 @@ pub async fn leaderboard(pool: &PgPool, q: &BoardQuery<'_>) -> sqlx::Result<Vec<
          select t.value, t.referrer_id, re.name, re.kind, t.follows, t.unfollows, t.retained
          from top t join referrer re on re.account_id = $1 and re.id = t.referrer_id
          order by t.value desc, t.referrer_id asc"
-    );
-    // A few ten thousand index entries are summed: parallel workers only add their start-up
-    // (a one-day board at 10 M took 17 ms with two workers, 7 ms without).
+    )
+}
+
+/// A [`BoardQuery`]'s bind values, owned (so a streamed read can take them along).
+struct BoardArgs {
+    account_id: i64,
+    total: bool,
+    ranges: [(Vec<NaiveDate>, Vec<NaiveDate>, Vec<i32>); 3],
+    kind: Option<&'static str>,
+    /// None: every row.
+    limit: Option<i64>,
+}
+
+impl BoardArgs {
+    fn new(q: &BoardQuery<'_>, limit: Option<i64>) -> Self {
+        let split = |r: &[Span]| {
+            (
+                r.iter().map(|x| x.0).collect(),
+                r.iter().map(|x| x.1).collect(),
+                r.iter().map(|x| x.2).collect(),
+            )
+        };
+        BoardArgs {
+            account_id: q.account_id,
+            total: q.total,
+            ranges: [split(q.months), split(q.weeks), split(q.days)],
+            kind: q.kind.map(ReferrerKind::as_str),
+            limit,
+        }
+    }
+}
+
+/// Binds [`BoardArgs`] (by value) to the parameters of [`board_sql`].
+macro_rules! bind_board {
+    ($query:expr, $a:expr) => {{
+        let a = $a;
+        let [
+            (m_lo, m_hi, m_sign),
+            (w_lo, w_hi, w_sign),
+            (d_lo, d_hi, d_sign),
+        ] = a.ranges;
+        $query
+            .bind(a.account_id)
+            .bind(a.total)
+            .bind(m_lo)
+            .bind(m_hi)
+            .bind(w_lo)
+            .bind(w_hi)
+            .bind(d_lo)
+            .bind(d_hi)
+            .bind(a.kind)
+            .bind(a.limit)
+            .bind(m_sign)
+            .bind(w_sign)
+            .bind(d_sign)
+    }};
+}
+
+// A few ten thousand index entries are summed: parallel workers only add their start-up
+// (a one-day board at 10 M took 17 ms with two workers, 7 ms without).
+const NO_PARALLEL: &str = "set local max_parallel_workers_per_gather = 0";
+
+/// The referrers with any follow or unfollow in the rows `q` sums, the highest value first
+/// (ties by referrer id, so the order is stable), at most `q.limit`. Call [`fold`] first.
+pub async fn leaderboard(pool: &PgPool, q: &BoardQuery<'_>) -> sqlx::Result<Vec<BoardRow>> {
+    let sql = board_sql(q.metric);
     let mut tx = pool.begin().await?;
-    sqlx::query("set local max_parallel_workers_per_gather = 0")
-        .execute(&mut *tx)
-        .await?;
-    let rows: Vec<BoardRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-        .bind(q.account_id)
-        .bind(q.total)
-        .bind(starts(q.months))
-        .bind(ends(q.months))
-        .bind(starts(q.weeks))
-        .bind(ends(q.weeks))
-        .bind(starts(q.days))
-        .bind(ends(q.days))
-        .bind(q.kind.map(ReferrerKind::as_str))
-        .bind(q.limit)
-        .bind(signs(q.months))
-        .bind(signs(q.weeks))
-        .bind(signs(q.days))
+    sqlx::query(NO_PARALLEL).execute(&mut *tx).await?;
+    let query = sqlx::query_as::<_, BoardRow>(sqlx::AssertSqlSafe(sql));
+    let rows: Vec<BoardRow> = bind_board!(query, BoardArgs::new(q, Some(q.limit)))
         .fetch_all(&mut *tx)
         .await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+/// Rows a streamed board read may have fetched ahead of its consumer.
+const STREAM_AHEAD: usize = 256;
+
+/// Every row of the board `q` sums (no limit), in the order of [`leaderboard`], as a stream:
+/// one statement whose rows are read from the connection as the consumer takes them, so the
+/// memory held is a few hundred rows however many referrers there are. Dropping the stream
+/// ends the read. Call [`fold`] first.
+pub fn leaderboard_all(
+    pool: &PgPool,
+    q: &BoardQuery<'_>,
+) -> BoxStream<'static, sqlx::Result<BoardRow>> {
+    let (sql, args, pool) = (board_sql(q.metric), BoardArgs::new(q, None), pool.clone());
+    let (send, receive) = tokio::sync::mpsc::channel(STREAM_AHEAD);
+    // The rows borrow the transaction, so the read runs in a task of its own and hands them
+    // over a bounded channel (a full channel pauses the read).
+    tokio::spawn(async move {
+        let read = async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(NO_PARALLEL).execute(&mut *tx).await?;
+            let query = sqlx::query_as::<_, BoardRow>(sqlx::AssertSqlSafe(sql));
+            let mut rows = bind_board!(query, args).fetch(&mut *tx);
+            while let Some(row) = rows.next().await {
+                let failed = row.is_err();
+                if send.send(row).await.is_err() || failed {
+                    // The consumer went away (or was told of the error): stop reading.
+                    return Ok(());
+                }
+            }
+            drop(rows);
+            tx.commit().await
+        };
+        if let Err(e) = read.await {
+            let _ = send.send(Err(e)).await;
+        }
+    });
+    futures_util::stream::unfold(receive, |mut receive| async move {
+        receive.recv().await.map(|row| (row, receive))
+    })
+    .boxed()
 }
 
 /// One CST day's sums of a daily roll-up.

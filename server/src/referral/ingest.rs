@@ -282,7 +282,7 @@ impl<'a> Decided<'a> {
                 Some(Decision::NoCredit(flag)) => Some(flag.as_str()),
                 _ => None,
             },
-            reply: &self.reply,
+            reply: Some(&self.reply),
         }
     }
 }
@@ -302,7 +302,7 @@ async fn write_follows(
         .map(|(follow, facts)| Decided::new(follow, facts))
         .collect();
     let writes: Vec<FollowWrites<'_>> = decided.iter().map(Decided::writes).collect();
-    let recorded = store::record_follows(conn, &writes, JobKind::FollowUp.as_str()).await?;
+    let recorded = store::record_follows(conn, &writes, Some(JobKind::FollowUp.as_str())).await?;
     let mut replies = Vec::with_capacity(follows.len());
     for (at, recorded) in recorded.into_iter().enumerate() {
         let (follow, decided) = (follows[at], &decided[at]);

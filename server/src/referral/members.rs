@@ -330,12 +330,14 @@ impl MemberContext {
             kind: CodeKind::Temporary.as_str().into(),
             expire_seconds: Some(MAX_EXPIRE_SECONDS),
             label: Some("个人推广码（30 天）".into()),
+            scene_type: None,
         };
         let input = if used < PERMANENT_QUOTA - PERMANENT_RESERVE {
             NewQrCode {
                 kind: CodeKind::Permanent.as_str().into(),
                 expire_seconds: None,
                 label: Some("个人推广码".into()),
+                scene_type: None,
             }
         } else {
             temporary.clone()

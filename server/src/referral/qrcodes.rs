@@ -57,6 +57,7 @@ fn quota_exceeded() -> ServiceError {
 pub fn validate(
     input: &NewQrCode,
 ) -> Result<(CodeKind, Option<i64>, Option<String>), ServiceError> {
+    integer_scene(input)?;
     let label = input
         .label
         .as_deref()
@@ -101,6 +102,51 @@ pub fn validate(
     }
 }
 
+/// Whether the request asks for an integer scene (`scene_type` `integer`; default `string`).
+pub fn integer_scene(input: &NewQrCode) -> Result<bool, ServiceError> {
+    match input.scene_type.as_deref().map(str::trim) {
+        None | Some("" | "string") => Ok(false),
+        Some("integer") => Ok(true),
+        Some(_) => Err(ServiceError::field(
+            "scene_type",
+            "场景值类型须为 string 或 integer / scene_type must be string or integer",
+        )),
+    }
+}
+
+/// How many times a code is made again when its scene was taken meanwhile.
+const SCENE_TRIES: usize = 3;
+
+/// A scene for a new code, and how WeChat is asked for it: a random string, or an integer id
+/// (permanent: the next free one of 1..=100,000; temporary: a random one above that range, so
+/// it never names a permanent code).
+async fn pick_scene(
+    pool: &PgPool,
+    account_id: i64,
+    referrer_id: i64,
+    integer: bool,
+    permanent: bool,
+) -> Result<(String, Scene), ServiceError> {
+    if !integer {
+        let scene = new_scene(referrer_id);
+        return Ok((scene.clone(), Scene::Str(scene)));
+    }
+    let id = if permanent {
+        Some(store::next_permanent_scene_id(pool, account_id).await?)
+            .filter(|id| *id <= MAX_PERMANENT_SCENE_ID)
+            .ok_or_else(|| ServiceError::Conflict {
+                code: "integer_scenes_exhausted",
+                message: "整数场景值 1–100000 已用完，请改用字符串场景值 / every integer scene 1–100000 is taken: use a string scene".into(),
+            })?
+    } else {
+        rand::rng().random_range(MAX_PERMANENT_SCENE_ID + 1..=i64::from(i32::MAX))
+    };
+    Ok((id.to_string(), Scene::Id(id)))
+}
+
+/// The largest permanent integer scene id WeChat takes.
+pub const MAX_PERMANENT_SCENE_ID: i64 = 100_000;
+
 /// Makes a code for a referrer through WeChat and stores it.
 pub async fn create(
     pool: &PgPool,
@@ -112,6 +158,7 @@ pub async fn create(
     actor.require(Role::Staff)?;
     let account_id = actor.account_id;
     let (kind, expire_seconds, label) = validate(input)?;
+    let integer = integer_scene(input)?;
     let referrer = referrers::get(pool, actor, referrer_id).await?;
     if referrer.archived {
         return Err(ServiceError::Conflict {
@@ -124,33 +171,51 @@ pub async fn create(
     {
         return Err(quota_exceeded());
     }
-    let scene = new_scene(referrer_id);
-    let request = match expire_seconds {
-        None => QrRequest::Permanent {
-            scene: Scene::Str(scene.clone()),
-        },
-        Some(secs) => QrRequest::Temporary {
-            scene: Scene::Str(scene.clone()),
-            expire_seconds: secs,
-        },
-    };
     let api = crate::referral::accounts::api(accounts, account_id).await?;
-    let ticket = api.create_qrcode(&request).await.map_err(upstream)?;
-    let expires_at = expire_seconds.map(|requested| {
-        Utc::now() + Duration::seconds(ticket.expire_seconds.unwrap_or(requested))
-    });
-    let code = NewCode {
-        account_id,
-        referrer_id,
-        kind,
-        scene: &scene,
-        label: label.as_deref(),
-        ticket: &ticket.ticket,
-        url: &ticket.url,
-        expires_at,
-    };
-    let row = store::insert(pool, &code, &actor.audit_name()).await?;
-    Ok(row.into())
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let (scene, wechat_scene) = pick_scene(
+            pool,
+            account_id,
+            referrer_id,
+            integer,
+            expire_seconds.is_none(),
+        )
+        .await?;
+        let request = match expire_seconds {
+            None => QrRequest::Permanent {
+                scene: wechat_scene,
+            },
+            Some(secs) => QrRequest::Temporary {
+                scene: wechat_scene,
+                expire_seconds: secs,
+            },
+        };
+        let ticket = api.create_qrcode(&request).await.map_err(upstream)?;
+        let expires_at = expire_seconds.map(|requested| {
+            Utc::now() + Duration::seconds(ticket.expire_seconds.unwrap_or(requested))
+        });
+        let code = NewCode {
+            account_id,
+            referrer_id,
+            kind,
+            scene: &scene,
+            label: label.as_deref(),
+            ticket: &ticket.ticket,
+            url: &ticket.url,
+            expires_at,
+        };
+        match store::insert(pool, &code, &actor.audit_name()).await {
+            Ok(row) => return Ok(row.into()),
+            // Another code took the scene meanwhile (two integer codes made at once): a new
+            // scene. (WeChat answers a permanent scene with the same code every time.)
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() && tries < SCENE_TRIES => {
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 /// One code of the caller's account.
@@ -219,6 +284,7 @@ mod tests {
             kind: kind.into(),
             expire_seconds: secs,
             label: None,
+            scene_type: None,
         }
     }
 

@@ -1,10 +1,12 @@
 //! Referrers: validation rules and the service calls used by the REST API and the dashboard.
 
 use app::model::{
-    FieldError, NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerKind,
-    ReferrerPatch, ReportQuery,
+    AppError, BULK_ROLE, BulkFailure, BulkOutcome, FieldError, MAX_BULK_IDS, NewQrCode,
+    NewReferrer, Page, QrCodeView, Referrer, ReferrerDetail, ReferrerKind, ReferrerPatch,
+    ReportQuery,
 };
 use app::notice::NoticeAttempt;
+use serde_json::json;
 use sqlx::PgPool;
 
 use crate::db::referrers::{self as store, ReferrerFields, ReferrerQuery, ReferrerSort};
@@ -75,10 +77,7 @@ pub fn validate(input: &NewReferrer) -> Result<ReferrerFields, ServiceError> {
         .filter(|t| !t.is_empty())
     {
         if tag.chars().count() > MAX_TAG_CHARS {
-            err(
-                "tags",
-                "每个标签最多 20 个字符 / Each tag is at most 20 characters",
-            );
+            err("tags", TAG_TOO_LONG);
             break;
         }
         if !tags.contains(&tag) {
@@ -98,6 +97,20 @@ pub fn validate(input: &NewReferrer) -> Result<ReferrerFields, ServiceError> {
         openid: openid.map(str::to_owned),
         tags,
     })
+}
+
+const TAG_TOO_LONG: &str = "每个标签最多 20 个字符 / Each tag is at most 20 characters";
+
+/// One tag, cleaned and checked as [`validate`] checks a referrer's tags.
+pub fn validate_tag(tag: &str) -> Result<String, ServiceError> {
+    let tag = clean(tag);
+    if tag.is_empty() {
+        return Err(ServiceError::field("tag", "请填写标签 / Tag is required"));
+    }
+    if tag.chars().count() > MAX_TAG_CHARS {
+        return Err(ServiceError::field("tag", TAG_TOO_LONG));
+    }
+    Ok(tag)
 }
 
 /// Trims and drops control characters.
@@ -158,6 +171,177 @@ pub async fn archive(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, 
         .await?
         .map(Referrer::from)
         .ok_or(ServiceError::NotFound("referrer"))
+}
+
+/// Restores an archived referrer: it shows in the list again and can get new codes.
+pub async fn restore(pool: &PgPool, actor: &Actor, id: i64) -> Result<Referrer, ServiceError> {
+    actor.require(Role::Staff)?;
+    store::restore(pool, actor.account_id, id, &actor.audit_name())
+        .await?
+        .map(Referrer::from)
+        .ok_or(ServiceError::NotFound("referrer"))
+}
+
+/// The ids of a bulk request: each once, 1 to [`MAX_BULK_IDS`] of them.
+pub fn bulk_ids(ids: &[i64]) -> Result<Vec<i64>, ServiceError> {
+    let mut unique: Vec<i64> = Vec::with_capacity(ids.len().min(MAX_BULK_IDS));
+    for &id in ids {
+        if !unique.contains(&id) {
+            unique.push(id);
+        }
+        if unique.len() > MAX_BULK_IDS {
+            break;
+        }
+    }
+    if unique.is_empty() {
+        return Err(ServiceError::field(
+            "ids",
+            "请至少选择一位推荐人 / Select at least one referrer",
+        ));
+    }
+    if unique.len() > MAX_BULK_IDS {
+        return Err(ServiceError::field(
+            "ids",
+            format!(
+                "一次最多 {MAX_BULK_IDS} 位推荐人 / At most {MAX_BULK_IDS} referrers at a time"
+            ),
+        ));
+    }
+    Ok(unique)
+}
+
+/// The ids of `asked` that are not among `found` (another account's, or none at all).
+fn missing(asked: &[i64], found: &[store::Picked]) -> Vec<i64> {
+    asked
+        .iter()
+        .copied()
+        .filter(|id| !found.iter().any(|p| p.id == *id))
+        .collect()
+}
+
+/// Archives (`archived`) or restores the account's referrers among `ids`, in one transaction,
+/// one audit entry per referrer changed. Ids of other accounts are reported missing and left
+/// alone.
+pub async fn bulk_archive(
+    pool: &PgPool,
+    actor: &Actor,
+    ids: &[i64],
+    archived: bool,
+) -> Result<BulkOutcome, ServiceError> {
+    actor.require(BULK_ROLE)?;
+    let ids = bulk_ids(ids)?;
+    let mut tx = pool.begin().await?;
+    let picked = store::pick(&mut tx, actor.account_id, &ids).await?;
+    let (change, same): (Vec<&store::Picked>, Vec<&store::Picked>) =
+        picked.iter().partition(|p| p.archived != archived);
+    let done: Vec<i64> = change.iter().map(|p| p.id).collect();
+    store::set_archived(&mut tx, actor.account_id, &done, archived).await?;
+    let action = if archived {
+        "referrer.archive"
+    } else {
+        "referrer.restore"
+    };
+    store::audit_each(
+        &mut tx,
+        actor.account_id,
+        &actor.audit_name(),
+        action,
+        &done,
+        json!({"bulk": true}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(BulkOutcome {
+        done,
+        unchanged: same.iter().map(|p| p.id).collect(),
+        missing: missing(&ids, &picked),
+        failed: Vec::new(),
+    })
+}
+
+/// Adds one tag (checked as referrer tags are) to the account's referrers among `ids`, in one
+/// transaction; a referrer that has [`MAX_TAGS`] tags already is reported failed.
+pub async fn bulk_tag(
+    pool: &PgPool,
+    actor: &Actor,
+    ids: &[i64],
+    tag: &str,
+) -> Result<BulkOutcome, ServiceError> {
+    actor.require(BULK_ROLE)?;
+    let tag = validate_tag(tag)?;
+    let ids = bulk_ids(ids)?;
+    let mut tx = pool.begin().await?;
+    let picked = store::pick(&mut tx, actor.account_id, &ids).await?;
+    let mut outcome = BulkOutcome {
+        missing: missing(&ids, &picked),
+        ..BulkOutcome::default()
+    };
+    for p in &picked {
+        if p.tags.contains(&tag) {
+            outcome.unchanged.push(p.id);
+        } else if p.tags.len() >= MAX_TAGS {
+            outcome.failed.push(BulkFailure {
+                id: p.id,
+                name: p.name.clone(),
+                message: "已有 10 个标签 / Already has 10 tags".into(),
+            });
+        } else {
+            outcome.done.push(p.id);
+        }
+    }
+    store::add_tag(&mut tx, actor.account_id, &outcome.done, &tag).await?;
+    store::audit_each(
+        &mut tx,
+        actor.account_id,
+        &actor.audit_name(),
+        "referrer.tag",
+        &outcome.done,
+        json!({"tag": tag, "bulk": true}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(outcome)
+}
+
+/// One new code for each of the account's referrers among `ids`, through the same service as
+/// a single code (so the quota and WeChat's limits apply, and each code is audit-logged).
+/// Each code is its own WeChat call: one that fails is reported, the others are still made.
+pub async fn bulk_codes(
+    pool: &PgPool,
+    accounts: &crate::accounts::Accounts,
+    actor: &Actor,
+    ids: &[i64],
+    input: &NewQrCode,
+) -> Result<BulkOutcome, ServiceError> {
+    actor.require(BULK_ROLE)?;
+    let ids = bulk_ids(ids)?;
+    crate::referral::qrcodes::validate(input)?;
+    let picked = store::picked(pool, actor.account_id, &ids).await?;
+    let mut outcome = BulkOutcome {
+        missing: missing(&ids, &picked),
+        ..BulkOutcome::default()
+    };
+    for p in picked {
+        let made = if p.archived {
+            Err(AppError::new(
+                "referrer_archived",
+                "已归档，不能生成新二维码 / Archived referrers get no new codes",
+            ))
+        } else {
+            crate::referral::qrcodes::create(pool, accounts, actor, p.id, input)
+                .await
+                .map_err(AppError::from)
+        };
+        match made {
+            Ok(_) => outcome.done.push(p.id),
+            Err(e) => outcome.failed.push(BulkFailure {
+                id: p.id,
+                name: p.name,
+                message: e.message,
+            }),
+        }
+    }
+    Ok(outcome)
 }
 
 /// One referrer of the caller's account.
@@ -356,6 +540,30 @@ mod tests {
             ServiceError::Validation(v) => v.into_iter().map(|f| f.field).collect(),
             other => panic!("expected validation error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn bulk_ids_are_deduplicated_and_capped() {
+        assert_eq!(bulk_ids(&[3, 1, 3, 2]).expect("ids"), [3, 1, 2]);
+        assert_eq!(fields_of(bulk_ids(&[]).expect_err("none")), ["ids"]);
+        let cap: Vec<i64> = (1..=MAX_BULK_IDS as i64).collect();
+        assert_eq!(bulk_ids(&cap).expect("the cap").len(), MAX_BULK_IDS);
+        let over: Vec<i64> = (1..=MAX_BULK_IDS as i64 + 1).collect();
+        assert_eq!(fields_of(bulk_ids(&over).expect_err("over")), ["ids"]);
+        // Repeats do not count against the cap.
+        let repeated: Vec<i64> = cap.iter().chain(cap.iter()).copied().collect();
+        assert!(bulk_ids(&repeated).is_ok());
+    }
+
+    #[test]
+    fn a_bulk_tag_is_checked_like_a_referrer_tag() {
+        assert_eq!(validate_tag("  金牌\u{7} ").expect("tag"), "金牌");
+        assert_eq!(fields_of(validate_tag(" ").expect_err("empty")), ["tag"]);
+        assert!(validate_tag(&"签".repeat(MAX_TAG_CHARS)).is_ok());
+        assert_eq!(
+            fields_of(validate_tag(&"签".repeat(MAX_TAG_CHARS + 1)).expect_err("long")),
+            ["tag"]
+        );
     }
 
     #[test]

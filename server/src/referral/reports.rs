@@ -11,7 +11,7 @@ use chrono::{NaiveDate, Utc};
 use futures_util::stream::BoxStream;
 use sqlx::PgPool;
 
-use crate::db::stats::{self, BoardQuery, DayRow, Metric};
+use crate::db::stats::{self, BoardQuery, BoardRow, DayRow, Metric};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::period::{Period, local_date};
@@ -96,9 +96,35 @@ pub async fn leaderboard(
     actor: &Actor,
     q: &ReportQuery,
 ) -> Result<Vec<LeaderboardRow>, ServiceError> {
+    let (f, plan) = board_plan(pool, actor, q).await?;
+    let rows = stats::leaderboard(pool, &board_query(actor, &f, &plan)).await?;
+    let mut ranker = Ranker::default();
+    Ok(rows.into_iter().map(|r| ranker.row(r)).collect())
+}
+
+/// Every ranked referrer of a period (manager), as [`leaderboard`] ranks them but without a
+/// limit, streamed from the database (for the CSV download of any size).
+pub async fn leaderboard_export(
+    pool: &PgPool,
+    actor: &Actor,
+    q: &ReportQuery,
+) -> Result<BoxStream<'static, Result<LeaderboardRow, ServiceError>>, ServiceError> {
+    use futures_util::StreamExt;
+    let (f, plan) = board_plan(pool, actor, q).await?;
+    let mut ranker = Ranker::default();
+    Ok(stats::leaderboard_all(pool, &board_query(actor, &f, &plan))
+        .map(move |row| row.map(|r| ranker.row(r)).map_err(ServiceError::from))
+        .boxed())
+}
+
+/// The checks and the read plan of a leaderboard request.
+async fn board_plan(
+    pool: &PgPool,
+    actor: &Actor,
+    q: &ReportQuery,
+) -> Result<(Filters, Plan), ServiceError> {
     actor.require(Role::Manager)?;
     let f = Filters::parse(q)?;
-    let account_id = actor.account_id;
     // Fold first: the plan's "first month with data" and the sums count everything committed.
     stats::fold(pool).await?;
     let today = local_date(Utc::now());
@@ -106,28 +132,47 @@ pub async fn leaderboard(
         local_date(f.period.from),
         local_date(f.period.to),
         today,
-        stats::data_start(pool, account_id).await?,
+        stats::data_start(pool, actor.account_id).await?,
     );
-    let rows = stats::leaderboard(
-        pool,
-        &BoardQuery {
-            account_id,
-            total: plan.total,
-            months: &plan.months,
-            weeks: &plan.weeks,
-            days: &plan.days,
-            metric: f.metric,
-            kind: f.kind,
-            limit: f.limit,
-        },
-    )
-    .await?;
-    let ranks = ranks(rows.iter().map(|r| r.value));
-    Ok(rows
-        .into_iter()
-        .zip(ranks)
-        .map(|(r, rank)| LeaderboardRow {
-            rank,
+    Ok((f, plan))
+}
+
+fn board_query<'a>(actor: &Actor, f: &Filters, plan: &'a Plan) -> BoardQuery<'a> {
+    BoardQuery {
+        account_id: actor.account_id,
+        total: plan.total,
+        months: &plan.months,
+        weeks: &plan.weeks,
+        days: &plan.days,
+        metric: f.metric,
+        kind: f.kind,
+        limit: f.limit,
+    }
+}
+
+/// Standard competition ranks ("1224") of rows listed from the highest value: a row shares
+/// the rank of the row before it when their values are equal.
+#[derive(Default)]
+struct Ranker {
+    listed: i64,
+    last: Option<(i64, i64)>,
+}
+
+impl Ranker {
+    /// The rank of the next value.
+    fn next(&mut self, value: i64) -> i64 {
+        self.listed += 1;
+        let rank = match self.last {
+            Some((v, r)) if v == value => r,
+            _ => self.listed,
+        };
+        self.last = Some((value, rank));
+        rank
+    }
+
+    fn row(&mut self, r: BoardRow) -> LeaderboardRow {
+        LeaderboardRow {
+            rank: self.next(r.value),
             referrer_id: r.referrer_id,
             name: r.name,
             kind: r.kind,
@@ -135,24 +180,15 @@ pub async fn leaderboard(
             unfollows: r.unfollows,
             net_follows: r.follows - r.unfollows,
             retained: r.retained,
-        })
-        .collect())
+        }
+    }
 }
 
-/// Standard competition ranks ("1224") of values listed from the highest: a row shares the
-/// rank of the row before it when their values are equal.
+/// Ranks of values listed from the highest (see [`Ranker`]).
+#[cfg(test)]
 fn ranks(values: impl IntoIterator<Item = i64>) -> Vec<i64> {
-    let mut out: Vec<i64> = Vec::new();
-    let mut previous = None;
-    for (i, v) in values.into_iter().enumerate() {
-        let rank = match (previous, out.last()) {
-            (Some(p), Some(&r)) if p == v => r,
-            _ => i as i64 + 1,
-        };
-        out.push(rank);
-        previous = Some(v);
-    }
-    out
+    let mut ranker = Ranker::default();
+    values.into_iter().map(|v| ranker.next(v)).collect()
 }
 
 /// The account's figures for a period (manager).

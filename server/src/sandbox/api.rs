@@ -296,8 +296,9 @@ fn user_json(u: &store::SandboxUser) -> Value {
         "groupid": 0,
         "tagid_list": u.tagids,
         "subscribe_scene": if u.qr_scene_str.is_some() { "ADD_SCENE_QR_CODE" } else { "ADD_SCENE_SEARCH" },
-        "qr_scene": 0,
-        "qr_scene_str": u.qr_scene_str.clone().unwrap_or_default(),
+        // An integer scene is answered as a number, a string scene as a string (not both).
+        "qr_scene": u.qr_scene_id.unwrap_or(0),
+        "qr_scene_str": if u.qr_scene_id.is_some() { String::new() } else { u.qr_scene_str.clone().unwrap_or_default() },
     })
 }
 

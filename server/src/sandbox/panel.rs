@@ -76,8 +76,11 @@ impl Panel<'_> {
         who: &str,
         qrcode_id: Option<i64>,
         content: Option<&str>,
+        lost: bool,
     ) -> Result<SimOutcome, ServiceError> {
-        let sim = &self.sim(actor).await?;
+        let mut sim = self.sim(actor).await?;
+        sim.lose_callbacks = lost;
+        let sim = &sim;
         let reply = match action {
             SimAction::Scan => {
                 let code = qrcode_id.ok_or_else(|| {
@@ -102,6 +105,7 @@ impl Panel<'_> {
             image: reply
                 .image_media_id
                 .map(|id| format!("/sandbox/media/{id}")),
+            lost: reply.lost,
         })
     }
 

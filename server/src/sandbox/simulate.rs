@@ -26,6 +26,9 @@ pub struct SimContext {
     pub callback: SharedCallbackConfig,
     pub self_url: String,
     pub http: reqwest::Client,
+    /// WeChat gives up on the callbacks of this simulation (as after three failed tries): the
+    /// simulated account changes, our server hears nothing. Reconciliation finds it.
+    pub lose_callbacks: bool,
 }
 
 impl AppState {
@@ -38,6 +41,7 @@ impl AppState {
             callback: self.callback.clone(),
             self_url: self.self_url.clone(),
             http: self.http.clone(),
+            lose_callbacks: false,
         }
     }
 
@@ -81,6 +85,7 @@ impl SimContext {
             callback: account.callback.clone(),
             self_url: self_url.to_owned(),
             http: http.clone(),
+            lose_callbacks: false,
         })
     }
 }
@@ -100,6 +105,9 @@ pub struct SimReply {
     /// The passive reply's image, when it is an image message: its media id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_media_id: Option<String>,
+    /// WeChat gave up on the callback: our server never heard of it (status 0).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub lost: bool,
 }
 
 /// Why a simulation could not run.
@@ -196,6 +204,16 @@ async fn deliver(
     sent: &str,
     xml: &str,
 ) -> Result<SimReply, SimError> {
+    if state.lose_callbacks {
+        return Ok(SimReply {
+            openid: openid.to_owned(),
+            sent: sent.to_owned(),
+            status: 0,
+            reply: None,
+            image_media_id: None,
+            lost: true,
+        });
+    }
     let config = &state.callback;
     let to = &state.original_id;
     let token = config.token();
@@ -269,6 +287,7 @@ async fn deliver(
         status,
         reply,
         image_media_id,
+        lost: false,
     })
 }
 
@@ -444,6 +463,10 @@ pub struct SimRequest {
     /// A menu click: the VIEW item's URL (instead of a key).
     #[serde(default)]
     pub url: Option<String>,
+    /// WeChat gives up on this callback: the simulated account changes, our server hears
+    /// nothing (what reconciliation recovers).
+    #[serde(default)]
+    pub lost: bool,
 }
 
 /// `POST /sandbox/simulate/scan` `{"qrcode_id": 1, "user": "alice"}`
@@ -451,7 +474,8 @@ pub async fn scan_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    let sim = state.sim_for(req.account).await?;
+    let mut sim = state.sim_for(req.account).await?;
+    sim.lose_callbacks = req.lost;
     if let Some(url) = req.code_url.as_deref() {
         return Ok(Json(scan_url(&sim, url, &req.user).await?));
     }
@@ -464,7 +488,8 @@ pub async fn follow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    let sim = state.sim_for(req.account).await?;
+    let mut sim = state.sim_for(req.account).await?;
+    sim.lose_callbacks = req.lost;
     Ok(Json(follow(&sim, &req.user).await?))
 }
 
@@ -473,7 +498,8 @@ pub async fn unfollow_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    let sim = state.sim_for(req.account).await?;
+    let mut sim = state.sim_for(req.account).await?;
+    sim.lose_callbacks = req.lost;
     Ok(Json(unfollow(&sim, &req.user).await?))
 }
 
@@ -483,7 +509,8 @@ pub async fn text_handler(
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
     let content = req.content.unwrap_or_default();
-    let sim = state.sim_for(req.account).await?;
+    let mut sim = state.sim_for(req.account).await?;
+    sim.lose_callbacks = req.lost;
     Ok(Json(text(&sim, &req.user, &content).await?))
 }
 
@@ -493,7 +520,8 @@ pub async fn menu_handler(
     State(state): State<AppState>,
     Json(req): Json<SimRequest>,
 ) -> Result<Json<SimReply>, SimError> {
-    let sim = state.sim_for(req.account).await?;
+    let mut sim = state.sim_for(req.account).await?;
+    sim.lose_callbacks = req.lost;
     let reply = match (req.key.as_deref(), req.url.as_deref()) {
         (Some(key), _) => click(&sim, &req.user, key).await?,
         (None, Some(url)) => view(&sim, &req.user, url).await?,

@@ -9,10 +9,12 @@ use tuijian::referral::tokens;
 use crate::common::spawn_app;
 
 /// Routes that need more than the staff role.
-const MANAGER_ROUTES: [&str; 4] = [
+const MANAGER_ROUTES: [&str; 6] = [
     "/leaderboard",
     "/leaderboard.csv",
     "/stats",
+    "/stats.csv",
+    "/stats/daily.csv",
     "/referrals.csv",
 ];
 
@@ -69,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 35] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 53] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -98,6 +100,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 35] = [
         "referrer_id=1&input[kind]=permanent",
     ),
     ("/sfn/qrcodes/quota", Some(Role::Staff), ""),
+    ("/sfn/qrcodes/all", Some(Role::Staff), ""),
     ("/sfn/sandbox/codes", Some(Role::Staff), ""),
     (
         "/sfn/sandbox/simulate",
@@ -161,6 +164,55 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 35] = [
         "/sfn/accounts/update",
         Some(Role::Admin),
         "input[name]=intruder-account",
+    ),
+    ("/sfn/privacy/load", Some(Role::Admin), ""),
+    (
+        "/sfn/privacy/erase",
+        Some(Role::Admin),
+        "openid=oSBX_x&reason=asked",
+    ),
+    ("/sfn/privacy/retention", Some(Role::Admin), "days=30"),
+    ("/sfn/reconcile/load", Some(Role::Manager), ""),
+    ("/sfn/reconcile/start", Some(Role::Manager), "notify=false"),
+    ("/sfn/reconcile/resume", Some(Role::Manager), "id=1"),
+    ("/sfn/reconcile/cancel", Some(Role::Manager), "id=1"),
+    (
+        "/sfn/reconcile/schedule",
+        Some(Role::Admin),
+        r#"{"hour":4}"#,
+    ),
+    ("/sfn/referrers/restore", Some(Role::Staff), "id=1"),
+    (
+        "/sfn/referrers/bulk-archive",
+        Some(Role::Manager),
+        r#"{"ids":[1]}"#,
+    ),
+    (
+        "/sfn/referrers/bulk-restore",
+        Some(Role::Manager),
+        r#"{"ids":[1]}"#,
+    ),
+    (
+        "/sfn/referrers/bulk-tag",
+        Some(Role::Manager),
+        r#"{"ids":[1],"tag":"x"}"#,
+    ),
+    (
+        "/sfn/referrers/bulk-codes",
+        Some(Role::Manager),
+        r#"{"ids":[1],"input":{"kind":"permanent"}}"#,
+    ),
+    ("/sfn/users/list", Some(Role::Admin), ""),
+    ("/sfn/users/role", Some(Role::Admin), "user_id=1&role=Admin"),
+    (
+        "/sfn/users/active",
+        Some(Role::Admin),
+        "user_id=1&active=false",
+    ),
+    (
+        "/sfn/users/password",
+        Some(Role::Admin),
+        "user_id=1&password=long-enough-1",
     ),
 ];
 

@@ -465,11 +465,11 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
         code: Some((code, zhang)),
         credit: true,
         flag: None,
-        reply: "greeting",
+        reply: Some("greeting"),
     };
     let (a1, c1) = (event("o_a", "a1"), event("o_c", "c1"));
     let mut conn = pool.acquire().await.expect("connection");
-    let first = record_follows(&mut conn, &[write(&a1), write(&c1)], "follow_up")
+    let first = record_follows(&mut conn, &[write(&a1), write(&c1)], Some("follow_up"))
         .await
         .expect("first batch");
     assert!(
@@ -481,7 +481,7 @@ async fn follows_written_together_report_each_outcome_in_order(pool: PgPool) {
     let second = record_follows(
         &mut conn,
         &[write(&a2), write(&b1), write(&c1)],
-        "follow_up",
+        Some("follow_up"),
     )
     .await
     .expect("second batch");

@@ -128,6 +128,7 @@ async fn a_bound_referrer_is_told_about_new_followers(pool: PgPool) {
             kind: "permanent".into(),
             expire_seconds: None,
             label: None,
+            scene_type: None,
         },
     )
     .await

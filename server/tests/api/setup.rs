@@ -100,7 +100,7 @@ async fn doctor(database_url: &str, env: &[(String, String)]) -> (bool, String) 
 }
 
 /// The URL of `pool`'s database, from the test cluster's `DATABASE_URL`.
-fn url_of(pool: &PgPool) -> String {
+pub fn url_of(pool: &PgPool) -> String {
     let admin = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let (base, query) = admin.split_once('?').unwrap_or((&admin, ""));
     let (server, _) = base.rsplit_once('/').expect("a database in DATABASE_URL");

@@ -198,6 +198,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
                 kind: "permanent".into(),
                 expire_seconds: None,
                 label: None,
+                scene_type: None,
             },
         )
         .await

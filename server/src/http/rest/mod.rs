@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod error;
+pub mod exports;
 pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
@@ -63,14 +64,18 @@ pub fn router() -> Router<AppState> {
             referrers::update_referrer,
             referrers::archive_referrer
         ))
+        .routes(routes!(referrers::restore_referrer))
         .routes(routes!(qrcodes::create_qrcode, qrcodes::list_qrcodes))
         .routes(routes!(qrcodes::quota))
         .routes(routes!(qrcodes::get_qrcode))
         .routes(routes!(qrcodes::qrcode_png))
         .routes(routes!(qrcodes::qrcode_svg))
+        .routes(routes!(exports::export_qrcodes))
         .routes(routes!(reports::get_leaderboard))
         .routes(routes!(reports::export_leaderboard))
         .routes(routes!(reports::get_stats))
+        .routes(routes!(exports::export_stats))
+        .routes(routes!(exports::export_daily))
         .routes(routes!(reports::get_referrer_stats))
         .routes(routes!(reports::list_referrals))
         .routes(routes!(reports::export_referrals))

@@ -111,3 +111,19 @@ pub async fn archive_referrer(
     let r = referrers::archive(&state.pool, &actor, id).await?;
     Ok(Json(r))
 }
+
+/// Restores an archived referrer: it is listed again and can get new codes (restoring one
+/// that is not archived changes nothing).
+#[utoipa::path(post, path = "/referrers/{id}/restore", tag = "referrers",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = Referrer), (status = 401, body = ErrorBody),
+              (status = 404, body = ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn restore_referrer(
+    State(state): State<AppState>,
+    actor: Actor,
+    Id(id): Id,
+) -> Result<Json<Referrer>, ApiError> {
+    let r = referrers::restore(&state.pool, &actor, id).await?;
+    Ok(Json(r))
+}

@@ -1,17 +1,15 @@
 //! `/api/v1/leaderboard`, `/api/v1/stats`, `/api/v1/referrers/{id}/referrals|stats`,
-//! `/api/v1/referrals.csv`.
+//! `/api/v1/referrals.csv`, `/api/v1/leaderboard.csv`.
 
 use app::model::{LeaderboardRow, Page, Referral, ReportQuery, Stats};
 use axum::Json;
-use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use futures_util::StreamExt;
+use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
 use crate::http::rest::Id;
 use crate::http::rest::error::{ApiError, ErrorBody};
+use crate::http::rest::exports::{Cell, CsvEncoder, csv_stream};
 use crate::referral::actor::Actor;
 use crate::referral::reports;
 use crate::startup::AppState;
@@ -29,7 +27,7 @@ pub struct ReportParams {
     metric: Option<String>,
     /// Leaderboard: only `staff` or `member` referrers.
     kind: Option<String>,
-    /// Leaderboard: rows to return (1–1000, default 100).
+    /// Leaderboard: rows to return (1–1000, default 100; the CSV has every row).
     limit: Option<i64>,
 }
 
@@ -125,7 +123,8 @@ pub async fn list_referrals(
     Ok(Json(page))
 }
 
-/// CSV of the referrals in a period (UTF-8 with BOM so spreadsheet programs read Chinese).
+/// CSV of the referrals in a period (UTF-8 with BOM so spreadsheet programs read Chinese),
+/// streamed: the server holds one batch of rows at a time, whatever the export's size.
 #[utoipa::path(get, path = "/referrals.csv", tag = "reports", params(ReportParams),
     responses((status = 200, content_type = "text/csv", body = String),
               (status = 403, body = ErrorBody)),
@@ -136,7 +135,7 @@ pub async fn export_referrals(
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
     let rows = reports::referrals_export(&state.pool, &actor, &p.into())?;
-    let header_row = csv_line(&[
+    let header = [
         "referral_id",
         "referrer_id",
         "referrer_name",
@@ -145,40 +144,28 @@ pub async fn export_referrals(
         "followed_at",
         "unfollowed_at",
         "still_following",
-    ]);
-    let rows = rows.map(|row| match row {
-        Ok(r) => Ok(csv_line(&[
-            &r.id.to_string(),
-            &r.referrer_id.to_string(),
-            &r.referrer_name,
-            &r.openid,
-            &r.qr_code_id.to_string(),
-            &r.followed_at,
-            r.unfollowed_at.as_deref().unwrap_or(""),
-            if r.still_following { "yes" } else { "no" },
-        ])),
-        Err(e) => {
-            tracing::error!(error = %e, "CSV export interrupted");
-            Err(std::io::Error::other("export interrupted"))
-        }
-    });
-    let head = futures_util::stream::once(async move {
-        Ok::<_, std::io::Error>(format!("\u{feff}{header_row}"))
-    });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"referrals.csv\"",
-            ),
-        ],
-        Body::from_stream(head.chain(rows)),
-    )
-        .into_response())
+    ];
+    Ok(csv_stream(
+        "referrals.csv",
+        &header,
+        rows,
+        |r: &Referral, enc: &mut CsvEncoder| {
+            enc.row(&[
+                Cell::Int(r.id),
+                Cell::Int(r.referrer_id),
+                Cell::Text(&r.referrer_name),
+                Cell::Text(&r.openid),
+                Cell::Int(r.qr_code_id),
+                Cell::Text(&r.followed_at),
+                Cell::Text(r.unfollowed_at.as_deref().unwrap_or("")),
+                Cell::Text(if r.still_following { "yes" } else { "no" }),
+            ])
+        },
+    ))
 }
 
-/// CSV of the leaderboard with the same filters as `GET /leaderboard`.
+/// CSV of the whole leaderboard with the same filters as `GET /leaderboard`: every ranked
+/// referrer of the period (`limit` does not apply), streamed from the database.
 #[utoipa::path(get, path = "/leaderboard.csv", tag = "reports", params(ReportParams),
     responses((status = 200, content_type = "text/csv", body = String),
               (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
@@ -188,9 +175,8 @@ pub async fn export_leaderboard(
     actor: Actor,
     Query(p): Query<ReportParams>,
 ) -> Result<Response, ApiError> {
-    let rows = reports::leaderboard(&state.pool, &actor, &p.into()).await?;
-    let mut body = String::from("\u{feff}");
-    body.push_str(&csv_line(&[
+    let rows = reports::leaderboard_export(&state.pool, &actor, &p.into()).await?;
+    let header = [
         "rank",
         "referrer_id",
         "name",
@@ -199,64 +185,22 @@ pub async fn export_leaderboard(
         "unfollows",
         "net_follows",
         "retained",
-    ]));
-    for r in rows {
-        body.push_str(&csv_line(&[
-            &r.rank.to_string(),
-            &r.referrer_id.to_string(),
-            &r.name,
-            r.kind.as_str(),
-            &r.follows.to_string(),
-            &r.unfollows.to_string(),
-            &r.net_follows.to_string(),
-            &r.retained.to_string(),
-        ]));
-    }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"leaderboard.csv\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
-}
-
-/// One CSV record (RFC 4180 quoting by the csv crate), ending in CRLF. Cells that a
-/// spreadsheet would run as a formula are prefixed with a quote.
-pub fn csv_line(fields: &[&str]) -> String {
-    let mut writer = csv::WriterBuilder::new()
-        .terminator(csv::Terminator::CRLF)
-        .from_writer(Vec::new());
-    let safe: Vec<String> = fields
-        .iter()
-        .map(|f| {
-            if f.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-                format!("'{f}")
-            } else {
-                (*f).to_owned()
-            }
-        })
-        .collect();
-    // Writing to a Vec cannot fail.
-    let _ = writer.write_record(&safe);
-    let bytes = writer.into_inner().unwrap_or_default();
-    String::from_utf8(bytes).unwrap_or_default()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_line;
-
-    #[test]
-    fn csv_quotes_and_defuses_formulas() {
-        assert_eq!(
-            csv_line(&["a", "b,c", "\"q\""]),
-            "a,\"b,c\",\"\"\"q\"\"\"\r\n"
-        );
-        assert_eq!(csv_line(&["=1+1", "张三"]), "'=1+1,张三\r\n");
-    }
+    ];
+    Ok(csv_stream(
+        "leaderboard.csv",
+        &header,
+        rows,
+        |r: &LeaderboardRow, enc: &mut CsvEncoder| {
+            enc.row(&[
+                Cell::Int(r.rank),
+                Cell::Int(r.referrer_id),
+                Cell::Text(&r.name),
+                Cell::Text(r.kind.as_str()),
+                Cell::Int(r.follows),
+                Cell::Int(r.unfollows),
+                Cell::Int(r.net_follows),
+                Cell::Int(r.retained),
+            ])
+        },
+    ))
 }
