@@ -680,6 +680,12 @@ pub struct TokenSummary {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked: bool,
+    /// RFC 3339; None: valid until revoked.
+    #[serde(default)]
+    pub expires_at: Option<String>,
+    /// Past its expiry: it authenticates nothing.
+    #[serde(default)]
+    pub expired: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -158,13 +158,21 @@ pub trait AppService: Send + Sync + 'static {
         password: String,
         role: Role,
     ) -> Result<(), AppError>;
-    /// Mints an API token and returns it (shown once).
+    /// Mints an API token valid for `days` (None: until revoked) and returns it (shown once).
     async fn mint_token(
         &self,
         user: &CurrentUser,
         name: String,
         role: Role,
+        days: Option<i64>,
     ) -> Result<String, AppError>;
+    /// The account's API tokens (admin).
+    async fn list_tokens(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<crate::model::TokenSummary>, AppError>;
+    /// Revokes an API token of the account (admin).
+    async fn revoke_token(&self, user: &CurrentUser, id: i64) -> Result<(), AppError>;
 
     /// Codes a simulated user can scan (sandbox mode only).
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError>;

@@ -45,3 +45,25 @@ test("an API token is shown once and secrets are never shown", async ({ page }) 
   await page.getByTestId("token-mint").click();
   await expect(page.getByTestId("token-value")).toContainText("tj_");
 });
+
+test("a token minted for 30 days is listed with its expiry and revoked after a confirmation", async ({ page }) => {
+  await login(page);
+  await follow(page, "nav-settings");
+  const name = unique("bot-");
+  await page.getByTestId("token-name").fill(name);
+  await page.getByTestId("token-days").selectOption("30");
+  await page.getByTestId("token-mint").click();
+  await expect(page.getByTestId("token-value")).toContainText("tj_");
+  const row = page.locator(`[data-testid="token-row"][data-name="${name}"]`);
+  await expect(row).toHaveAttribute("data-state", "active");
+  await expect(row.locator("td").nth(4)).toHaveText(/^\d{4}-\d\d-\d\dT/);
+  await row.getByTestId("token-revoke").click();
+  const dialog = page.getByTestId("confirm-dialog");
+  await expect(dialog).toContainText(name);
+  await page.getByTestId("confirm-ok").click();
+  await expect(dialog).toBeHidden();
+  await expect(row).toHaveAttribute("data-state", "revoked");
+  await expect(row.getByTestId("token-revoke")).toHaveCount(0);
+  await page.reload();
+  await expect(page.locator(`[data-testid="token-row"][data-name="${name}"]`)).toHaveAttribute("data-state", "revoked");
+});

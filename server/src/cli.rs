@@ -197,6 +197,21 @@ enum TokenCommand {
         /// The account the token works in (default: the first).
         #[arg(long)]
         account: Option<i64>,
+        /// Days the token is valid (default: until revoked).
+        #[arg(long)]
+        expires_days: Option<i64>,
+    },
+    /// List the account's tokens: id, name, role, created, last used, expiry, state.
+    List {
+        #[arg(long)]
+        account: Option<i64>,
+    },
+    /// Revoke a token: it authenticates nothing from now on.
+    Revoke {
+        #[arg(long)]
+        id: i64,
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -219,7 +234,10 @@ pub fn main() -> ExitCode {
                 name,
                 role,
                 account,
-            }) => create_token(name, role, account).await,
+                expires_days,
+            }) => create_token(name, role, account, expires_days).await,
+            Command::Token(TokenCommand::List { account }) => list_tokens(account).await,
+            Command::Token(TokenCommand::Revoke { id, account }) => revoke_token(id, account).await,
             Command::Account(command) => account(command).await,
             Command::Doctor { account } => match doctor(account).await {
                 Ok(true) => Ok(()),
@@ -300,7 +318,12 @@ async fn migrate() -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn create_token(name: String, role: String, account: Option<i64>) -> anyhow::Result<()> {
+async fn create_token(
+    name: String,
+    role: String,
+    account: Option<i64>,
+    days: Option<i64>,
+) -> anyhow::Result<()> {
     let role = Role::parse(&role)
         .with_context(|| format!("unknown role {role:?}: use admin, manager or staff"))?;
     let settings = Settings::from_env()?;
@@ -311,7 +334,7 @@ async fn create_token(name: String, role: String, account: Option<i64>) -> anyho
             Some(id) => id,
             None => db::events::default_account(&database.pool).await?,
         };
-        settings::mint_token(&database.pool, &Actor::cli(account), &name, role)
+        settings::mint_token(&database.pool, &Actor::cli(account), &name, role, days)
             .await
             .map_err(refused)
     }
@@ -324,6 +347,71 @@ async fn create_token(name: String, role: String, account: Option<i64>) -> anyho
     );
     println!("{token}");
     Ok(())
+}
+
+/// `tuijian token list`: one line per token.
+async fn list_tokens(account: Option<i64>) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let account = match account {
+            Some(id) => id,
+            None => db::events::default_account(&pool).await?,
+        };
+        let list = settings::list_tokens(&pool, &Actor::cli(account))
+            .await
+            .map_err(refused)?;
+        println!(
+            "{:<6} {:<24} {:<8} {:<21} {:<21} {:<21} state",
+            "id", "name", "role", "created", "last used", "expires"
+        );
+        for t in list {
+            let state = if t.revoked {
+                "revoked"
+            } else if t.expired {
+                "expired"
+            } else {
+                "active"
+            };
+            println!(
+                "{:<6} {:<24} {:<8} {:<21} {:<21} {:<21} {state}",
+                t.id,
+                t.name,
+                t.role.as_str(),
+                t.created_at,
+                t.last_used_at.as_deref().unwrap_or("-"),
+                t.expires_at.as_deref().unwrap_or("never"),
+            );
+        }
+        anyhow::Ok(())
+    }
+    .await;
+    database.shutdown().await;
+    result
+}
+
+/// `tuijian token revoke`.
+async fn revoke_token(id: i64, account: Option<i64>) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    let database = Database::connect(&settings).await?;
+    let pool = database.pool.clone();
+    let result = async {
+        db::migrate(&pool).await?;
+        let account = match account {
+            Some(id) => id,
+            None => db::events::default_account(&pool).await?,
+        };
+        settings::revoke_token(&pool, &Actor::cli(account), id)
+            .await
+            .map_err(refused)?;
+        println!("token {id} revoked");
+        anyhow::Ok(())
+    }
+    .await;
+    database.shutdown().await;
+    result
 }
 
 /// A service's refusal as a command-line error: every field's message.

@@ -326,8 +326,20 @@ impl AppService for ServerService {
         user: &CurrentUser,
         name: String,
         role: Role,
+        days: Option<i64>,
     ) -> Result<String, AppError> {
-        answer(settings::mint_token(&self.pool, &Actor::user(user), &name, role).await)
+        answer(settings::mint_token(&self.pool, &Actor::user(user), &name, role, days).await)
+    }
+
+    async fn list_tokens(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<app::model::TokenSummary>, AppError> {
+        answer(settings::list_tokens(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn revoke_token(&self, user: &CurrentUser, id: i64) -> Result<(), AppError> {
+        answer(settings::revoke_token(&self.pool, &Actor::user(user), id).await)
     }
 
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError> {

@@ -25,7 +25,8 @@ commands:
   bench [--smoke] [flags]
                       benchmarks (callbacks vs a baseline, stats at 1M/10M referrals, bundle
                       size, memory) → BENCHMARKS.md; flags go to `tuijian-bench run`, e.g.
-                      --duration 5 --sizes 1000000; --smoke: seconds, tiny sizes, debug build
+                      --duration 5 --sizes 1000000; --smoke: seconds, tiny sizes, debug build;
+                      --export-only [--debug]: only the streamed 1M-row CSV export cell
   test-db             start the tests' PostgreSQL cluster (if needed) and print its URL, for
                       running `DATABASE_URL=… cargo test` by hand
   soak [--followers N]

@@ -55,11 +55,39 @@ pub async fn add_user(username: String, password: String, role: Role) -> Result<
 }
 
 #[server(prefix = "/sfn", endpoint = "settings/mint-token")]
-pub async fn mint_token(name: String, role: Role) -> Result<String, AppError> {
+pub async fn mint_token(
+    name: String,
+    role: Role,
+    /// Days the token is valid (absent: until revoked).
+    #[server(default)]
+    days: Option<i64>,
+) -> Result<String, AppError> {
     crate::api::guard::finish(
         async {
             let (service, user) = crate::api::guard::user().await?;
-            service.mint_token(&user, name, role).await
+            service.mint_token(&user, name, role, days).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/tokens")]
+pub async fn list_tokens() -> Result<Vec<crate::model::TokenSummary>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.list_tokens(&user).await
+        }
+        .await,
+    )
+}
+
+#[server(prefix = "/sfn", endpoint = "settings/revoke-token")]
+pub async fn revoke_token(id: i64) -> Result<(), AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.revoke_token(&user, id).await
         }
         .await,
     )

@@ -5,15 +5,17 @@
 use leptos::prelude::*;
 
 use crate::api::settings::{
-    load_settings, mint_token, save_greeting, save_member_settings, save_notify_template,
+    list_tokens, load_settings, mint_token, revoke_token, save_greeting, save_member_settings,
+    save_notify_template,
 };
 use crate::api::users::list_users;
 use crate::components::accounts::AccountsSection;
+use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, TextField};
 use crate::components::users_admin::UsersAdmin;
 use crate::greeting::render;
 use crate::i18n::t;
-use crate::model::{AppError, GreetingSetting, Role, SettingsData, WechatMode};
+use crate::model::{AppError, GreetingSetting, Role, SettingsData, TokenSummary, WechatMode};
 use crate::notice::{FieldMapping, NoticeSource, NoticeValues, template_data};
 
 /// The settings page.
@@ -57,19 +59,9 @@ fn Sections(data: SettingsData) -> impl IntoView {
         </section>
         <AccountsSection account=data.account accounts=data.accounts public_url=public_url />
         <UsersSection />
-        <section class="card">
-            <h2>{t("API 令牌", "API tokens")}</h2>
-            <div class="table-wrap" data-live="tokens">
-                <table class="table" data-testid="token-list">
-                    <thead><tr><th>{t("名称", "Name")}</th><th>{t("角色", "Role")}</th><th>{t("最近使用", "Last used")}</th></tr></thead>
-                    <tbody>
-                        {data.tokens.into_iter().map(|k| view! {
-                            <tr class:archived=k.revoked><td>{k.name}</td><td>{k.role.as_str()}</td><td>{k.last_used_at.unwrap_or_default()}</td></tr>
-                        }).collect_view()}
-                    </tbody>
-                </table>
-            </div>
-            <MintToken />
+        <section class="card" aria-labelledby="tokens-title">
+            <h2 id="tokens-title">{t("API 令牌", "API tokens")}</h2>
+            <Tokens tokens=data.tokens />
         </section>
         <section class="card">
             <h2>{t("操作日志", "Audit log")}</h2>
@@ -377,45 +369,163 @@ fn UsersSection() -> impl IntoView {
     }
 }
 
-/// Creates an API token and shows it once; the list above refreshes.
+/// The account's API tokens: the list (state, last use, expiry), minting one (shown once) and
+/// revoking one after a confirmation. The list is read again after each change.
 #[island]
-fn MintToken() -> impl IntoView {
+fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
+    let list = RwSignal::new(tokens);
     let minted = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let role = RwSignal::new("staff".to_owned());
-    let mint = Action::new(move |(n, r): &(String, String)| {
-        let (n, r) = (n.clone(), role_from(r));
-        async move { mint_token(n, r).await }
+    let days = RwSignal::new(String::new());
+    let reload = move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(fresh) = list_tokens().await {
+                list.set(fresh);
+            }
+        });
+    };
+    let mint = Action::new(move |(n, r, d): &(String, String, String)| {
+        let (n, r, d) = (n.clone(), role_from(r), d.trim().parse::<i64>().ok());
+        async move { mint_token(n, r, d).await }
     });
     Effect::new(move |_| {
         if let Some(Ok(token)) = mint.value().get() {
             mint.value().set(None);
             minted.set(Some(token));
             name.set(String::new());
-            crate::browser::refresh();
+            reload();
         }
     });
     let error = Signal::derive(move || mint.value().get().and_then(Result::err));
+    // Revoking: which token the dialog is about.
+    let target = RwSignal::new(None::<(i64, String)>);
+    let confirm = RwSignal::new(false);
+    let revoke = Action::new(move |id: &i64| {
+        let id = *id;
+        async move { revoke_token(id).await }
+    });
+    let revoke_error = Signal::derive(move || revoke.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(result) = revoke.value().get() {
+            confirm.set(false);
+            if result.is_ok() {
+                reload();
+            }
+        }
+    });
+    let go = Callback::new(move |_: ()| {
+        if let Some((id, _)) = target.get_untracked() {
+            revoke.dispatch(id);
+        }
+    });
+    let title = Signal::derive(move || t("吊销这个令牌？", "Revoke this token?")().to_owned());
+    let message = Signal::derive(move || {
+        format!(
+            "{} {}",
+            target.get().map(|(_, n)| n).unwrap_or_default(),
+            t(
+                "— 使用它的集成会立即失去访问权限，无法撤销。",
+                "— integrations using it lose access at once. This cannot be undone.",
+            )()
+        )
+    });
+    let label = Signal::derive(move || t("吊销", "Revoke")().to_owned());
     view! {
-            <div class="actions">
-                <input aria-label="token name" data-testid="token-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
-                <select aria-label="token role" on:change=move |ev| role.set(event_target_value(&ev))>
-                    <option value="staff">{t("员工", "Staff")}</option>
-                    <option value="manager">{t("经理", "Manager")}</option>
-                    <option value="admin">{t("管理员", "Admin")}</option>
-                </select>
-                <button data-testid="token-mint" on:click=move |_| { mint.dispatch((name.get_untracked(), role.get_untracked())); }>{t("生成令牌", "Create token")}</button>
-            </div>
-            <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
-                message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
-                ..e
-            })) />
-            <Show when=move || minted.get().is_some()>
-                <p class="banner ok" data-testid="token-value">
-                    {t("请立即复制，此令牌只显示一次：", "Copy it now, it is shown only once: ")}
-                    <code>{move || minted.get().unwrap_or_default()}</code>
-                </p>
-            </Show>
+        <div class="table-wrap">
+            <table class="table" data-testid="token-list">
+                <thead>
+                    <tr>
+                        <th scope="col">{t("名称", "Name")}</th>
+                        <th scope="col">{t("角色", "Role")}</th>
+                        <th scope="col">{t("创建", "Created")}</th>
+                        <th scope="col">{t("最近使用", "Last used")}</th>
+                        <th scope="col">{t("到期", "Expires")}</th>
+                        <th scope="col">{t("状态", "State")}</th>
+                        <th scope="col"><span class="sr-only">{t("操作", "Actions")}</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <For each=move || list.get() key=|k| (k.id, k.revoked, k.expired) let:k>
+                        {
+                            let live = !k.revoked && !k.expired;
+                            let state = if k.revoked {
+                                t("已吊销", "revoked")
+                            } else if k.expired {
+                                t("已过期", "expired")
+                            } else {
+                                t("有效", "active")
+                            };
+                            let (id, token_name) = (k.id, k.name.clone());
+                            view! {
+                                <tr class:archived=!live data-testid="token-row" data-name=k.name.clone() data-state=if live { "active" } else if k.revoked { "revoked" } else { "expired" }>
+                                    <td>{k.name.clone()}</td>
+                                    <td>{k.role.as_str()}</td>
+                                    <td>{k.created_at.clone()}</td>
+                                    <td>{k.last_used_at.clone().unwrap_or_else(|| "—".into())}</td>
+                                    <td>{k.expires_at.clone().unwrap_or_else(|| t("永不", "never")().to_owned())}</td>
+                                    <td>{state}</td>
+                                    <td>
+                                        <Show when=move || live>
+                                            <button
+                                                type="button"
+                                                class="danger"
+                                                data-testid="token-revoke"
+                                                aria-label=format!("{} {}", t("吊销", "Revoke")(), token_name)
+                                                on:click={
+                                                    let token_name = token_name.clone();
+                                                    move |_| {
+                                                        target.set(Some((id, token_name.clone())));
+                                                        confirm.set(true);
+                                                    }
+                                                }
+                                            >
+                                                {t("吊销", "Revoke")}
+                                            </button>
+                                        </Show>
+                                    </td>
+                                </tr>
+                            }
+                        }
+                    </For>
+                </tbody>
+            </table>
+        </div>
+        <ErrorBanner error=revoke_error />
+        <div class="actions">
+            <input aria-label=t("令牌名称", "token name") data-testid="token-name" prop:value=move || name.get() on:input=move |ev| name.set(event_target_value(&ev)) />
+            <select aria-label=t("令牌角色", "token role") data-testid="token-role" on:change=move |ev| role.set(event_target_value(&ev))>
+                <option value="staff">{t("员工", "Staff")}</option>
+                <option value="manager">{t("经理", "Manager")}</option>
+                <option value="admin">{t("管理员", "Admin")}</option>
+            </select>
+            <select aria-label=t("有效期", "valid for") data-testid="token-days" on:change=move |ev| days.set(event_target_value(&ev))>
+                <option value="">{t("永久（直到吊销）", "Until revoked")}</option>
+                <option value="30">{t("30 天", "30 days")}</option>
+                <option value="90">{t("90 天", "90 days")}</option>
+                <option value="365">{t("一年", "One year")}</option>
+            </select>
+            <button data-testid="token-mint" on:click=move |_| { mint.dispatch((name.get_untracked(), role.get_untracked(), days.get_untracked())); }>{t("生成令牌", "Create token")}</button>
+        </div>
+        <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
+            message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
+            ..e
+        })) />
+        <Show when=move || minted.get().is_some()>
+            <p class="banner ok" data-testid="token-value">
+                {t("请立即复制，此令牌只显示一次：", "Copy it now, it is shown only once: ")}
+                <code>{move || minted.get().unwrap_or_default()}</code>
+            </p>
+        </Show>
+        <ConfirmDialog
+            open=confirm
+            id="token-revoke-confirm"
+            title=title
+            message=message
+            confirm_label=label
+            on_confirm=go
+            busy=revoke.pending()
+        />
     }
 }
 

@@ -218,7 +218,7 @@ pub async fn of_user(pool: &PgPool, user_id: i64) -> sqlx::Result<Vec<(AccountRo
         "select a.id, a.name, a.appid, a.original_id, a.token, a.encoding_aes_key, a.appsecret,
                 a.mode, a.created_at, r.role
          from account_role r join account a on a.id = r.account_id
-         where r.user_id = $1 order by a.id",
+         where r.user_id = $1 and r.disabled_at is null order by a.id",
     )
     .bind(user_id)
     .fetch_all(pool)

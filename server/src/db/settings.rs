@@ -127,12 +127,15 @@ pub struct TokenListRow {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub expired: bool,
 }
 
 /// The account's API tokens, newest first.
 pub async fn tokens(pool: &PgPool, account_id: i64) -> sqlx::Result<Vec<TokenListRow>> {
     sqlx::query_as(
-        "select id, name, role, created_at, last_used_at, revoked_at is not null as revoked
+        "select id, name, role, created_at, last_used_at, revoked_at is not null as revoked,
+                expires_at, coalesce(expires_at <= now(), false) as expired
          from api_token where account_id = $1 order by id desc",
     )
     .bind(account_id)

@@ -215,7 +215,9 @@ pub async fn save_notify_template(
     )
 }
 
-/// Creates a dashboard user, or resets the password and role of an existing one (admin).
+/// Creates a dashboard user, or gives an existing user (of another account this admin also
+/// runs) a role in this one (admin). A user who already works in this account is changed in the
+/// users table instead (role, password), where the self and last-admin rules apply.
 pub async fn add_user(
     pool: &PgPool,
     actor: &Actor,
@@ -238,10 +240,22 @@ pub async fn add_user(
                 .collect(),
             _ => vec![actor.account_id],
         };
-        let foreign = users::roles_of(pool, existing.id)
-            .await?
-            .into_iter()
-            .any(|(account, _)| !administered.contains(&account));
+        let roles = users::roles_of(pool, existing.id).await?;
+        if roles
+            .iter()
+            .any(|(account, _)| *account == actor.account_id)
+        {
+            return Err(ServiceError::Conflict {
+                code: "user_exists",
+                message:
+                    "该用户已在本公众号：请在用户列表中修改角色或重置密码 / This user already \
+                          works in this account: change their role or password in the users table"
+                        .into(),
+            });
+        }
+        let foreign = roles
+            .iter()
+            .any(|(account, _)| !administered.contains(account));
         if foreign && actor.principal != Principal::Cli {
             return Err(ServiceError::Conflict {
                 code: "username_taken",
@@ -255,12 +269,17 @@ pub async fn add_user(
     Ok(())
 }
 
-/// Mints an API token; it is returned once and only its hash is stored.
+/// Longest validity a token can be minted with, in days.
+pub const MAX_TOKEN_DAYS: i64 = 3650;
+
+/// Mints an API token valid for `days` (None: until revoked); it is returned once and only its
+/// hash is stored.
 pub async fn mint_token(
     pool: &PgPool,
     actor: &Actor,
     name: &str,
     role: Role,
+    days: Option<i64>,
 ) -> Result<String, ServiceError> {
     actor.require(Role::Admin)?;
     let name = name.trim();
@@ -270,5 +289,61 @@ pub async fn mint_token(
             "名称须为 1–64 个字符 / 1 to 64 characters",
         ));
     }
-    Ok(tokens::mint(pool, actor.account_id, name, role).await?)
+    if days.is_some_and(|d| !(1..=MAX_TOKEN_DAYS).contains(&d)) {
+        return Err(ServiceError::field(
+            "token_days",
+            "有效期须为 1–3650 天 / 1 to 3650 days",
+        ));
+    }
+    let expires_at = days.map(|d| chrono::Utc::now() + chrono::Duration::days(d));
+    let token = tokens::mint_until(pool, actor.account_id, name, role, expires_at).await?;
+    let mut tx = pool.begin().await?;
+    crate::db::referrers::audit(
+        &mut tx,
+        actor.account_id,
+        &actor.audit_name(),
+        "token.create",
+        0,
+        serde_json::json!({"name": name, "role": role.as_str(), "days": days}),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(token)
+}
+
+/// Revokes an API token of the account (admin): it authenticates nothing from now on. Revoking
+/// a revoked token changes nothing.
+pub async fn revoke_token(pool: &PgPool, actor: &Actor, id: i64) -> Result<(), ServiceError> {
+    actor.require(Role::Admin)?;
+    match crate::db::api_tokens::revoke(pool, actor.account_id, id).await? {
+        Some(name) => {
+            let mut tx = pool.begin().await?;
+            crate::db::referrers::audit(
+                &mut tx,
+                actor.account_id,
+                &actor.audit_name(),
+                "token.revoke",
+                id,
+                serde_json::json!({"name": name}),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        None if crate::db::api_tokens::exists(pool, actor.account_id, id).await? => Ok(()),
+        None => Err(ServiceError::NotFound("token")),
+    }
+}
+
+/// The account's API tokens, newest first (admin).
+pub async fn list_tokens(
+    pool: &PgPool,
+    actor: &Actor,
+) -> Result<Vec<app::model::TokenSummary>, ServiceError> {
+    actor.require(Role::Admin)?;
+    Ok(crate::db::settings::tokens(pool, actor.account_id)
+        .await?
+        .into_iter()
+        .filter_map(crate::referral::views::token_summary)
+        .collect())
 }

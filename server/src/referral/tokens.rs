@@ -2,6 +2,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -17,12 +18,31 @@ pub fn hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a token and returns it; only its hash is kept.
+/// Creates a token that does not expire and returns it; only its hash is kept.
 pub async fn mint(pool: &PgPool, account_id: i64, name: &str, role: Role) -> sqlx::Result<String> {
+    mint_until(pool, account_id, name, role, None).await
+}
+
+/// Creates a token valid until `expires_at` (None: until revoked) and returns it.
+pub async fn mint_until(
+    pool: &PgPool,
+    account_id: i64,
+    name: &str,
+    role: Role,
+    expires_at: Option<DateTime<Utc>>,
+) -> sqlx::Result<String> {
     let mut bytes = [0u8; 32];
     rand::rng().fill_bytes(&mut bytes);
     let token = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
-    api_tokens::insert(pool, account_id, name, role.as_str(), &hash(&token)).await?;
+    api_tokens::insert(
+        pool,
+        account_id,
+        name,
+        role.as_str(),
+        &hash(&token),
+        expires_at,
+    )
+    .await?;
     Ok(token)
 }
 

@@ -126,6 +126,8 @@ pub fn token_summary(r: TokenListRow) -> Option<TokenSummary> {
         created_at: rfc3339(r.created_at),
         last_used_at: r.last_used_at.map(rfc3339),
         revoked: r.revoked,
+        expires_at: r.expires_at.map(rfc3339),
+        expired: r.expired,
     })
 }
 

@@ -26,3 +26,4 @@ mod setup;
 mod skeleton;
 mod soak;
 mod staff_admin;
+mod tokens;

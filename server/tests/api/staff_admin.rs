@@ -632,3 +632,76 @@ async fn a_password_reset_is_validated_and_ends_the_users_sessions(pool: PgPool)
     );
     assert!(login(&app, "li", "brand-new-pass").await.is_ok());
 }
+
+/// Adding a user who already works in the account is refused (the users table changes roles
+/// and passwords, under the self and last-admin rules): it cannot demote the admin or reset
+/// their password behind those rules.
+#[sqlx::test(migrations = "../migrations")]
+async fn adding_an_existing_user_of_the_account_changes_nothing(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let admin = signed_in(&pool, Role::Admin).await;
+    let (status, err) = sfn(
+        &app,
+        "settings/add-user",
+        &admin,
+        form("username=user-admin&password=another-pass-1&role=Staff"),
+    )
+    .await;
+    assert_eq!(
+        (status, err["code"].as_str()),
+        (StatusCode::CONFLICT, Some("user_exists")),
+        "{err}"
+    );
+    let roles = users::roles_of(&pool, user_id(&pool, "user-admin").await)
+        .await
+        .expect("roles");
+    assert_eq!(roles, [(1, Role::Admin)], "still the admin");
+    assert!(is_live(&app, &admin).await, "still signed in");
+    // A new username is still added.
+    let (status, _) = sfn(
+        &app,
+        "settings/add-user",
+        &admin,
+        form("username=newcomer&password=long-enough-1&role=Staff"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(login(&app, "newcomer", "long-enough-1").await.is_ok());
+}
+
+/// A user disabled in one of their accounts is no longer offered it in the account switcher.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_switcher_leaves_out_accounts_where_the_user_is_disabled(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let second = second_account(&app).await;
+    let li = users::create_user(&pool, 1, "li", "password-123", Role::Staff)
+        .await
+        .expect("user");
+    users::create_user(&pool, second, "li", "password-123", Role::Staff)
+        .await
+        .expect("second role");
+    let me = app::model::CurrentUser {
+        id: li,
+        account_id: 1,
+        username: "li".into(),
+        role: Role::Staff,
+    };
+    let offered = |pool: PgPool, me: app::model::CurrentUser| async move {
+        accounts::choices(&pool, &me)
+            .await
+            .expect("choices")
+            .into_iter()
+            .map(|c| c.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(offered(pool.clone(), me.clone()).await, [1, second]);
+    sqlx::query(
+        "update account_role set disabled_at = now() where account_id = $1 and user_id = $2",
+    )
+    .bind(second)
+    .bind(li)
+    .execute(&pool)
+    .await
+    .expect("disable");
+    assert_eq!(offered(pool.clone(), me).await, [1]);
+}
