@@ -291,6 +291,28 @@ pub struct ReferrerDetail {
     pub account_name: String,
     /// The latest attempts to tell the referrer about a follower, newest first.
     pub notices: Vec<crate::notice::NoticeAttempt>,
+    /// Credit moved to or from this referrer by an admin, newest first.
+    #[serde(default)]
+    pub credit_moves: Vec<CreditMove>,
+    /// Referrers this one's credit can be moved to, `(id, name)` (admins only; else empty).
+    #[serde(default)]
+    pub move_targets: Vec<(i64, String)>,
+}
+
+/// An admin moved a follower's credit from one referrer to another.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditMove {
+    pub id: i64,
+    pub referral_id: i64,
+    pub openid: String,
+    pub from_referrer_id: i64,
+    pub from_name: String,
+    pub to_referrer_id: i64,
+    pub to_name: String,
+    pub reason: String,
+    pub actor: String,
+    /// Beijing time.
+    pub at: String,
 }
 
 /// A one-time code that binds the scanner's WeChat identity to a referrer (ten minutes).

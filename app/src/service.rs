@@ -82,6 +82,15 @@ pub trait AppService: Send + Sync + 'static {
     /// (admin).
     async fn setup(&self, user: &CurrentUser) -> Result<crate::setup::SetupReport, AppError>;
 
+    /// Moves a follower's credit to another referrer, with a reason (admin).
+    async fn move_credit(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        to_referrer_id: i64,
+        reason: String,
+    ) -> Result<crate::model::CreditMove, AppError>;
+
     /// The privacy page: retention and erasures so far (admin).
     async fn privacy(&self, user: &CurrentUser) -> Result<crate::privacy::PrivacyData, AppError>;
     /// Erases a follower on request, the reason kept in the audit log (admin).

@@ -199,6 +199,25 @@ impl AppService for ServerService {
         answer(crate::referral::setup::report(&Actor::user(user), &ctx).await)
     }
 
+    async fn move_credit(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        to_referrer_id: i64,
+        reason: String,
+    ) -> Result<app::model::CreditMove, AppError> {
+        answer(
+            crate::referral::credit::move_credit(
+                &self.pool,
+                &Actor::user(user),
+                referral_id,
+                to_referrer_id,
+                &reason,
+            )
+            .await,
+        )
+    }
+
     async fn privacy(&self, user: &CurrentUser) -> Result<app::privacy::PrivacyData, AppError> {
         answer(privacy::overview(&self.pool, &Actor::user(user)).await)
     }

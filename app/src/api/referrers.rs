@@ -166,3 +166,21 @@ pub async fn bulk_codes(ids: Vec<i64>, input: NewQrCode) -> Result<BulkOutcome, 
         .await,
     )
 }
+
+/// Moves a follower's credit to another referrer (admin), with a required reason.
+#[server(prefix = "/sfn", endpoint = "referrers/move-credit")]
+pub async fn move_credit(
+    referral_id: i64,
+    to_referrer_id: i64,
+    reason: String,
+) -> Result<crate::model::CreditMove, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service
+                .move_credit(&user, referral_id, to_referrer_id, reason)
+                .await
+        }
+        .await,
+    )
+}

@@ -4,15 +4,15 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::referrers::{
-    archive_referrer, binding_code, create_qrcode, get_referrer_detail, reset_member_name,
-    restore_referrer, update_referrer,
+    archive_referrer, binding_code, create_qrcode, get_referrer_detail, move_credit,
+    reset_member_name, restore_referrer, update_referrer,
 };
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
 use crate::model::{
-    AppError, CodeKind, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail, ReferrerKind,
-    ReferrerPatch, Stats,
+    AppError, CodeKind, CreditMove, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail,
+    ReferrerKind, ReferrerPatch, Stats,
 };
 use crate::notice::NoticeAttempt;
 
@@ -51,6 +51,14 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
     let r = detail.referrer.clone();
     let id = r.id;
     let referrals = detail.referrals;
+    let movable: Vec<(i64, String)> = referrals
+        .items
+        .iter()
+        .map(|x| (x.id, x.openid.clone()))
+        .collect();
+    let move_form = (!detail.move_targets.is_empty() && !movable.is_empty()).then(|| {
+        view! { <MoveCredit referrals=movable targets=detail.move_targets.clone() /> }
+    });
     view! {
         <div data-live="referrer-head">
             <h1 data-testid="referrer-name">
@@ -91,10 +99,158 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
                 href=move |p| format!("/referrers/{id}?page={p}")
             />
         </div>
+        {move_form}
+        <h2>{t("推荐归属调整", "Credit moves")}</h2>
+        <div data-live="credit-moves">
+            <CreditMoves rows=detail.credit_moves referrer_id=id />
+        </div>
         <h2>{t("通知记录", "Notices")}</h2>
         <div data-live="notices">
             <Notices rows=detail.notices has_openid=r.openid.is_some() />
         </div>
+    }
+}
+
+/// Credit an admin moved to or from this referrer.
+#[component]
+fn CreditMoves(rows: Vec<CreditMove>, referrer_id: i64) -> impl IntoView {
+    if rows.is_empty() {
+        return view! { <p class="empty" data-testid="credit-moves-empty">{t("没有调整过。", "No credit was moved.")}</p> }
+            .into_any();
+    }
+    view! {
+        <div class="table-wrap">
+            <table class="table" data-testid="credit-moves">
+                <thead>
+                    <tr>
+                        <th scope="col">{t("时间（北京时间）", "Time (Beijing)")}</th>
+                        <th scope="col">"openid"</th>
+                        <th scope="col">{t("调整", "Move")}</th>
+                        <th scope="col">{t("原因", "Reason")}</th>
+                        <th scope="col">{t("操作者", "By")}</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {rows
+                        .into_iter()
+                        .map(|m| {
+                            let direction = if m.to_referrer_id == referrer_id { "in" } else { "out" };
+                            view! {
+                                <tr data-testid="credit-move" data-direction=direction>
+                                    <td>{m.at}</td>
+                                    <td class="mono">{m.openid}</td>
+                                    <td>
+                                        <a href=format!("/referrers/{}", m.from_referrer_id)>{m.from_name}</a>
+                                        " → "
+                                        <a href=format!("/referrers/{}", m.to_referrer_id)>{m.to_name}</a>
+                                    </td>
+                                    <td>{m.reason}</td>
+                                    <td>{m.actor}</td>
+                                </tr>
+                            }
+                        })
+                        .collect_view()}
+                </tbody>
+            </table>
+        </div>
+    }
+    .into_any()
+}
+
+/// Admins: move a follower's credit (one of this page's referrals) to another referrer, with a
+/// reason, after a confirmation; the page is read again after the move.
+#[island]
+fn MoveCredit(referrals: Vec<(i64, String)>, targets: Vec<(i64, String)>) -> impl IntoView {
+    let referral = RwSignal::new(referrals.first().map(|r| r.0).unwrap_or_default());
+    let target = RwSignal::new(targets.first().map(|t| t.0).unwrap_or_default());
+    let reason = RwSignal::new(String::new());
+    let confirm = RwSignal::new(false);
+    let names = StoredValue::new(targets.clone());
+    let openids = StoredValue::new(referrals.clone());
+    let go = Action::new(move |(r, to, why): &(i64, i64, String)| {
+        let (r, to, why) = (*r, *to, why.clone());
+        async move { move_credit(r, to, why).await }
+    });
+    let error = Signal::derive(move || go.value().get().and_then(Result::err));
+    Effect::new(move |_| match go.value().get() {
+        Some(Ok(_)) => {
+            confirm.set(false);
+            #[cfg(feature = "hydrate")]
+            let _ = leptos::prelude::window().location().reload();
+        }
+        Some(Err(_)) => confirm.set(false),
+        None => {}
+    });
+    let run = Callback::new(move |_: ()| {
+        go.dispatch((
+            referral.get_untracked(),
+            target.get_untracked(),
+            reason.get_untracked(),
+        ));
+    });
+    let title = Signal::derive(move || {
+        t("转移这位客户的推荐归属？", "Move this follower's credit?")().to_owned()
+    });
+    let message = Signal::derive(move || {
+        let who = openids.with_value(|o| {
+            o.iter()
+                .find(|(id, _)| *id == referral.get())
+                .map(|x| x.1.clone())
+                .unwrap_or_default()
+        });
+        let to = names.with_value(|n| {
+            n.iter()
+                .find(|(id, _)| *id == target.get())
+                .map(|x| x.1.clone())
+                .unwrap_or_default()
+        });
+        format!(
+            "{who} → {to}：{}",
+            t(
+                "排行榜和统计随之调整，记录保留在双方页面。",
+                "leaderboards and stats follow; the move stays on both referrers' pages."
+            )()
+        )
+    });
+    let label = Signal::derive(move || t("转移", "Move")().to_owned());
+    view! {
+        <form
+            class="card"
+            data-testid="move-credit-form"
+            aria-labelledby="move-credit-title"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                confirm.set(true);
+            }
+        >
+            <h2 id="move-credit-title">{t("转移推荐归属（管理员）", "Move credit (admins)")}</h2>
+            <div class="form-grid">
+                <div class="field">
+                    <label for="move-referral">{t("客户", "Follower")}</label>
+                    <select id="move-referral" data-testid="move-referral" on:change=move |ev| referral.set(event_target_value(&ev).parse().unwrap_or_default())>
+                        {referrals.into_iter().map(|(id, openid)| view! { <option value=id.to_string()>{openid}</option> }).collect_view()}
+                    </select>
+                </div>
+                <div class="field">
+                    <label for="move-target">{t("转给", "To")}</label>
+                    <select id="move-target" data-testid="move-target" on:change=move |ev| target.set(event_target_value(&ev).parse().unwrap_or_default())>
+                        {targets.into_iter().map(|(id, name)| view! { <option value=id.to_string()>{name}</option> }).collect_view()}
+                    </select>
+                </div>
+            </div>
+            <TextField label=t("原因（必填，记入审计日志）", "Reason (required, kept in the audit log)") field="reason" value=reason error=error />
+            <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
+            <button type="submit" data-testid="move-credit" disabled=move || go.pending().get()>{t("转移…", "Move…")}</button>
+            <ConfirmDialog
+                open=confirm
+                id="move-credit-confirm"
+                title=title
+                message=message
+                confirm_label=label
+                on_confirm=run
+                busy=go.pending()
+            />
+        </form>
     }
 }
 

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod attribution;
 pub mod bindings;
+pub mod credit;
 pub mod embedded;
 pub mod events;
 pub mod jobs;

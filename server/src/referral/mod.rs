@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod actor;
 pub mod attribution;
 pub mod binding;
+pub mod credit;
 pub mod error;
 pub mod exports;
 pub mod greeting;

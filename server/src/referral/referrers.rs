@@ -388,6 +388,8 @@ pub async fn detail(
             errcode: a.errcode.map(i64::from),
         })
         .collect();
+    let credit_moves = crate::referral::credit::history(pool, actor, id).await?;
+    let move_targets = crate::referral::credit::targets(pool, actor, id).await?;
     Ok(ReferrerDetail {
         referrer,
         codes,
@@ -395,6 +397,8 @@ pub async fn detail(
         stats,
         account_name,
         notices,
+        credit_moves,
+        move_targets,
     })
 }
 

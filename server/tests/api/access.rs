@@ -71,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 55] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 56] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -164,6 +164,11 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 55] = [
         "/sfn/accounts/update",
         Some(Role::Admin),
         "input[name]=intruder-account",
+    ),
+    (
+        "/sfn/referrers/move-credit",
+        Some(Role::Admin),
+        "referral_id=1&to_referrer_id=2&reason=x",
     ),
     ("/sfn/settings/tokens", Some(Role::Admin), ""),
     ("/sfn/settings/revoke-token", Some(Role::Admin), "id=1"),

@@ -10,6 +10,7 @@ mod catalog;
 mod claims;
 mod client_shapes;
 mod common;
+mod credit;
 mod exports;
 mod hostile_json;
 mod members;
