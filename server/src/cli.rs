@@ -351,15 +351,7 @@ async fn create_token(
 
 /// `tuijian token list`: one line per token.
 async fn list_tokens(account: Option<i64>) -> anyhow::Result<()> {
-    let settings = Settings::from_env()?;
-    let database = Database::connect(&settings).await?;
-    let pool = database.pool.clone();
-    let result = async {
-        db::migrate(&pool).await?;
-        let account = match account {
-            Some(id) => id,
-            None => db::events::default_account(&pool).await?,
-        };
+    with_account(account, |pool, account| async move {
         let list = settings::list_tokens(&pool, &Actor::cli(account))
             .await
             .map_err(refused)?;
@@ -385,15 +377,30 @@ async fn list_tokens(account: Option<i64>) -> anyhow::Result<()> {
                 t.expires_at.as_deref().unwrap_or("never"),
             );
         }
-        anyhow::Ok(())
-    }
-    .await;
-    database.shutdown().await;
-    result
+        Ok(())
+    })
+    .await
 }
 
 /// `tuijian token revoke`.
 async fn revoke_token(id: i64, account: Option<i64>) -> anyhow::Result<()> {
+    with_account(account, |pool, account| async move {
+        settings::revoke_token(&pool, &Actor::cli(account), id)
+            .await
+            .map_err(refused)?;
+        println!("token {id} revoked");
+        Ok(())
+    })
+    .await
+}
+
+/// Runs `work` on the migrated database for the account asked for (default: the first), then
+/// shuts the database down (an embedded cluster stops with it).
+async fn with_account<T, F, Fut>(account: Option<i64>, work: F) -> anyhow::Result<T>
+where
+    F: FnOnce(sqlx::PgPool, i64) -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<T>>,
+{
     let settings = Settings::from_env()?;
     let database = Database::connect(&settings).await?;
     let pool = database.pool.clone();
@@ -403,11 +410,7 @@ async fn revoke_token(id: i64, account: Option<i64>) -> anyhow::Result<()> {
             Some(id) => id,
             None => db::events::default_account(&pool).await?,
         };
-        settings::revoke_token(&pool, &Actor::cli(account), id)
-            .await
-            .map_err(refused)?;
-        println!("token {id} revoked");
-        anyhow::Ok(())
+        work(pool, account).await
     }
     .await;
     database.shutdown().await;
@@ -606,19 +609,10 @@ async fn erase_follower(
     reason: String,
     account: Option<i64>,
 ) -> anyhow::Result<()> {
-    let settings = Settings::from_env()?;
-    let database = Database::connect(&settings).await?;
-    let pool = database.pool.clone();
-    let result = async {
-        db::migrate(&pool).await?;
-        let account_id = match account {
-            Some(id) => id,
-            None => db::events::default_account(&pool).await?,
-        };
-        let report =
-            crate::referral::privacy::erase(&pool, &Actor::cli(account_id), &openid, &reason)
-                .await
-                .map_err(refused)?;
+    with_account(account, |pool, account| async move {
+        let report = crate::referral::privacy::erase(&pool, &Actor::cli(account), &openid, &reason)
+            .await
+            .map_err(refused)?;
         println!(
             "erased: follower {} · {} events and {} scans anonymised, {} other rows",
             report
@@ -629,11 +623,9 @@ async fn erase_follower(
             report.scans,
             report.others
         );
-        anyhow::Ok(())
-    }
-    .await;
-    database.shutdown().await;
-    result
+        Ok(())
+    })
+    .await
 }
 
 /// `tuijian reconcile`: drives the account's run to its end, printing progress, then the report.

@@ -11,7 +11,6 @@ use std::time::Duration;
 
 use app::model::{FieldError, Role};
 use app::privacy::{ErasureReport, MAX_RETENTION_DAYS, MIN_RETENTION_DAYS, PrivacyData};
-use rand::Rng;
 use serde_json::json;
 use sqlx::PgPool;
 use tokio::sync::watch;
@@ -37,14 +36,9 @@ pub fn valid_openid(openid: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-/// A tombstone no openid can equal.
+/// A tombstone no openid can equal (openids have no `:`).
 fn tombstone() -> String {
-    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyz23456789";
-    let mut rng = rand::rng();
-    let suffix: String = (0..16)
-        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
-        .collect();
-    format!("erased:{suffix}")
+    format!("erased:{}", crate::referral::accounts::random_code(16))
 }
 
 /// Erases a follower of the actor's account (admins), with the reason kept in the audit log

@@ -96,3 +96,32 @@ pub async fn settle_jobs(pool: &sqlx::PgPool) {
     })
     .await
 }
+
+/// A referrer named `name` with one permanent code, made as the command line would (account
+/// 1): `(referrer id, code id)`.
+pub async fn referrer_with_code(app: &TestApp, name: &str) -> (i64, i64) {
+    let actor = tuijian::referral::actor::Actor::cli(1);
+    let referrer = tuijian::referral::referrers::create(
+        &app.state.pool,
+        &actor,
+        &app::model::NewReferrer {
+            name: name.into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("referrer");
+    let code = tuijian::referral::qrcodes::create(
+        &app.state.pool,
+        &app.state.accounts,
+        &actor,
+        referrer.id,
+        &app::model::NewQrCode {
+            kind: "permanent".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("code");
+    (referrer.id, code.id)
+}

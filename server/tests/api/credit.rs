@@ -9,34 +9,7 @@ use tuijian::referral::credit;
 use tuijian::referral::error::ServiceError;
 use tuijian::sandbox::simulate;
 
-use crate::common::{TestApp, spawn_app};
-
-async fn referrer_with_code(app: &TestApp, name: &str) -> (i64, i64) {
-    let actor = Actor::cli(1);
-    let r = tuijian::referral::referrers::create(
-        &app.state.pool,
-        &actor,
-        &app::model::NewReferrer {
-            name: name.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("referrer");
-    let code = tuijian::referral::qrcodes::create(
-        &app.state.pool,
-        &app.state.accounts,
-        &actor,
-        r.id,
-        &app::model::NewQrCode {
-            kind: "permanent".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("code");
-    (r.id, code.id)
-}
+use crate::common::{referrer_with_code, spawn_app};
 
 async fn referral_of(pool: &PgPool, openid: &str) -> (i64, i64) {
     sqlx::query_as(

@@ -8,7 +8,7 @@ use tuijian::referral::error::ServiceError;
 use tuijian::referral::privacy;
 use tuijian::sandbox::simulate;
 
-use crate::common::{eventually, settle_jobs, spawn_app};
+use crate::common::{eventually, referrer_with_code, settle_jobs, spawn_app};
 
 /// Every table and text or JSON column where `needle` appears, outside the simulated WeChat's
 /// own tables (`sandbox_*`: WeChat's records of its users, not ours).
@@ -58,41 +58,20 @@ async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
 async fn an_erased_follower_leaves_no_openid_and_the_counts_stay(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     let actor = Actor::cli(1);
-    let referrer = tuijian::referral::referrers::create(
-        &pool,
-        &actor,
-        &app::model::NewReferrer {
-            name: "张三".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("referrer");
-    let code = tuijian::referral::qrcodes::create(
-        &pool,
-        &app.state.accounts,
-        &actor,
-        referrer.id,
-        &app::model::NewQrCode {
-            kind: "permanent".into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("code");
+    let (_, code_id) = referrer_with_code(&app, "张三").await;
     let sim = app.state.sim();
     // The follower scans, writes a message with a phone number, scans again, and is also bound
     // as a referrer themselves; another follower stays untouched.
-    simulate::scan(&sim, code.id, "forgetme")
+    simulate::scan(&sim, code_id, "forgetme")
         .await
         .expect("scan");
     simulate::text(&sim, "forgetme", "我的电话 13800138000")
         .await
         .expect("text");
-    simulate::scan(&sim, code.id, "forgetme")
+    simulate::scan(&sim, code_id, "forgetme")
         .await
         .expect("again");
-    simulate::scan(&sim, code.id, "keepme")
+    simulate::scan(&sim, code_id, "keepme")
         .await
         .expect("other");
     sqlx::query(

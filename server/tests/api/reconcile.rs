@@ -13,36 +13,7 @@ use tuijian::referral::reconcile::{self, LEASE_SECS, Reconciler};
 use tuijian::sandbox::faults::Fault;
 use tuijian::sandbox::simulate::{self, SimContext};
 
-use crate::common::{TestApp, eventually, spawn_app};
-
-async fn code(app: &TestApp, name: &str) -> (i64, i64) {
-    let actor = Actor::cli(1);
-    let referrer = tuijian::referral::referrers::create(
-        &app.state.pool,
-        &actor,
-        &app::model::NewReferrer {
-            name: name.into(),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("referrer");
-    let qr = tuijian::referral::qrcodes::create(
-        &app.state.pool,
-        &app.state.accounts,
-        &actor,
-        referrer.id,
-        &app::model::NewQrCode {
-            kind: "permanent".into(),
-            expire_seconds: None,
-            label: None,
-            scene_type: None,
-        },
-    )
-    .await
-    .expect("code");
-    (referrer.id, qr.id)
-}
+use crate::common::{TestApp, eventually, referrer_with_code, spawn_app};
 
 /// The simulator with WeChat giving up on every callback.
 fn lossy(app: &TestApp) -> SimContext {
@@ -86,8 +57,8 @@ async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
 #[sqlx::test(migrations = "../migrations")]
 async fn lost_callbacks_are_recovered_once_and_gone_followers_marked_lost(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let (zhang, zhang_code) = code(&app, "张三").await;
-    let (_, li_code) = code(&app, "李四").await;
+    let (zhang, zhang_code) = referrer_with_code(&app, "张三").await;
+    let (_, li_code) = referrer_with_code(&app, "李四").await;
     let sim = app.state.sim();
     // Heard: a follows through Zhang's code; d follows through it and later unfollows, but
     // WeChat gives up on the unfollow.
@@ -236,7 +207,7 @@ async fn lost_callbacks_are_recovered_once_and_gone_followers_marked_lost(pool: 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_crashed_run_resumes_from_its_cursor_and_counts_nothing_twice(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let (_, zhang_code) = code(&app, "张三").await;
+    let (_, zhang_code) = referrer_with_code(&app, "张三").await;
     let lossy = lossy(&app);
     for i in 0..230 {
         simulate::scan(&lossy, zhang_code, &format!("f{i:03}"))
@@ -314,7 +285,7 @@ async fn a_crashed_run_resumes_from_its_cursor_and_counts_nothing_twice(pool: Pg
 #[sqlx::test(migrations = "../migrations")]
 async fn a_quota_error_stops_the_run_and_resuming_finishes_it(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let (_, code_id) = code(&app, "张三").await;
+    let (_, code_id) = referrer_with_code(&app, "张三").await;
     simulate::scan(&lossy(&app), code_id, "q").await.expect("q");
     app.state.sandbox_faults.add(&Fault {
         endpoint: "user/info/batchget".into(),
@@ -487,7 +458,7 @@ async fn the_nightly_run_starts_once_a_day_for_live_accounts(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn the_command_line_reconciles_and_prints_the_report(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let (_, code_id) = code(&app, "王五").await;
+    let (_, code_id) = referrer_with_code(&app, "王五").await;
     simulate::scan(&lossy(&app), code_id, "cli")
         .await
         .expect("lost follow");
@@ -532,7 +503,7 @@ async fn the_command_line_reconciles_and_prints_the_report(pool: PgPool) {
 #[sqlx::test(migrations = "../migrations")]
 async fn integer_scene_codes_are_made_credited_and_recovered(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
-    let (zhao, _) = code(&app, "赵六").await;
+    let (zhao, _) = referrer_with_code(&app, "赵六").await;
     let token = tuijian::referral::tokens::mint(&pool, 1, "int", Role::Staff)
         .await
         .expect("token");
