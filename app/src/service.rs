@@ -25,6 +25,8 @@ pub trait AppService: Send + Sync + 'static {
         password: &str,
     ) -> Result<(CurrentUser, String), AppError>;
     async fn logout(&self, session: &str);
+    /// Whether cookies get the `Secure` attribute (the site is served over HTTPS).
+    fn secure_cookies(&self) -> bool;
     /// The user behind a session cookie, if it is live.
     async fn session_user(&self, session: &str) -> Option<CurrentUser>;
 

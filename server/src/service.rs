@@ -83,6 +83,13 @@ impl AppService for ServerService {
         answer(users::login(&self.pool, self.accounts.first_id(), username, password).await)
     }
 
+    fn secure_cookies(&self) -> bool {
+        self.settings
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://"))
+    }
+
     async fn logout(&self, session: &str) {
         if let Err(e) = users::logout(&self.pool, session).await {
             tracing::warn!(error = %e, "logout could not delete the session");

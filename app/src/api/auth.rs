@@ -4,6 +4,9 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, CurrentUser};
 
+/// How long the session cookie lasts (the server's sessions last as long).
+pub const SESSION_SECONDS: i64 = 7 * 86_400;
+
 /// Signs in and sets the session cookie; then goes to the overview.
 #[server(prefix = "/sfn", endpoint = "login")]
 pub async fn login(username: String, password: String) -> Result<CurrentUser, AppError> {
@@ -12,10 +15,12 @@ pub async fn login(username: String, password: String) -> Result<CurrentUser, Ap
     let service = guard::service()?;
     let (user, cookie) = guard::finish(service.login(&username, &password).await)?;
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        let value = format!(
-            "{}={cookie}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
+        let value = crate::api::set_cookie(
             guard::SESSION_COOKIE,
-            7 * 86_400
+            &cookie,
+            "/",
+            SESSION_SECONDS,
+            service.secure_cookies(),
         );
         if let Ok(v) = http::HeaderValue::from_str(&value) {
             resp.append_header(http::header::SET_COOKIE, v);
@@ -34,10 +39,8 @@ pub async fn logout() -> Result<(), AppError> {
         service.logout(&cookie).await;
     }
     if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-        let value = format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0",
-            guard::SESSION_COOKIE
-        );
+        let value =
+            crate::api::set_cookie(guard::SESSION_COOKIE, "", "/", 0, service.secure_cookies());
         if let Ok(v) = http::HeaderValue::from_str(&value) {
             resp.append_header(http::header::SET_COOKIE, v);
         }

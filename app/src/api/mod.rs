@@ -15,6 +15,13 @@ pub mod setup;
 pub mod system;
 pub mod users;
 
+/// A `Set-Cookie` value: HttpOnly and SameSite=Lax always, `Secure` when the site is served
+/// over HTTPS (`PUBLIC_URL`), so the browser never sends it in clear; `max_age` 0 clears it.
+pub fn set_cookie(name: &str, value: &str, path: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{name}={value}; Path={path}; HttpOnly; SameSite=Lax; Max-Age={max_age}{secure}")
+}
+
 /// Server-side helpers shared by the server functions.
 #[cfg(feature = "ssr")]
 pub mod guard {

@@ -23,6 +23,11 @@ pub const STATE_COOKIE: &str = "tj_oauth_state";
 pub const WECHAT_AUTHORIZE: &str = "https://open.weixin.qq.com/connect/oauth2/authorize";
 
 /// WeChat's authorize page, or the simulator's for a sandbox account.
+/// Cookies are `Secure` when followers reach the server over HTTPS.
+fn secure(state: &AppState) -> bool {
+    state.public_url.starts_with("https://")
+}
+
 fn authorize_base(state: &AppState, sandbox: bool) -> String {
     if sandbox {
         format!("{}/sandbox/oauth2/authorize", state.public_url)
@@ -82,7 +87,7 @@ fn authorize(state: &AppState, api: &WechatApi, sandbox: bool, redirect: &str) -
             (header::LOCATION, url),
             (
                 header::SET_COOKIE,
-                format!("{STATE_COOKIE}={nonce}; Path=/m; HttpOnly; SameSite=Lax; Max-Age=600"),
+                app::api::set_cookie(STATE_COOKIE, &nonce, "/m", 600, secure(state)),
             ),
             (header::CACHE_CONTROL, "no-store".to_owned()),
         ],
@@ -178,7 +183,7 @@ async fn come_back(
                 (header::LOCATION, format!("/m/{}", member.token)),
                 (
                     header::SET_COOKIE,
-                    format!("{STATE_COOKIE}=; Path=/m; HttpOnly; SameSite=Lax; Max-Age=0"),
+                    app::api::set_cookie(STATE_COOKIE, "", "/m", 0, secure(state)),
                 ),
             ],
         )

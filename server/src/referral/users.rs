@@ -237,19 +237,6 @@ pub async fn logout(pool: &PgPool, cookie: &str) -> Result<(), ServiceError> {
     Ok(store::delete_session(pool, &hash(cookie)).await?)
 }
 
-/// The `Set-Cookie` value opening a session (HttpOnly, SameSite=Lax).
-pub fn session_cookie(value: &str) -> String {
-    format!(
-        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}",
-        SESSION_DAYS * 86_400
-    )
-}
-
-/// The `Set-Cookie` value ending a session.
-pub fn clear_cookie() -> String {
-    format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0")
-}
-
 /// The session cookie's value in a `Cookie` header.
 pub fn cookie_value(header: &str) -> Option<&str> {
     header
@@ -558,13 +545,15 @@ mod tests {
     }
 
     #[test]
-    fn cookies_are_http_only_and_same_site() {
-        let c = session_cookie("abc");
+    fn cookies_are_http_only_and_same_site_and_secure_over_https() {
+        let c = app::api::set_cookie(SESSION_COOKIE, "abc", "/", 60, false);
         assert!(
             c.contains("HttpOnly")
                 && c.contains("SameSite=Lax")
                 && c.starts_with("tj_session=abc;")
+                && !c.contains("Secure")
         );
+        assert!(app::api::set_cookie(SESSION_COOKIE, "abc", "/", 60, true).ends_with("; Secure"));
         assert_eq!(cookie_value("lang=en; tj_session=xyz"), Some("xyz"));
         assert_eq!(cookie_value("lang=en"), None);
     }

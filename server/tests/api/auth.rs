@@ -45,6 +45,10 @@ async fn login_sets_an_http_only_session_cookie_and_logout_ends_it(pool: PgPool)
     assert_eq!(user["role"], "Manager");
     let set_cookie = set_cookie.expect("a session cookie");
     assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax"));
+    assert!(
+        !set_cookie.contains("Secure"),
+        "plain HTTP here: {set_cookie}"
+    );
     let cookie = set_cookie.split(';').next().expect("pair").to_owned();
     let (_, me, _) = sfn(&app, "me", Some(&cookie), "").await;
     assert_eq!(me["username"], "ops");
@@ -125,6 +129,31 @@ async fn server_functions_check_the_session_and_the_role(pool: PgPool) {
     .await;
     assert_eq!(status, StatusCode::OK, "{rows}");
     assert_eq!(rows, Value::Array(vec![]));
+}
+
+/// Behind HTTPS (`PUBLIC_URL` https://…) the session cookie is `Secure`, set and cleared.
+#[sqlx::test(migrations = "../migrations")]
+async fn over_https_the_session_cookie_is_secure(pool: PgPool) {
+    let app = crate::common::spawn_app_with(
+        pool.clone(),
+        crate::common::settings(&[("PUBLIC_URL", "https://tuijian.example.com")]),
+    )
+    .await;
+    users::create_user(&pool, 1, "ops", "long-password", Role::Manager)
+        .await
+        .expect("user");
+    let (status, _, set_cookie) =
+        sfn(&app, "login", None, "username=ops&password=long-password").await;
+    assert_eq!(status, StatusCode::OK);
+    let set_cookie = set_cookie.expect("a session cookie");
+    assert!(set_cookie.ends_with("; Secure"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    let (_, _, cleared) = sfn(&app, "logout", Some(&cookie), "").await;
+    let cleared = cleared.expect("cleared");
+    assert!(
+        cleared.contains("Max-Age=0") && cleared.ends_with("; Secure"),
+        "{cleared}"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
