@@ -66,17 +66,26 @@ pub async fn erase(
     for sql in [
         "update scanner set openid = $3 where account_id = $1 and openid = $2",
         "update stats_delta set openid = $3 where account_id = $1 and openid = $2",
-        "update referrer set openid = null, updated_at = now()
-         where account_id = $1 and openid = $2 and $3 <> ''",
         "update referrer_binding set used_by = $3 where account_id = $1 and used_by = $2",
         "update reconcile_change set openid = $3 where account_id = $1 and openid = $2",
-        "delete from reconcile_seen where account_id = $1 and openid = $2 and $3 <> ''",
         "update outbox set payload = replace(payload::text, $2, $3)::jsonb
          where account_id = $1 and strpos(payload::text, $2) > 0",
         "update audit_log set detail = replace(detail::text, $2, $3)::jsonb
          where account_id = $1 and strpos(detail::text, $2) > 0",
     ] {
         others += run(conn, sql, account_id, openid, tombstone).await?;
+    }
+    for sql in [
+        "update referrer set openid = null, updated_at = now()
+         where account_id = $1 and openid = $2",
+        "delete from reconcile_seen where account_id = $1 and openid = $2",
+    ] {
+        others += sqlx::query(sql)
+            .bind(account_id)
+            .bind(openid)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
     }
     Ok(Erased {
         follower_id,

@@ -125,3 +125,23 @@ pub async fn referrer_with_code(app: &TestApp, name: &str) -> (i64, i64) {
     .expect("code");
     (referrer.id, code.id)
 }
+
+/// The leaderboard of every time, `(name, follows, unfollows)` by name, as the first account's
+/// admin reads it.
+pub async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
+    let mut rows: Vec<(String, i64, i64)> = tuijian::referral::reports::leaderboard(
+        pool,
+        &tuijian::referral::actor::Actor::cli(1),
+        &app::model::ReportQuery {
+            period: Some("all".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("leaderboard")
+    .into_iter()
+    .map(|r| (r.name, r.follows, r.unfollows))
+    .collect();
+    rows.sort();
+    rows
+}

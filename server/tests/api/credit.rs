@@ -2,14 +2,14 @@
 //! follows (follows, unfollows and losses change referrer), the roll-ups equal a rebuild, and
 //! the move shows on both referrers' pages and in the audit log.
 
-use app::model::{ReportQuery, Role};
+use app::model::Role;
 use sqlx::PgPool;
 use tuijian::referral::actor::Actor;
 use tuijian::referral::credit;
 use tuijian::referral::error::ServiceError;
 use tuijian::sandbox::simulate;
 
-use crate::common::{referrer_with_code, spawn_app};
+use crate::common::{board, referrer_with_code, spawn_app};
 
 async fn referral_of(pool: &PgPool, openid: &str) -> (i64, i64) {
     sqlx::query_as(
@@ -20,24 +20,6 @@ async fn referral_of(pool: &PgPool, openid: &str) -> (i64, i64) {
     .fetch_one(pool)
     .await
     .expect("referral")
-}
-
-async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
-    let mut rows: Vec<(String, i64, i64)> = tuijian::referral::reports::leaderboard(
-        pool,
-        &Actor::cli(1),
-        &ReportQuery {
-            period: Some("all".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("leaderboard")
-    .into_iter()
-    .map(|r| (r.name, r.follows, r.unfollows))
-    .collect();
-    rows.sort();
-    rows
 }
 
 #[sqlx::test(migrations = "../migrations")]

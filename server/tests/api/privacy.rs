@@ -1,14 +1,14 @@
 //! Privacy: an erased follower leaves no openid (and no message text) anywhere in our tables
 //! while every count stays; the retention job empties old payloads and purges expired rows.
 
-use app::model::{ReportQuery, Role};
+use app::model::Role;
 use sqlx::PgPool;
 use tuijian::referral::actor::Actor;
 use tuijian::referral::error::ServiceError;
 use tuijian::referral::privacy;
 use tuijian::sandbox::simulate;
 
-use crate::common::{eventually, referrer_with_code, settle_jobs, spawn_app};
+use crate::common::{board, eventually, referrer_with_code, settle_jobs, spawn_app};
 
 /// Every table and text or JSON column where `needle` appears, outside the simulated WeChat's
 /// own tables (`sandbox_*`: WeChat's records of its users, not ours).
@@ -36,22 +36,6 @@ async fn found_in(pool: &PgPool, needle: &str) -> Vec<String> {
         }
     }
     hits
-}
-
-async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
-    tuijian::referral::reports::leaderboard(
-        pool,
-        &Actor::cli(1),
-        &ReportQuery {
-            period: Some("all".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("leaderboard")
-    .into_iter()
-    .map(|r| (r.name, r.follows, r.unfollows))
-    .collect()
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -3,7 +3,7 @@
 //! a crashed run resumes from its cursor without counting anything twice, a quota error stops
 //! a run that then resumes, and the nightly schedule starts runs for live accounts.
 
-use app::model::{ReportQuery, Role};
+use app::model::Role;
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use tuijian::db::reconcile as runs;
@@ -13,7 +13,7 @@ use tuijian::referral::reconcile::{self, LEASE_SECS, Reconciler};
 use tuijian::sandbox::faults::Fault;
 use tuijian::sandbox::simulate::{self, SimContext};
 
-use crate::common::{TestApp, eventually, referrer_with_code, spawn_app};
+use crate::common::{TestApp, board, eventually, referrer_with_code, spawn_app};
 
 /// The simulator with WeChat giving up on every callback.
 fn lossy(app: &TestApp) -> SimContext {
@@ -36,22 +36,6 @@ async fn finished(pool: &PgPool, id: i64) -> runs::RunRow {
         (run.status != "active").then_some(run)
     })
     .await
-}
-
-async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
-    let rows = tuijian::referral::reports::leaderboard(
-        pool,
-        &Actor::cli(1),
-        &ReportQuery {
-            period: Some("all".into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("leaderboard");
-    rows.into_iter()
-        .map(|r| (r.name, r.follows, r.unfollows))
-        .collect()
 }
 
 #[sqlx::test(migrations = "../migrations")]
