@@ -13,6 +13,7 @@ pub mod notice;
 pub mod pages;
 pub mod privacy;
 pub mod reconcile;
+pub mod review;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod setup;
@@ -30,8 +31,8 @@ use crate::pages::{
     leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView, menu::CustomMenuPage,
     not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage,
     qrcodes::QrCodesPage, reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage,
-    referrers::ReferrersPage, sandbox::SandboxPage, settings::SettingsPage, setup::SetupPage,
-    stats::StatsPage,
+    referrers::ReferrersPage, review::ReviewPage, sandbox::SandboxPage, settings::SettingsPage,
+    setup::SetupPage, stats::StatsPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -87,6 +88,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/setup") view=SetupPage ssr=SsrMode::Async />
                     <Route path=path!("/menu") view=CustomMenuPage ssr=SsrMode::Async />
                     <Route path=path!("/reconcile") view=ReconcilePage ssr=SsrMode::Async />
+                    <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>

@@ -297,6 +297,9 @@ pub struct ReferrerDetail {
     /// Referrers this one's credit can be moved to, `(id, name)` (admins only; else empty).
     #[serde(default)]
     pub move_targets: Vec<(i64, String)>,
+    /// The viewer may void (remove) and restore this referrer's referrals (managers).
+    #[serde(default)]
+    pub can_void: bool,
 }
 
 /// An admin moved a follower's credit from one referrer to another.
@@ -543,6 +546,9 @@ pub struct Referral {
     pub followed_at: String,
     pub unfollowed_at: Option<String>,
     pub still_following: bool,
+    /// A manager voided it: it stays recorded but counts on no leaderboard or stat.
+    #[serde(default)]
+    pub voided: bool,
 }
 
 /// One page of a list.

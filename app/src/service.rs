@@ -131,6 +131,44 @@ pub trait AppService: Send + Sync + 'static {
         hour: Option<u8>,
     ) -> Result<(), AppError>;
 
+    /// The abuse review queue: flagged referrals and scans (manager); `status` is `open`
+    /// (default), `confirmed`, `voided` or `all`.
+    async fn review(
+        &self,
+        user: &CurrentUser,
+        status: Option<String>,
+        kind: Option<String>,
+        page: Option<i64>,
+    ) -> Result<crate::review::ReviewData, AppError>;
+    /// Confirms a flagged item: its flags close, the referral keeps counting (manager);
+    /// `subject` is `referral` or `scan`.
+    async fn confirm_flags(
+        &self,
+        user: &CurrentUser,
+        subject: String,
+        id: i64,
+    ) -> Result<(), AppError>;
+    /// Voids a referral with a reason: it leaves leaderboards and stats (manager).
+    async fn void_referral(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        reason: String,
+    ) -> Result<(), AppError>;
+    /// Restores a voided referral with a reason (manager).
+    async fn restore_referral(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        reason: String,
+    ) -> Result<(), AppError>;
+    /// Sets when the abuse flags are raised (admin).
+    async fn set_abuse_thresholds(
+        &self,
+        user: &CurrentUser,
+        thresholds: crate::review::AbuseThresholds,
+    ) -> Result<(), AppError>;
+
     /// The current account's live custom menu and the ready items (admin; asks WeChat).
     async fn menu(&self, user: &CurrentUser) -> Result<crate::menu::MenuPage, AppError>;
     /// Publishes a custom menu after checking WeChat's limits (admin).

@@ -271,8 +271,14 @@ impl Worker {
                 let mut outcomes = Vec::with_capacity(jobs.len());
                 for job in jobs {
                     outcomes.push(
-                        self.user_info(api, account_id, &job.openid, job.follower_id)
-                            .await,
+                        self.user_info(
+                            api,
+                            account_id,
+                            &job.openid,
+                            job.follower_id,
+                            job.referral_id,
+                        )
+                        .await,
                     );
                 }
                 return outcomes;
@@ -291,7 +297,15 @@ impl Worker {
             .zip(&found)
             .filter_map(|(job, info)| Some(profile(account_id, job.follower_id, (*info)?)))
             .collect();
-        let saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
+        let mut saved = db_outcome(store::save_user_infos(&self.pool, &rows).await);
+        if saved == Outcome::Done {
+            let scenes: Vec<(i64, String, Option<String>)> = jobs
+                .iter()
+                .zip(&found)
+                .filter_map(|(job, info)| reported_scene(job.referral_id?, (*info)?))
+                .collect();
+            saved = db_outcome(flag_mismatches(&self.pool, account_id, &scenes).await);
+        }
         found
             .iter()
             .map(|found| match found {
@@ -333,7 +347,10 @@ impl Worker {
                 openid,
                 follower_id,
             })) => match self.accounts.api(account_id).await {
-                Ok(api) => self.user_info(&api, account_id, openid, *follower_id).await,
+                Ok(api) => {
+                    self.user_info(&api, account_id, openid, *follower_id, None)
+                        .await
+                }
                 Err(e) => account_outcome(&e),
             },
             Ok(Job::NotifyReferrer(notify)) => self.notify(account_id, notify.referral_id).await,
@@ -372,11 +389,20 @@ impl Worker {
         account_id: i64,
         openid: &str,
         follower_id: i64,
+        referral_id: Option<i64>,
     ) -> Outcome {
         match api.user_info(openid, false).await {
             Ok(info) => {
                 let row = profile(account_id, follower_id, &info);
-                db_outcome(store::save_user_infos(&self.pool, &[row]).await)
+                let scenes: Vec<_> = referral_id
+                    .and_then(|id| reported_scene(id, &info))
+                    .into_iter()
+                    .collect();
+                let saved = async {
+                    store::save_user_infos(&self.pool, &[row]).await?;
+                    flag_mismatches(&self.pool, account_id, &scenes).await
+                };
+                db_outcome(saved.await)
             }
             Err(e) => classify(&e),
         }
@@ -583,6 +609,39 @@ async fn send_template(
         data: serde_json::Value::Object(data),
     };
     api.send_template(&message).await.map(|_| ())
+}
+
+/// What `user/info` says a credited follow came through, `(referral, subscribe_scene, scene)`:
+/// None when the follower no longer follows (WeChat then says nothing of the scene).
+fn reported_scene(referral_id: i64, info: &UserInfo) -> Option<(i64, String, Option<String>)> {
+    (info.subscribe == 1).then(|| {
+        (
+            referral_id,
+            info.subscribe_scene.clone().unwrap_or_default(),
+            crate::referral::reconcile::scene_of(info),
+        )
+    })
+}
+
+/// Flags the credited follows whose code is not the one `user/info` reports (abuse review).
+async fn flag_mismatches(
+    pool: &sqlx::PgPool,
+    account_id: i64,
+    scenes: &[(i64, String, Option<String>)],
+) -> sqlx::Result<()> {
+    let rows: Vec<crate::db::abuse::ReportedScene<'_>> = scenes
+        .iter()
+        .map(
+            |(referral_id, subscribe_scene, scene)| crate::db::abuse::ReportedScene {
+                account_id,
+                referral_id: *referral_id,
+                scene: scene.as_deref(),
+                subscribe_scene: Some(subscribe_scene.as_str()),
+            },
+        )
+        .collect();
+    crate::db::abuse::flag_scene_mismatches(pool, &rows).await?;
+    Ok(())
 }
 
 /// What a follower's `user/info` says that we keep.

@@ -21,7 +21,7 @@ use crate::referral::error::ServiceError;
 use crate::referral::members::MemberContext;
 use crate::referral::referrers::ListInput;
 use crate::referral::{
-    accounts, members, privacy, qrcodes, reconcile, referrers, reports, settings, users,
+    abuse, accounts, members, privacy, qrcodes, reconcile, referrers, reports, settings, users,
 };
 use crate::sandbox::panel::Panel;
 
@@ -283,6 +283,64 @@ impl AppService for ServerService {
         hour: Option<u8>,
     ) -> Result<(), AppError> {
         answer(reconcile::set_schedule(&self.pool, &Actor::user(user), hour).await)
+    }
+
+    async fn review(
+        &self,
+        user: &CurrentUser,
+        status: Option<String>,
+        kind: Option<String>,
+        page: Option<i64>,
+    ) -> Result<app::review::ReviewData, AppError> {
+        answer(
+            abuse::queue(
+                &self.pool,
+                &Actor::user(user),
+                status.as_deref(),
+                kind.as_deref(),
+                page,
+            )
+            .await,
+        )
+    }
+
+    async fn confirm_flags(
+        &self,
+        user: &CurrentUser,
+        subject: String,
+        id: i64,
+    ) -> Result<(), AppError> {
+        let actor = Actor::user(user);
+        answer(match abuse::subject(&subject, id) {
+            Ok(s) => abuse::confirm(&self.pool, &actor, s).await,
+            Err(e) => Err(e),
+        })
+    }
+
+    async fn void_referral(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        reason: String,
+    ) -> Result<(), AppError> {
+        answer(abuse::void(&self.pool, &Actor::user(user), referral_id, &reason).await)
+    }
+
+    async fn restore_referral(
+        &self,
+        user: &CurrentUser,
+        referral_id: i64,
+        reason: String,
+    ) -> Result<(), AppError> {
+        answer(abuse::restore(&self.pool, &Actor::user(user), referral_id, &reason).await)
+    }
+
+    async fn set_abuse_thresholds(
+        &self,
+        user: &CurrentUser,
+        thresholds: app::review::AbuseThresholds,
+    ) -> Result<(), AppError> {
+        answer(abuse::set_thresholds(&self.pool, &Actor::user(user), &thresholds).await)
     }
 
     async fn menu(&self, user: &CurrentUser) -> Result<app::menu::MenuPage, AppError> {

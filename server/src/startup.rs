@@ -299,6 +299,10 @@ pub async fn serve(
         state.pool.clone(),
         worker_stopped.clone(),
     ));
+    let sweeps = tokio::spawn(crate::referral::abuse::run_sweeps(
+        state.pool.clone(),
+        worker_stopped.clone(),
+    ));
     let worker = tokio::spawn(worker.run(worker_stopped));
     let served = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
@@ -307,6 +311,7 @@ pub async fn serve(
     let _ = worker.await;
     let _ = reconciler.await;
     let _ = retention.await;
+    let _ = sweeps.await;
     let _ = upkeep.await;
     served
 }

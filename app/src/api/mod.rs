@@ -9,6 +9,7 @@ pub mod qrcodes;
 pub mod reconcile;
 pub mod referrers;
 pub mod reports;
+pub mod review;
 pub mod sandbox;
 pub mod settings;
 pub mod setup;

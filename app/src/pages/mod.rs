@@ -12,6 +12,7 @@ pub mod qrcodes;
 pub mod reconcile;
 pub mod referrer_detail;
 pub mod referrers;
+pub mod review;
 pub mod sandbox;
 pub mod settings;
 pub mod setup;

@@ -56,6 +56,13 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
         .iter()
         .map(|x| (x.id, x.openid.clone()))
         .collect();
+    let voidable: Vec<(i64, String, bool)> = referrals
+        .items
+        .iter()
+        .map(|x| (x.id, x.openid.clone(), x.voided))
+        .collect();
+    let void_form = (detail.can_void && !voidable.is_empty())
+        .then(|| view! { <VoidCredit referrals=voidable /> });
     let move_form = (!detail.move_targets.is_empty() && !movable.is_empty()).then(|| {
         view! { <MoveCredit referrals=movable targets=detail.move_targets.clone() /> }
     });
@@ -100,6 +107,7 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
             />
         </div>
         {move_form}
+        {void_form}
         <h2>{t("推荐归属调整", "Credit moves")}</h2>
         <div data-live="credit-moves">
             <CreditMoves rows=detail.credit_moves referrer_id=id />
@@ -244,6 +252,123 @@ fn MoveCredit(referrals: Vec<(i64, String)>, targets: Vec<(i64, String)>) -> imp
             <ConfirmDialog
                 open=confirm
                 id="move-credit-confirm"
+                title=title
+                message=message
+                confirm_label=label
+                on_confirm=run
+                busy=go.pending()
+            />
+        </form>
+    }
+}
+
+/// Managers: remove a follower's credit (void the referral: it stays recorded and counts on no
+/// leaderboard or stat) or restore a voided one, with a reason, after a confirmation; the page
+/// is read again after.
+#[island]
+fn VoidCredit(referrals: Vec<(i64, String, bool)>) -> impl IntoView {
+    let referral = RwSignal::new(referrals.first().map(|r| r.0).unwrap_or_default());
+    let reason = RwSignal::new(String::new());
+    let confirm = RwSignal::new(false);
+    let rows = StoredValue::new(referrals.clone());
+    let voided = move || {
+        rows.with_value(|rows| {
+            rows.iter()
+                .any(|(id, _, voided)| *id == referral.get() && *voided)
+        })
+    };
+    let go = Action::new(move |(r, restore, why): &(i64, bool, String)| {
+        let (r, restore, why) = (*r, *restore, why.clone());
+        async move {
+            if restore {
+                crate::api::review::restore_referral(r, why).await
+            } else {
+                crate::api::review::void_referral(r, why).await
+            }
+        }
+    });
+    let error = Signal::derive(move || go.value().get().and_then(Result::err));
+    // The service names the field `reason`; this form's field is `void_reason` (the move form
+    // beside it has a `reason`).
+    let reason_error = Signal::derive(move || {
+        error.get().map(|mut e| {
+            for f in &mut e.fields {
+                if f.field == "reason" {
+                    f.field = "void_reason".into();
+                }
+            }
+            e
+        })
+    });
+    Effect::new(move |_| match go.value().get() {
+        Some(Ok(())) => {
+            confirm.set(false);
+            #[cfg(feature = "hydrate")]
+            let _ = leptos::prelude::window().location().reload();
+        }
+        Some(Err(_)) => confirm.set(false),
+        None => {}
+    });
+    let run = Callback::new(move |_: ()| {
+        go.dispatch((referral.get_untracked(), voided(), reason.get_untracked()));
+    });
+    let title = Signal::derive(move || {
+        if voided() {
+            t("恢复这位客户的推荐？", "Restore this follower's credit?")().to_owned()
+        } else {
+            t("取消这位客户的推荐归属？", "Remove this follower's credit?")().to_owned()
+        }
+    });
+    let message = Signal::derive(move || {
+        if voided() {
+            t(
+                "恢复后重新计入排行榜和统计。",
+                "It counts on leaderboards and stats again.",
+            )()
+            .to_owned()
+        } else {
+            t(
+                "推荐记录保留，但不再计入任何排行榜和统计；可以恢复。",
+                "The referral stays recorded but counts on no leaderboard or stat; it can be restored.",
+            )()
+            .to_owned()
+        }
+    });
+    let label = Signal::derive(move || {
+        if voided() {
+            t("恢复", "Restore")().to_owned()
+        } else {
+            t("取消归属", "Remove credit")().to_owned()
+        }
+    });
+    view! {
+        <form
+            class="card"
+            data-testid="void-credit-form"
+            aria-labelledby="void-credit-title"
+            on:submit=move |ev| {
+                ev.prevent_default();
+                confirm.set(true);
+            }
+        >
+            <h2 id="void-credit-title">{t("取消或恢复推荐归属", "Remove or restore credit")}</h2>
+            <div class="field">
+                <label for="void-referral">{t("客户", "Follower")}</label>
+                <select id="void-referral" data-testid="void-referral" on:change=move |ev| referral.set(event_target_value(&ev).parse().unwrap_or_default())>
+                    {referrals.into_iter().map(|(id, openid, voided)| {
+                        let text = if voided { format!("{openid} ({})", t("已作废", "voided")()) } else { openid };
+                        view! { <option value=id.to_string()>{text}</option> }
+                    }).collect_view()}
+                </select>
+            </div>
+            <TextField label=t("原因（必填，记入审计日志）", "Reason (required, kept in the audit log)") field="void_reason" value=reason error=reason_error />
+            <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
+            <button type="submit" data-testid="void-credit" disabled=move || go.pending().get()>
+                {move || if voided() { t("恢复…", "Restore…")() } else { t("取消归属…", "Remove credit…")() }}
+            </button>
+            <ConfirmDialog
+                open=confirm
+                id="void-credit-confirm"
                 title=title
                 message=message
                 confirm_label=label
@@ -620,10 +745,13 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                         .into_iter()
                         .map(|r| {
                             view! {
-                                <tr>
+                                <tr data-testid="referral-row" data-voided=r.voided.to_string()>
                                     <td class="mono">{r.openid}</td>
                                     <td>{r.followed_at.replace('T', " ").replace('Z', " UTC")}</td>
-                                    <td>{if r.still_following { t("关注中", "following")() } else { t("已取关", "unfollowed")() }}</td>
+                                    <td>
+                                        {if r.still_following { t("关注中", "following")() } else { t("已取关", "unfollowed")() }}
+                                        {r.voided.then(|| view! { " " <span class="tag warn" data-testid="referral-voided">{t("已作废，不计数", "voided: not counted")}</span> })}
+                                    </td>
                                 </tr>
                             }
                         })

@@ -9,6 +9,8 @@ use sqlx::{PgConnection, PgPool};
 pub struct Locked {
     pub referrer_id: i64,
     pub follower_id: i64,
+    /// A voided referral's credit cannot be moved (restore it first).
+    pub voided: bool,
 }
 
 /// Locks the referral and its follower (a concurrent unfollow then waits and is counted for
@@ -19,7 +21,7 @@ pub async fn lock(
     referral_id: i64,
 ) -> sqlx::Result<Option<Locked>> {
     sqlx::query_as(
-        "select r.referrer_id, r.follower_id from referral r
+        "select r.referrer_id, r.follower_id, r.voided_at is not null as voided from referral r
          join follower f on f.account_id = r.account_id and f.id = r.follower_id
          where r.account_id = $1 and r.id = $2
          for update of r, f",
@@ -31,8 +33,8 @@ pub async fn lock(
 }
 
 /// Gives the locked referral to `to`, queues the roll-up deltas that take its follow, unfollow
-/// and lost counts from the old referrer to the new one (what a rebuild would count), and
-/// records the move; returns the move's id.
+/// and lost counts from the old referrer to the new one ([`shift_counts`]), and records the
+/// move; returns the move's id.
 pub async fn move_to(
     conn: &mut PgConnection,
     account_id: i64,
@@ -42,31 +44,7 @@ pub async fn move_to(
     reason: &str,
     actor: &str,
 ) -> sqlx::Result<i64> {
-    sqlx::query(
-        "with r as (
-            select r.followed_at, f.unfollowed_at,
-                   (not f.subscribed and f.unfollowed_at is not null) as gone
-            from referral r
-            join follower f on f.account_id = r.account_id and f.id = r.follower_id
-            where r.account_id = $1 and r.id = $2),
-         side as (select * from (values ($3::bigint, -1), ($4::bigint, 1)) as s(referrer_id, sign))
-         insert into stats_delta (account_id, referrer_id, day, follows, unfollows, lost,
-                                  lost_7d, lost_30d)
-         select $1, s.referrer_id, cst_day(r.followed_at), s.sign, 0,
-                s.sign * r.gone::integer,
-                s.sign * (r.gone and r.unfollowed_at < r.followed_at + interval '7 days')::integer,
-                s.sign * (r.gone and r.unfollowed_at < r.followed_at + interval '30 days')::integer
-         from r, side s
-         union all
-         select $1, s.referrer_id, cst_day(r.unfollowed_at), 0, s.sign, 0, 0, 0
-         from r, side s where r.gone",
-    )
-    .bind(account_id)
-    .bind(referral_id)
-    .bind(from)
-    .bind(to)
-    .execute(&mut *conn)
-    .await?;
+    shift_counts(conn, account_id, referral_id, &[(from, -1), (to, 1)]).await?;
     sqlx::query("update referral set referrer_id = $3 where account_id = $1 and id = $2")
         .bind(account_id)
         .bind(referral_id)
@@ -88,6 +66,44 @@ pub async fn move_to(
     .bind(actor)
     .fetch_one(&mut *conn)
     .await
+}
+
+/// Queues the roll-up deltas that add the referral's follow, unfollow and lost counts (what
+/// a rebuild counts for it) to each `(referrer, sign)` side: -1 takes them from a referrer, 1
+/// gives them to one. Moving credit is both; voiding is the first, restoring the second.
+pub async fn shift_counts(
+    conn: &mut PgConnection,
+    account_id: i64,
+    referral_id: i64,
+    sides: &[(i64, i32)],
+) -> sqlx::Result<()> {
+    let (referrers, signs): (Vec<i64>, Vec<i32>) = sides.iter().copied().unzip();
+    sqlx::query(
+        "with r as (
+            select r.followed_at, f.unfollowed_at,
+                   (not f.subscribed and f.unfollowed_at is not null) as gone
+            from referral r
+            join follower f on f.account_id = r.account_id and f.id = r.follower_id
+            where r.account_id = $1 and r.id = $2),
+         side as (select * from unnest($3::bigint[], $4::int[]) as s(referrer_id, sign))
+         insert into stats_delta (account_id, referrer_id, day, follows, unfollows, lost,
+                                  lost_7d, lost_30d)
+         select $1, s.referrer_id, cst_day(r.followed_at), s.sign, 0,
+                s.sign * r.gone::integer,
+                s.sign * (r.gone and r.unfollowed_at < r.followed_at + interval '7 days')::integer,
+                s.sign * (r.gone and r.unfollowed_at < r.followed_at + interval '30 days')::integer
+         from r, side s
+         union all
+         select $1, s.referrer_id, cst_day(r.unfollowed_at), 0, s.sign, 0, 0, 0
+         from r, side s where r.gone",
+    )
+    .bind(account_id)
+    .bind(referral_id)
+    .bind(referrers)
+    .bind(signs)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// One move as the history shows it.

@@ -93,7 +93,8 @@ pub async fn notify_contexts(
                   where e.account_id = r.account_id and e.openid = re.openid
                     and {INTERACTION} and e.dedup_key not like 'm%') as last_action,
                 (select count(*) from referral x
-                  where x.account_id = r.account_id and x.referrer_id = r.referrer_id)
+                  where x.account_id = r.account_id and x.referrer_id = r.referrer_id
+                    and x.voided_at is null)
                   as total_referrals
          from unnest($1::bigint[], $2::bigint[]) as k(account_id, id)
               join referral r on r.account_id = k.account_id and r.id = k.id

@@ -319,12 +319,13 @@ pub async fn set_media(
     Ok(())
 }
 
-/// Friends a member brought: followed through their codes, and still following.
+/// Friends a member brought: followed through their codes (voided referrals left out), and
+/// still following.
 pub async fn counts(pool: &PgPool, account_id: i64, referrer_id: i64) -> sqlx::Result<(i64, i64)> {
     sqlx::query_as(
         "select count(*), count(*) filter (where f.subscribed)
          from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-         where r.account_id = $1 and r.referrer_id = $2",
+         where r.account_id = $1 and r.referrer_id = $2 and r.voided_at is null",
     )
     .bind(account_id)
     .bind(referrer_id)
@@ -342,7 +343,7 @@ pub async fn latest(
     sqlx::query_as(
         "select f.openid, r.followed_at, f.subscribed
          from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-         where r.account_id = $1 and r.referrer_id = $2
+         where r.account_id = $1 and r.referrer_id = $2 and r.voided_at is null
          order by r.followed_at desc, r.id desc
          limit $3",
     )

@@ -1,5 +1,6 @@
 //! The database: pool, embedded cluster, migrations. The only place with SQL.
 
+pub mod abuse;
 pub mod accounts;
 pub mod api_tokens;
 pub mod attribution;

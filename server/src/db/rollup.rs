@@ -94,7 +94,8 @@ ad as (
 select count(*) from d
 ";
 
-/// Rebuilds every roll-up from the recorded scans, referrals and followers, in order.
+/// Rebuilds every roll-up from the recorded scans, referrals and followers, in order. A voided
+/// referral counts nowhere (its scan still counts as a scan).
 const REBUILD: [&str; 9] = [
     "\
 truncate referrer_day, referrer_week, referrer_month, referrer_total, account_day, scanner,
@@ -120,17 +121,17 @@ create temporary table contrib on commit drop as
     from scan group by account_id, openid
     union all
     select account_id, referrer_id, cst_day(followed_at), 0, 0, 0, 1, 0, 0, 0, 0
-    from referral
+    from referral where voided_at is null
     union all
     select r.account_id, r.referrer_id, cst_day(f.unfollowed_at), 0, 0, 0, 0, 1, 0, 0, 0
     from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-    where not f.subscribed and f.unfollowed_at is not null
+    where not f.subscribed and f.unfollowed_at is not null and r.voided_at is null
     union all
     select r.account_id, r.referrer_id, cst_day(r.followed_at), 0, 0, 0, 0, 0, 1,
            (f.unfollowed_at < r.followed_at + interval '7 days')::integer,
            (f.unfollowed_at < r.followed_at + interval '30 days')::integer
     from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-    where not f.subscribed and f.unfollowed_at is not null",
+    where not f.subscribed and f.unfollowed_at is not null and r.voided_at is null",
     "\
 insert into referrer_day
     select a, r, d, sum(scans), sum(scanners), sum(follows), sum(unfollows), sum(lost),

@@ -291,10 +291,12 @@ pub struct ReferralRow {
     pub unfollowed_at: Option<DateTime<Utc>>,
     /// Whether the follower follows now.
     pub subscribed: bool,
+    /// When a manager voided it (it counts nowhere then).
+    pub voided_at: Option<DateTime<Utc>>,
 }
 
 const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
-        r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed
+        r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at
     from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
          join referrer re on re.account_id = r.account_id and re.id = r.referrer_id";
 

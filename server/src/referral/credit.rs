@@ -51,6 +51,12 @@ pub async fn move_credit(
     let locked = store::lock(&mut tx, actor.account_id, referral_id)
         .await?
         .ok_or(ServiceError::NotFound("referral"))?;
+    if locked.voided {
+        return Err(ServiceError::Conflict {
+            code: "voided",
+            message: "这条推荐已作废，请先恢复 / the referral is voided: restore it first".into(),
+        });
+    }
     if locked.referrer_id == to_referrer_id {
         return Err(ServiceError::Conflict {
             code: "same_referrer",

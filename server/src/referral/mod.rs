@@ -1,5 +1,6 @@
 //! The referral domain: what an accepted callback means and what we answer.
 
+pub mod abuse;
 pub mod accounts;
 pub mod actor;
 pub mod attribution;

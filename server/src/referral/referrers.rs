@@ -399,6 +399,7 @@ pub async fn detail(
         notices,
         credit_moves,
         move_targets,
+        can_void: actor.require(app::model::Role::Manager).is_ok(),
     })
 }
 

@@ -92,6 +92,7 @@ impl From<ReferralRow> for Referral {
                 r.unfollowed_at.map(rfc3339)
             },
             still_following: r.subscribed,
+            voided: r.voided_at.is_some(),
         }
     }
 }
@@ -163,6 +164,7 @@ mod tests {
             followed_at: at(1_700_000_000),
             unfollowed_at: Some(at(1_700_000_060)),
             subscribed,
+            voided_at: None,
         }
     }
 

@@ -29,6 +29,10 @@ pub struct SimContext {
     /// WeChat gives up on the callbacks of this simulation (as after three failed tries): the
     /// simulated account changes, our server hears nothing. Reconciliation finds it.
     pub lose_callbacks: bool,
+    /// WeChat's `user/info` reports this developer scene for the follows of this simulation
+    /// instead of the scanned one (as when the event that reached us names another code than
+    /// the one WeChat recorded): what abuse review flags as a scene mismatch.
+    pub info_scene: Option<String>,
 }
 
 impl AppState {
@@ -42,6 +46,7 @@ impl AppState {
             self_url: self.self_url.clone(),
             http: self.http.clone(),
             lose_callbacks: false,
+            info_scene: None,
         }
     }
 
@@ -86,6 +91,7 @@ impl SimContext {
             self_url: self_url.to_owned(),
             http: http.clone(),
             lose_callbacks: false,
+            info_scene: None,
         })
     }
 }
@@ -173,6 +179,31 @@ pub fn openid_for(user: &str) -> Result<String, SimError> {
     }
 }
 
+/// WeChat's CreateTime for a simulated user's next event: the current second, or one later
+/// than the user's previous event when that was in this second already. A person cannot make
+/// two events in one second; the simulator can, and two identical events of one second would
+/// read as one delivered twice (their de-duplication keys are equal).
+fn create_time(openid: &str) -> i64 {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static LAST: OnceLock<Mutex<HashMap<String, i64>>> = OnceLock::new();
+    let now = Utc::now().timestamp();
+    let mut last = LAST
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    // Forget users idle for a while (the map stays small).
+    if last.len() > 10_000 {
+        last.retain(|_, t| *t >= now);
+    }
+    let t = match last.get(openid) {
+        Some(&previous) if previous >= now => previous + 1,
+        _ => now,
+    };
+    last.insert(openid.to_owned(), t);
+    t
+}
+
 fn event_xml(
     to: &str,
     openid: &str,
@@ -185,7 +216,7 @@ fn event_xml(
          <FromUserName><![CDATA[{openid}]]></FromUserName>\
          <CreateTime>{}</CreateTime><MsgType><![CDATA[event]]></MsgType>\
          <Event><![CDATA[{event}]]></Event>",
-        Utc::now().timestamp()
+        create_time(openid)
     );
     if let Some(key) = key {
         xml.push_str(&format!("<EventKey><![CDATA[{key}]]></EventKey>"));
@@ -335,7 +366,8 @@ async fn scan_scene(
         );
         deliver(state, &openid, "SCAN", &xml).await
     } else {
-        store::record_follow(&state.pool, state.account_id, &openid, Some(&scene)).await?;
+        let recorded = state.info_scene.as_deref().unwrap_or(&scene);
+        store::record_follow(&state.pool, state.account_id, &openid, Some(recorded)).await?;
         let key = format!("qrscene_{scene}");
         let xml = event_xml(
             &state.original_id,
@@ -467,6 +499,10 @@ pub struct SimRequest {
     /// nothing (what reconciliation recovers).
     #[serde(default)]
     pub lost: bool,
+    /// A scan: WeChat's `user/info` reports this scene for the follow instead of the scanned
+    /// one (a scene mismatch, for abuse review).
+    #[serde(default)]
+    pub info_scene: Option<String>,
 }
 
 /// `POST /sandbox/simulate/scan` `{"qrcode_id": 1, "user": "alice"}`
@@ -476,6 +512,7 @@ pub async fn scan_handler(
 ) -> Result<Json<SimReply>, SimError> {
     let mut sim = state.sim_for(req.account).await?;
     sim.lose_callbacks = req.lost;
+    sim.info_scene = req.info_scene.clone().filter(|s| !s.is_empty());
     if let Some(url) = req.code_url.as_deref() {
         return Ok(Json(scan_url(&sim, url, &req.user).await?));
     }

@@ -71,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 56] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 61] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -187,6 +187,31 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 56] = [
         "/sfn/reconcile/schedule",
         Some(Role::Admin),
         r#"{"hour":4}"#,
+    ),
+    (
+        "/sfn/review/load",
+        Some(Role::Manager),
+        r#"{"status":null,"kind":null,"page":null}"#,
+    ),
+    (
+        "/sfn/review/confirm",
+        Some(Role::Manager),
+        "subject=referral&id=1",
+    ),
+    (
+        "/sfn/review/void",
+        Some(Role::Manager),
+        "referral_id=1&reason=x",
+    ),
+    (
+        "/sfn/review/restore",
+        Some(Role::Manager),
+        "referral_id=1&reason=x",
+    ),
+    (
+        "/sfn/review/thresholds",
+        Some(Role::Admin),
+        r#"{"thresholds":{"quick_unfollow_hours":24,"cycle_follows":3,"burst_follows":20,"burst_minutes":10}}"#,
     ),
     ("/sfn/referrers/restore", Some(Role::Staff), "id=1"),
     (

@@ -1,5 +1,6 @@
 //! Integration tests: one binary, each test with its own database.
 
+mod abuse;
 mod access;
 mod accounts;
 mod attribution;

@@ -144,6 +144,7 @@ pub async fn export_referrals(
         "followed_at",
         "unfollowed_at",
         "still_following",
+        "voided",
     ];
     Ok(csv_stream(
         "referrals.csv",
@@ -159,6 +160,7 @@ pub async fn export_referrals(
                 Cell::Text(&r.followed_at),
                 Cell::Text(r.unfollowed_at.as_deref().unwrap_or("")),
                 Cell::Text(if r.still_following { "yes" } else { "no" }),
+                Cell::Text(if r.voided { "yes" } else { "no" }),
             ])
         },
     ))
