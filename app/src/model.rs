@@ -549,6 +549,9 @@ pub struct Referral {
     /// A manager voided it: it stays recorded but counts on no leaderboard or stat.
     #[serde(default)]
     pub voided: bool,
+    /// Why it was voided.
+    #[serde(default)]
+    pub void_reason: Option<String>,
 }
 
 /// One page of a list.

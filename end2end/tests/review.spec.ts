@@ -96,6 +96,7 @@ test("a manager removes a follower's credit on the referrer's page and restores 
   await page.getByTestId("confirm-ok").click();
   await hydrated(page);
   await expect(page.getByTestId("referral-voided")).toHaveCount(1);
+  await expect(page.getByTestId("referral-void-reason")).toHaveText("员工本人扫码，不计推荐");
   // The same form now restores it.
   await expect(form.getByTestId("void-credit")).toContainText("恢复");
   await form.getByTestId("input-void_reason").fill("误操作");

@@ -750,7 +750,10 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                                     <td>{r.followed_at.replace('T', " ").replace('Z', " UTC")}</td>
                                     <td>
                                         {if r.still_following { t("关注中", "following")() } else { t("已取关", "unfollowed")() }}
-                                        {r.voided.then(|| view! { " " <span class="tag warn" data-testid="referral-voided">{t("已作废，不计数", "voided: not counted")}</span> })}
+                                        {r.voided.then(|| view! {
+                                            " " <span class="tag warn" data-testid="referral-voided">{t("已作废，不计数", "voided: not counted")}</span>
+                                            {r.void_reason.clone().map(|why| view! { <br /><span class="muted" data-testid="referral-void-reason">{why}</span> })}
+                                        })}
                                     </td>
                                 </tr>
                             }

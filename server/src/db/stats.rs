@@ -293,10 +293,12 @@ pub struct ReferralRow {
     pub subscribed: bool,
     /// When a manager voided it (it counts nowhere then).
     pub voided_at: Option<DateTime<Utc>>,
+    pub void_reason: Option<String>,
 }
 
 const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
-        r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at
+        r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at,
+        r.void_reason
     from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
          join referrer re on re.account_id = r.account_id and re.id = r.referrer_id";
 

@@ -332,6 +332,14 @@ pub async fn restore(
     Ok(())
 }
 
+/// The thresholds of the flags (managers).
+pub async fn thresholds(pool: &PgPool, actor: &Actor) -> Result<AbuseThresholds, ServiceError> {
+    actor.require(Role::Manager)?;
+    Ok(thresholds_view(
+        store::thresholds(pool, actor.account_id).await?,
+    ))
+}
+
 /// Changes the thresholds (admins); they apply to what is swept from now on.
 pub async fn set_thresholds(
     pool: &PgPool,

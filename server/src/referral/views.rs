@@ -93,6 +93,7 @@ impl From<ReferralRow> for Referral {
             },
             still_following: r.subscribed,
             voided: r.voided_at.is_some(),
+            void_reason: r.void_reason,
         }
     }
 }
@@ -165,6 +166,7 @@ mod tests {
             unfollowed_at: Some(at(1_700_000_060)),
             subscribed,
             voided_at: None,
+            void_reason: None,
         }
     }
 

@@ -457,3 +457,140 @@ async fn thresholds_are_for_admins_and_checked(pool: PgPool) {
     .expect("queue");
     assert!(!manager_view.can_configure);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn integrators_review_through_the_rest_api(pool: PgPool) {
+    use reqwest::{Method, StatusCode};
+    use serde_json::{Value, json};
+    let app = spawn_app(pool.clone()).await;
+    let (_, code) = referrer_with_code(&app, "张三").await;
+    let sim = app.state.sim();
+    simulate::scan(&sim, code, "quick").await.expect("scan");
+    simulate::unfollow(&sim, "quick").await.expect("unfollow");
+    let token = |role| {
+        let pool = pool.clone();
+        async move {
+            tuijian::referral::tokens::mint(&pool, 1, &format!("t-{role}"), role)
+                .await
+                .expect("mint")
+        }
+    };
+    let (manager, staff, admin) = (
+        token(Role::Manager).await,
+        token(Role::Staff).await,
+        token(Role::Admin).await,
+    );
+    let call = |method: Method, path: &str, token: &str, body: Option<Value>| {
+        let mut req = app
+            .client
+            .request(method, app.url(&format!("/api/v1{path}")))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        async move {
+            let resp = req.send().await.expect("request");
+            let status = resp.status();
+            (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let (status, list) = call(Method::GET, "/review", &manager, None).await;
+    assert_eq!(status, StatusCode::OK, "{list}");
+    assert_eq!(list["total"], 1);
+    let item = &list["items"][0];
+    assert_eq!(item["openid"], "oSBX_quick");
+    assert_eq!(item["flags"][0]["kind"], "quick_unfollow");
+    let id = item["id"].as_i64().expect("id");
+
+    let (status, _) = call(Method::GET, "/review", &staff, None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, err) = call(Method::GET, "/review?status=later", &manager, None).await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!("validation_failed")
+        )
+    );
+    let path = format!("/referrals/{id}/void");
+    let (status, err) = call(Method::POST, &path, &manager, Some(json!({"reason": ""}))).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{err}");
+    let (status, _) = call(
+        Method::POST,
+        &path,
+        &manager,
+        Some(json!({"reason": "刷量"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(board(&pool).await.is_empty(), "the only referral is voided");
+    let (status, err) = call(
+        Method::POST,
+        &path,
+        &manager,
+        Some(json!({"reason": "again"})),
+    )
+    .await;
+    assert_eq!(
+        (status, &err["error"]["code"]),
+        (StatusCode::CONFLICT, &json!("already_voided"))
+    );
+    let (status, _) = call(
+        Method::POST,
+        "/referrals/999999/void",
+        &manager,
+        Some(json!({"reason": "x"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _) = call(
+        Method::POST,
+        &format!("/referrals/{id}/restore"),
+        &manager,
+        Some(json!({"reason": "核实"})),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(board(&pool).await[0], ("张三".into(), 1, 1));
+    let (status, _) = call(
+        Method::POST,
+        "/review/confirm",
+        &manager,
+        Some(json!({"subject": "referral", "id": id})),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "restoring reviewed it already"
+    );
+
+    let t = json!({"quick_unfollow_hours": 12, "cycle_follows": 3, "burst_follows": 20,
+                   "burst_minutes": 10});
+    let (status, _) = call(Method::PUT, "/review/thresholds", &manager, Some(t.clone())).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, saved) = call(Method::PUT, "/review/thresholds", &admin, Some(t.clone())).await;
+    assert_eq!((status, &saved), (StatusCode::OK, &t));
+    let (status, read) = call(Method::GET, "/review/thresholds", &manager, None).await;
+    assert_eq!((status, read), (StatusCode::OK, t));
+
+    let doc: Value = app
+        .client
+        .get(app.url("/api/v1/openapi.json"))
+        .send()
+        .await
+        .expect("openapi")
+        .json()
+        .await
+        .expect("json");
+    for (path, method) in [
+        ("/review", "get"),
+        ("/review/confirm", "post"),
+        ("/referrals/{id}/void", "post"),
+        ("/referrals/{id}/restore", "post"),
+        ("/review/thresholds", "put"),
+    ] {
+        assert!(doc["paths"][path][method].is_object(), "{path} {method}");
+    }
+    assert!(doc["components"]["schemas"]["ReviewItem"].is_object());
+}

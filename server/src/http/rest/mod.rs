@@ -6,6 +6,7 @@ pub mod exports;
 pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
+pub mod review;
 
 use axum::Json;
 use axum::Router;
@@ -34,7 +35,8 @@ use crate::startup::AppState;
     tags(
         (name = "referrers", description = "People and channels who bring followers"),
         (name = "qrcodes", description = "Parametric follow QR codes"),
-        (name = "reports", description = "Leaderboard, stats and referral exports")
+        (name = "reports", description = "Leaderboard, stats and referral exports"),
+        (name = "review", description = "Abuse review: flagged referrals, void and restore")
     )
 )]
 struct ApiDoc;
@@ -79,6 +81,11 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(reports::get_referrer_stats))
         .routes(routes!(reports::list_referrals))
         .routes(routes!(reports::export_referrals))
+        .routes(routes!(review::list_review))
+        .routes(routes!(review::confirm_item))
+        .routes(routes!(review::void_referral))
+        .routes(routes!(review::restore_referral))
+        .routes(routes!(review::get_thresholds, review::set_thresholds))
         .split_for_parts();
     let not_found =
         || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route") };
