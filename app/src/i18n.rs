@@ -27,6 +27,14 @@ impl Lang {
         }
     }
 
+    /// The page's `lang` attribute (BCP 47).
+    pub fn tag(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
     pub fn toggled(self) -> Self {
         match self {
             Lang::Zh => Lang::En,
@@ -81,6 +89,11 @@ pub fn set_lang(lang: Lang) {
     #[cfg(not(feature = "hydrate"))]
     let _ = lang;
     crate::browser::reload();
+}
+
+/// The language the request asks for (its cookie), for the document's `lang` attribute.
+pub fn request_lang() -> Lang {
+    initial_lang()
 }
 
 #[cfg(feature = "ssr")]

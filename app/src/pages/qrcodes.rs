@@ -140,10 +140,13 @@ fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
                 }>
                 {move || if selected.with(Vec::len) == count { select_none() } else { select_all() }}
             </button>
-            <select data-testid="zip-format" on:change=move |ev| format.set(event_target_value(&ev))>
-                <option value="png">"PNG"</option>
-                <option value="svg">"SVG"</option>
-            </select>
+            <label class="inline">
+                {t("格式", "Format")}
+                <select data-testid="zip-format" on:change=move |ev| format.set(event_target_value(&ev))>
+                    <option value="png">"PNG"</option>
+                    <option value="svg">"SVG"</option>
+                </select>
+            </label>
             <a data-testid="zip-download" download
                 class=move || if none() { "button primary disabled" } else { "button primary" }
                 aria-disabled=move || none().to_string()
@@ -236,10 +239,13 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
             }).collect_view()}
         </ul>
         <div class="actions">
-            <select data-testid="batch-kind" on:change=move |ev| kind.set(CodeKind::parse(&event_target_value(&ev)).unwrap_or(CodeKind::Permanent))>
-                <option value=CodeKind::Permanent.as_str()>{t("永久", "Permanent")}</option>
-                <option value=CodeKind::Temporary.as_str()>{t("临时 30 天", "Temporary, 30 days")}</option>
-            </select>
+            <label class="inline">
+                {t("类型", "Kind")}
+                <select data-testid="batch-kind" on:change=move |ev| kind.set(CodeKind::parse(&event_target_value(&ev)).unwrap_or(CodeKind::Permanent))>
+                    <option value=CodeKind::Permanent.as_str()>{t("永久", "Permanent")}</option>
+                    <option value=CodeKind::Temporary.as_str()>{t("临时 30 天", "Temporary, 30 days")}</option>
+                </select>
+            </label>
             <button class="primary" data-testid="batch-create"
                 disabled=move || selected.get().is_empty() || batch.pending().get()
                 on:click=move |_| { batch.dispatch((selected.get_untracked(), kind.get_untracked())); }>
