@@ -17,6 +17,7 @@ pub mod review;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod setup;
+pub mod time;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -593,6 +593,14 @@ pub struct Stats {
     pub retained_7d: i64,
     pub retained_30d: i64,
     pub daily: Vec<DailyPoint>,
+    /// The period's first and last day (`YYYY-MM-DD`, both included), in `time_zone`.
+    #[serde(default)]
+    pub first_day: String,
+    #[serde(default)]
+    pub last_day: String,
+    /// Where the days begin and end: `Asia/Shanghai`.
+    #[serde(default)]
+    pub time_zone: String,
 }
 
 /// One day of the daily series (dates in China Standard Time).

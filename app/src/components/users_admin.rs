@@ -214,7 +214,7 @@ fn UserRow(
                 {if u.active { t("启用", "active") } else { t("已停用", "disabled") }}
             </td>
             <td data-testid="user-last-sign-in">
-                {u.last_sign_in_at.clone().unwrap_or_else(|| "—".to_owned())}
+                {u.last_sign_in_at.as_deref().map_or_else(|| "—".to_owned(), crate::time::shown)}
             </td>
             <td class="actions">
                 {if u.active {

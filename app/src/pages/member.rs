@@ -62,7 +62,7 @@ fn MemberBody(page: MemberPage, token: String) -> impl IntoView {
                         <div class="qr member-qr" data-testid="member-qr" inner_html=svg></div>
                         <p class="hint">"截图或长按保存，分享给朋友。朋友扫码关注后，就会记在您名下。"</p>
                         {page.code_expires_at.clone().map(|at| view! {
-                            <p class="muted" data-testid="member-expiry">{format!("此二维码有效期至 {at}，到期前会自动换新。")}</p>
+                            <p class="muted" data-testid="member-expiry">{format!("此二维码有效期至 {}（北京时间），到期前会自动换新。", crate::time::shown(&at))}</p>
                         })}
                     }.into_any(),
                     None => view! {
@@ -102,7 +102,7 @@ fn MemberBody(page: MemberPage, token: String) -> impl IntoView {
                         {latest.into_iter().map(|r| view! {
                             <li>
                                 <span class="mono">{r.follower}</span>
-                                <span class="muted">{r.followed_at}</span>
+                                <span class="muted">{crate::time::shown(&r.followed_at)}</span>
                                 <span class=if r.still_following { "badge ok" } else { "badge" }>
                                     {if r.still_following { "关注中" } else { "已取消关注" }}
                                 </span>

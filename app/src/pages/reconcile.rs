@@ -417,7 +417,7 @@ fn Schedule(hour: i32, live: bool) -> impl IntoView {
                 ev.prevent_default();
                 save.dispatch(chosen.get_untracked());
             }>
-                <label for="reconcile-hour">{t("时间", "Hour")}</label>
+                <label for="reconcile-hour">{t("时间（北京时间）", "Hour (Beijing time)")}</label>
                 <select
                     id="reconcile-hour"
                     data-testid="reconcile-hour"

@@ -408,7 +408,7 @@ fn BindByScan(referrer_id: i64, bound: bool) -> impl IntoView {
                     <div class="qr" inner_html=code.svg.clone() role="img" aria-label=t("绑定二维码", "Binding QR code")></div>
                     <p>
                         {t("请推荐人用自己的微信扫码（10 分钟内有效，只能用一次），有效期至 ", "Have the referrer scan it with their own WeChat (valid for 10 minutes, once), until ")}
-                        <strong data-testid="bind-expires">{code.expires_at.clone()}</strong>
+                        <strong data-testid="bind-expires">{crate::time::shown(&code.expires_at)}</strong>
                     </p>
                 </div>
             })}
@@ -712,7 +712,7 @@ fn CodeCard(code: QrCodeView, referrer_id: i64) -> impl IntoView {
                 " "
                 <span class="tag">{if c.kind == CodeKind::Permanent { t("永久", "permanent")() } else { t("临时", "temporary")() }}</span>
             </p>
-            {expiry.map(|e| view! { <p class="muted">{t("有效期至 ", "Valid until ")} {e}</p> })}
+            {expiry.map(|e| view! { <p class="muted">{t("有效期至 ", "Valid until ")} {crate::time::shown(&e)} " " {t("（北京时间）", "(Beijing time)")}</p> })}
             <p class="links">
                 <a href=png download data-testid="download-png">"PNG"</a>
                 " · "
@@ -736,7 +736,7 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                 <thead>
                     <tr>
                         <th>"openid"</th>
-                        <th>{t("关注时间", "Followed")}</th>
+                        <th>{t("关注时间（北京时间）", "Followed (Beijing time)")}</th>
                         <th>{t("状态", "Status")}</th>
                     </tr>
                 </thead>
@@ -747,7 +747,7 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                             view! {
                                 <tr data-testid="referral-row" data-voided=r.voided.to_string()>
                                     <td class="mono">{r.openid}</td>
-                                    <td>{r.followed_at.replace('T', " ").replace('Z', " UTC")}</td>
+                                    <td>{crate::time::shown(&r.followed_at)}</td>
                                     <td>
                                         {if r.still_following { t("关注中", "following")() } else { t("已取关", "unfollowed")() }}
                                         {r.voided.then(|| view! {

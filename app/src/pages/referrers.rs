@@ -150,7 +150,7 @@ fn ReferrerTable(rows: Vec<Referrer>, bulk: bool) -> impl IntoView {
                         <th>{t("电话", "Phone")}</th>
                         <th>{t("标签", "Tags")}</th>
                         <th>{t("类型", "Kind")}</th>
-                        <th>{t("创建时间", "Created")}</th>
+                        <th>{t("创建日期（北京时间）", "Created (Beijing date)")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -186,7 +186,7 @@ fn ReferrerTable(rows: Vec<Referrer>, bulk: bool) -> impl IntoView {
                                     <td>{r.phone.clone().unwrap_or_default()}</td>
                                     <td>{r.tags.join("、")}</td>
                                     <td>{if r.kind == ReferrerKind::Member { t("会员", "Member")() } else { t("员工创建", "Staff-made")() }}</td>
-                                    <td>{r.created_at.get(..10).unwrap_or_default().to_owned()}</td>
+                                    <td>{crate::time::shown_date(&r.created_at)}</td>
                                 </tr>
                             }
                         })

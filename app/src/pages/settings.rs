@@ -67,10 +67,10 @@ fn Sections(data: SettingsData) -> impl IntoView {
             <h2>{t("操作日志", "Audit log")}</h2>
             <div class="table-wrap" data-live="audit">
                 <table class="table" data-testid="audit-log">
-                    <thead><tr><th>{t("时间", "Time")}</th><th>{t("操作者", "Actor")}</th><th>{t("操作", "Action")}</th><th>{t("对象", "Target")}</th></tr></thead>
+                    <thead><tr><th>{t("时间（北京时间）", "Time (Beijing time)")}</th><th>{t("操作者", "Actor")}</th><th>{t("操作", "Action")}</th><th>{t("对象", "Target")}</th></tr></thead>
                     <tbody>
                         {data.audit.into_iter().map(|a| view! {
-                            <tr><td>{a.created_at}</td><td>{a.actor}</td><td>{a.action}</td><td>{a.target.unwrap_or_default()}</td></tr>
+                            <tr><td>{crate::time::shown(&a.created_at)}</td><td>{a.actor}</td><td>{a.action}</td><td>{a.target.unwrap_or_default()}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -438,7 +438,7 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
                     <tr>
                         <th scope="col">{t("名称", "Name")}</th>
                         <th scope="col">{t("角色", "Role")}</th>
-                        <th scope="col">{t("创建", "Created")}</th>
+                        <th scope="col">{t("创建（北京时间）", "Created (Beijing time)")}</th>
                         <th scope="col">{t("最近使用", "Last used")}</th>
                         <th scope="col">{t("到期", "Expires")}</th>
                         <th scope="col">{t("状态", "State")}</th>
@@ -461,9 +461,9 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
                                 <tr class:archived=!live data-testid="token-row" data-name=k.name.clone() data-state=if live { "active" } else if k.revoked { "revoked" } else { "expired" }>
                                     <td>{k.name.clone()}</td>
                                     <td>{k.role.as_str()}</td>
-                                    <td>{k.created_at.clone()}</td>
-                                    <td>{k.last_used_at.clone().unwrap_or_else(|| "—".into())}</td>
-                                    <td>{k.expires_at.clone().unwrap_or_else(|| t("永不", "never")().to_owned())}</td>
+                                    <td>{crate::time::shown(&k.created_at)}</td>
+                                    <td>{k.last_used_at.as_deref().map_or_else(|| "—".into(), crate::time::shown)}</td>
+                                    <td>{k.expires_at.as_deref().map_or_else(|| t("永不", "never")().to_owned(), crate::time::shown)}</td>
                                     <td>{state}</td>
                                     <td>
                                         <Show when=move || live>

@@ -67,7 +67,18 @@ fn Funnel(stats: Stats) -> impl IntoView {
     ];
     let top = steps[0].1.max(1);
     let empty = stats.scans == 0 && stats.new_follows == 0;
+    let range = if stats.first_day == stats.last_day {
+        stats.first_day.clone()
+    } else {
+        format!("{} – {}", stats.first_day, stats.last_day)
+    };
     view! {
+        <p class="period-range" data-testid="stats-range">
+            {t("时段：", "Period: ")}
+            <strong>{range}</strong>
+            " "
+            {t("（北京时间，Asia/Shanghai；含首尾两天）", "(Beijing time, Asia/Shanghai; both days included)")}
+        </p>
         <section class="card">
             <h2>{t("转化漏斗", "Funnel")}</h2>
             <ol class="funnel" data-testid="funnel">

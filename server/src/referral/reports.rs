@@ -248,6 +248,13 @@ fn sum_days(rows: Vec<DayRow>, from: NaiveDate, to: NaiveDate, today: NaiveDate)
         retained_7d: 0,
         retained_30d: 0,
         daily: Vec::new(),
+        first_day: from.to_string(),
+        last_day: to
+            .pred_opt()
+            .filter(|d| *d >= from)
+            .unwrap_or(from)
+            .to_string(),
+        time_zone: app::time::ZONE.into(),
     };
     for day in from.iter_days().take_while(|d| *d < to) {
         let Some(r) = by_day.get(&day) else {
@@ -395,6 +402,15 @@ mod tests {
         ];
         let s = sum_days(rows, d("2026-10-01"), d("2026-11-25"), d("2026-11-24"));
         assert_eq!(s.daily.len(), 55);
+        // The period says its days (both included) and their zone.
+        assert_eq!(
+            (
+                s.first_day.as_str(),
+                s.last_day.as_str(),
+                s.time_zone.as_str()
+            ),
+            ("2026-10-01", "2026-11-24", "Asia/Shanghai")
+        );
         assert_eq!(s.daily[0].follows, 10);
         assert_eq!(s.daily[1].follows, 0);
         assert_eq!((s.new_follows, s.unfollows, s.net_follows), (18, 6, 12));

@@ -163,6 +163,18 @@ async fn stats_give_the_funnel_and_a_daily_series(pool: PgPool) {
     .await;
     assert_eq!(custom["new_follows"], 0);
     assert_eq!(custom["daily"].as_array().expect("daily").len(), 31);
+    assert_eq!(
+        (
+            &custom["first_day"],
+            &custom["last_day"],
+            &custom["time_zone"]
+        ),
+        (
+            &serde_json::json!("2020-01-01"),
+            &serde_json::json!("2020-01-31"),
+            &serde_json::json!("Asia/Shanghai")
+        )
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
