@@ -576,6 +576,10 @@ pub struct LeaderboardRow {
     pub unfollows: i64,
     pub net_follows: i64,
     pub retained: i64,
+    /// New follows on each of the last 14 days (Beijing days, oldest first, today last): the
+    /// row's trend. Empty in the CSV export.
+    #[serde(default)]
+    pub trend: Vec<i64>,
 }
 
 /// Figures for a period, overall or for one referrer.

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::reports::get_leaderboard;
+use crate::components::chart::Sparkline;
 use crate::components::form::{self, query_param};
 use crate::components::live::{AutoRefresh, LiveFilter};
 use crate::i18n::t;
@@ -165,6 +166,7 @@ fn Board(rows: Vec<LeaderboardRow>) -> impl IntoView {
                         <th>{t("取关", "Unfollows")}</th>
                         <th>{t("净增", "Net")}</th>
                         <th>{t("留存", "Retained")}</th>
+                        <th>{t("近 14 天", "Last 14 days")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -176,6 +178,7 @@ fn Board(rows: Vec<LeaderboardRow>) -> impl IntoView {
                             <td>{r.unfollows}</td>
                             <td>{r.net_follows}</td>
                             <td>{r.retained}</td>
+                            <td><Sparkline values=r.trend /></td>
                         </tr>
                     }).collect_view()}
                 </tbody>

@@ -7,6 +7,7 @@ use crate::api::referrers::{
     archive_referrer, binding_code, create_qrcode, get_referrer_detail, move_credit,
     reset_member_name, restore_referrer, update_referrer,
 };
+use crate::components::chart::DailyChart;
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
@@ -77,6 +78,10 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
         {(r.kind == ReferrerKind::Member).then(|| view! { <MemberNote id=id name_chosen=r.name_chosen /> })}
         <div data-live="referrer-stats">
             <StatsRow stats=detail.stats.clone() />
+            <section class="card" aria-labelledby="referrer-daily-title">
+                <h2 id="referrer-daily-title">{t("本月每日趋势", "This month, day by day")}</h2>
+                <DailyChart points=detail.stats.daily.clone() id="referrer-daily" />
+            </section>
         </div>
         <div class="columns">
             <EditForm referrer=r.clone() />

@@ -102,11 +102,8 @@ fn Funnel(stats: Stats) -> impl IntoView {
         </section>
         <section class="card">
             <h2>{t("每日趋势", "Daily")}</h2>
-            {if empty {
-                view! { <p class="empty" data-testid="stats-empty">{t("这个时段还没有数据。", "No data in this period yet.")}</p> }.into_any()
-            } else {
-                view! { <DailyChart points=stats.daily /> }.into_any()
-            }}
+            {empty.then(|| view! { <p class="empty" data-testid="stats-empty">{t("这个时段还没有数据。", "No data in this period yet.")}</p> })}
+            <DailyChart points=stats.daily id="stats-daily" />
         </section>
     }
 }

@@ -392,6 +392,26 @@ pub async fn data_start(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<N
         .await
 }
 
+/// `(referrer, day, follows)` of the referrers' day roll-ups in `[from, to]`.
+pub async fn daily_follows(
+    pool: &PgPool,
+    account_id: i64,
+    referrers: &[i64],
+    from: NaiveDate,
+    to: NaiveDate,
+) -> sqlx::Result<Vec<(i64, NaiveDate, i64)>> {
+    sqlx::query_as(
+        "select referrer_id, day, follows::bigint from referrer_day
+         where account_id = $1 and referrer_id = any($2) and day between $3 and $4",
+    )
+    .bind(account_id)
+    .bind(referrers)
+    .bind(from)
+    .bind(to)
+    .fetch_all(pool)
+    .await
+}
+
 /// When the first scan or referral happened, if any.
 pub async fn first_activity(pool: &PgPool, account_id: i64) -> sqlx::Result<Option<DateTime<Utc>>> {
     sqlx::query_scalar(

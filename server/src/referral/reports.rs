@@ -99,7 +99,49 @@ pub async fn leaderboard(
     let (f, plan) = board_plan(pool, actor, q).await?;
     let rows = stats::leaderboard(pool, &board_query(actor, &f, &plan)).await?;
     let mut ranker = Ranker::default();
-    Ok(rows.into_iter().map(|r| ranker.row(r)).collect())
+    let mut board: Vec<LeaderboardRow> = rows.into_iter().map(|r| ranker.row(r)).collect();
+    add_trends(pool, actor.account_id, &mut board).await?;
+    Ok(board)
+}
+
+/// Days in a leaderboard row's trend.
+pub const TREND_DAYS: i64 = 14;
+
+/// Fills each row's trend: its new follows on each of the last [`TREND_DAYS`] days (one read
+/// of the day roll-ups for all the rows).
+async fn add_trends(
+    pool: &PgPool,
+    account_id: i64,
+    board: &mut [LeaderboardRow],
+) -> Result<(), ServiceError> {
+    if board.is_empty() {
+        return Ok(());
+    }
+    let today = local_date(Utc::now());
+    let from = today - chrono::Duration::days(TREND_DAYS - 1);
+    let ids: Vec<i64> = board.iter().map(|r| r.referrer_id).collect();
+    let days = stats::daily_follows(pool, account_id, &ids, from, today).await?;
+    for row in board.iter_mut() {
+        row.trend = trend(&days, row.referrer_id, from);
+    }
+    Ok(())
+}
+
+/// One referrer's follows per day from `from`, [`TREND_DAYS`] of them (a day without a row
+/// counts zero).
+fn trend(days: &[(i64, NaiveDate, i64)], referrer_id: i64, from: NaiveDate) -> Vec<i64> {
+    let mut out = vec![0; TREND_DAYS as usize];
+    for (r, day, follows) in days {
+        if *r != referrer_id {
+            continue;
+        }
+        if let Ok(i) = usize::try_from((*day - from).num_days())
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot += follows;
+        }
+    }
+    out
 }
 
 /// Every ranked referrer of a period (manager), as [`leaderboard`] ranks them but without a
@@ -180,6 +222,7 @@ impl Ranker {
             unfollows: r.unfollows,
             net_follows: r.follows - r.unfollows,
             retained: r.retained,
+            trend: Vec::new(),
         }
     }
 }
@@ -324,6 +367,25 @@ pub fn referrals_export(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trend_has_a_value_for_each_of_the_last_days() {
+        let from = d("2026-11-20");
+        let days = [
+            (7, d("2026-11-20"), 2),
+            (7, d("2026-12-03"), 5),
+            (8, d("2026-11-25"), 9),
+            (7, d("2026-12-04"), 1),
+        ];
+        let t = trend(&days, 7, from);
+        assert_eq!(t.len(), 14);
+        assert_eq!((t[0], t[13]), (2, 5));
+        assert_eq!(
+            t.iter().sum::<i64>(),
+            7,
+            "other referrers and later days left out"
+        );
+    }
 
     fn d(s: &str) -> NaiveDate {
         NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date")
