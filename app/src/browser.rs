@@ -61,6 +61,32 @@ pub fn show_query(query: &str) {
     let _ = query;
 }
 
+/// Tells the page's islands that something changed (a `CustomEvent` named `name` on the
+/// window), for islands that keep their own lists (see [`on_change`]).
+pub fn changed(name: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Ok(event) = web_sys::CustomEvent::new(name) {
+        let _ = leptos::prelude::window().dispatch_event(&event);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = name;
+}
+
+/// Runs `f` whenever [`changed`] announces `name` (for the page's lifetime).
+pub fn on_change(name: &str, f: impl Fn() + 'static) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let callback = wasm_bindgen::closure::Closure::<dyn Fn()>::new(f);
+        let _ = leptos::prelude::window()
+            .add_event_listener_with_callback(name, callback.as_ref().unchecked_ref());
+        // The listener lives as long as the page.
+        callback.forget();
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = (name, f);
+}
+
 /// Fetches the current page again and swaps in its live regions.
 pub fn refresh() {
     #[cfg(feature = "hydrate")]

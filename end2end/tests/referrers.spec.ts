@@ -70,12 +70,15 @@ test("batch creation shows progress", async ({ page }) => {
   }
   await follow(page, "nav-qrcodes");
   const before = Number(await page.getByTestId("quota-used").textContent());
+  const listed = await page.getByTestId("zip-check").count();
   const boxes = page.getByTestId("batch-check");
   await boxes.nth(0).check();
   await boxes.nth(1).check();
   await page.getByTestId("batch-create").click();
   await expect(page.getByTestId("batch-status")).toHaveText("2 / 2");
   await expect(page.getByTestId("quota-used")).toHaveText(String(before + 2));
+  // The ZIP list below lists the new codes without a reload (up to its 500).
+  await expect(page.getByTestId("zip-check")).toHaveCount(Math.min(listed + 2, 500));
   await page.screenshot({ path: "test-results/batch.png", fullPage: true });
 });
 

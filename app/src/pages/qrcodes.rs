@@ -78,9 +78,6 @@ fn CodeImages() -> impl IntoView {
                 "Tick codes to download their images as one ZIP (files named by referrer; the newest 500 are listed).")}</p>
             <Suspense>
                 {move || codes.get().map(|r| match r {
-                    Ok(list) if list.is_empty() => view! {
-                        <p class="empty" data-testid="zip-empty">{t("还没有二维码。", "No QR codes yet.")}</p>
-                    }.into_any(),
                     Ok(list) => view! { <CodeZip codes=list /> }.into_any(),
                     Err(e) => view! { <p class="error" role="alert">{e.full_message()}</p> }.into_any(),
                 })}
@@ -112,12 +109,23 @@ fn code_caption(c: &CodeEntry) -> String {
     format!("{} · {what} · #{}", c.referrer_name, c.id)
 }
 
+/// The event a batch creation announces, on which the ZIP list reads the codes again.
+const CODES_CHANGED: &str = "tuijian:codes-changed";
+
 /// Checkboxes for the codes, all or none at once, PNG or SVG, and the download link (its
-/// address follows the choice).
+/// address follows the choice). The list reads the codes again after a batch creation.
 #[island]
 fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
-    let all: Vec<i64> = codes.iter().map(|c| c.id).collect();
-    let count = all.len();
+    let codes = RwSignal::new(codes);
+    crate::browser::on_change(CODES_CHANGED, move || {
+        leptos::task::spawn_local(async move {
+            if let Ok(list) = list_codes().await {
+                codes.set(list);
+            }
+        });
+    });
+    let all = move || codes.with(|c| c.iter().map(|c| c.id).collect::<Vec<i64>>());
+    let count = move || codes.with(Vec::len);
     let selected = RwSignal::new(Vec::<i64>::new());
     let format = RwSignal::new("png".to_owned());
     let (select_all, select_none) = (t("全选", "Select all"), t("全不选", "Select none"));
@@ -132,13 +140,16 @@ fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
         })
     };
     view! {
-        <div class="actions">
+        <Show when=move || codes.with(Vec::is_empty)>
+            <p class="empty" data-testid="zip-empty">{t("还没有二维码。", "No QR codes yet.")}</p>
+        </Show>
+        <div class="actions" class:hidden=move || codes.with(Vec::is_empty)>
             <button type="button" data-testid="zip-select-all"
                 on:click=move |_| {
-                    let all = all.clone();
+                    let all = all();
                     selected.update(|s| if s.len() == all.len() { s.clear() } else { *s = all });
                 }>
-                {move || if selected.with(Vec::len) == count { select_none() } else { select_all() }}
+                {move || if selected.with(Vec::len) == count() { select_none() } else { select_all() }}
             </button>
             <label class="inline">
                 {t("格式", "Format")}
@@ -155,7 +166,7 @@ fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
             </a>
         </div>
         <ul class="checklist" data-testid="zip-list">
-            {codes.into_iter().map(|c| {
+            {move || codes.get().into_iter().map(|c| {
                 let id = c.id;
                 view! {
                     <li><label>
@@ -216,6 +227,7 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
                 done.update(|d| *d += 1);
             }
             crate::browser::refresh();
+            crate::browser::changed(CODES_CHANGED);
         }
     });
     let toggle = move |id: i64, on: bool| {
