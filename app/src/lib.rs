@@ -16,6 +16,7 @@ pub mod reconcile;
 #[cfg(feature = "ssr")]
 pub mod service;
 pub mod setup;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -31,7 +32,7 @@ use crate::pages::{
     not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage,
     qrcodes::QrCodesPage, reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage,
     referrers::ReferrersPage, sandbox::SandboxPage, settings::SettingsPage, setup::SetupPage,
-    stats::StatsPage,
+    stats::StatsPage, webhooks::WebhooksPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -88,6 +89,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/menu") view=CustomMenuPage ssr=SsrMode::Async />
                     <Route path=path!("/reconcile") view=ReconcilePage ssr=SsrMode::Async />
                     <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
+                    <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -12,7 +12,7 @@ use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
-const NAV: [(&str, &str, &str, &str, Role); 11] = [
+const NAV: [(&str, &str, &str, &str, Role); 12] = [
     ("/", "概览", "Overview", "nav-overview", Role::Staff),
     (
         "/referrers",
@@ -45,6 +45,13 @@ const NAV: [(&str, &str, &str, &str, Role); 11] = [
         "自定义菜单",
         "Custom menu",
         "nav-menu",
+        Role::Admin,
+    ),
+    (
+        "/webhooks",
+        "Webhook",
+        "Webhooks",
+        "nav-webhooks",
         Role::Admin,
     ),
     ("/sandbox", "沙盒", "Sandbox", "nav-sandbox", Role::Staff),

@@ -16,3 +16,4 @@ pub mod sandbox;
 pub mod settings;
 pub mod setup;
 pub mod stats;
+pub mod webhooks;

@@ -26,3 +26,4 @@ pub mod setup;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhooks;
