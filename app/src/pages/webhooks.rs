@@ -34,8 +34,26 @@ pub fn WebhooksPage() -> impl IntoView {
     }
 }
 
-/// What a confirmation dialog is about: the endpoint and its URL.
-type Target = RwSignal<Option<(i64, String)>>;
+/// A confirmation dialog: whether it is open, and the endpoint (id, URL) it is about.
+#[derive(Clone, Copy)]
+struct Confirm {
+    open: RwSignal<bool>,
+    target: RwSignal<Option<(i64, String)>>,
+}
+
+impl Confirm {
+    fn new() -> Self {
+        Confirm {
+            open: RwSignal::new(false),
+            target: RwSignal::new(None),
+        }
+    }
+
+    fn ask(&self, id: i64, url: String) {
+        self.target.set(Some((id, url)));
+        self.open.set(true);
+    }
+}
 
 #[island]
 fn Webhooks(endpoints: Vec<WebhookEndpoint>) -> impl IntoView {
@@ -49,8 +67,8 @@ fn Webhooks(endpoints: Vec<WebhookEndpoint>) -> impl IntoView {
             }
         });
     });
-    let rotating: Target = RwSignal::new(None);
-    let deleting: Target = RwSignal::new(None);
+    let rotating = Confirm::new();
+    let deleting = Confirm::new();
     let ids = move || list.with(|l| l.iter().map(|e| e.id).collect::<Vec<_>>());
     view! {
         <DisabledBanner list=list />
@@ -191,8 +209,8 @@ fn EndpointCard(
     list: RwSignal<Vec<WebhookEndpoint>>,
     reload: Callback<()>,
     secret: RwSignal<Option<(i64, String)>>,
-    rotating: Target,
-    deleting: Target,
+    rotating: Confirm,
+    deleting: Confirm,
 ) -> impl IntoView {
     let endpoint = move || list.with(|l| l.iter().find(|e| e.id == id).cloned());
     let field = move |f: fn(&WebhookEndpoint) -> String| {
@@ -223,10 +241,10 @@ fn EndpointCard(
             .or_else(|| test.value().get().and_then(|r| r.err()))
     });
     let url = field(|e| e.url.clone());
-    let ask = move |target: Target| {
+    let ask = move |confirm: Confirm| {
         move |_| {
             secret.set(None);
-            target.set(Some((id, url())));
+            confirm.ask(id, url());
         }
     };
     view! {
@@ -276,23 +294,10 @@ fn EndpointCard(
 fn Dialogs(
     reload: Callback<()>,
     secret: RwSignal<Option<(i64, String)>>,
-    rotating: Target,
-    deleting: Target,
+    rotating: Confirm,
+    deleting: Confirm,
 ) -> impl IntoView {
-    let rotate_open = RwSignal::new(false);
-    let delete_open = RwSignal::new(false);
-    Effect::new(move |_| rotate_open.set(rotating.get().is_some()));
-    Effect::new(move |_| delete_open.set(deleting.get().is_some()));
-    Effect::new(move |_| {
-        if !rotate_open.get() {
-            rotating.set(None);
-        }
-    });
-    Effect::new(move |_| {
-        if !delete_open.get() {
-            deleting.set(None);
-        }
-    });
+    let (rotate_open, delete_open) = (rotating.open, deleting.open);
     let rotate = Action::new(move |id: &i64| {
         let id = *id;
         async move { rotate_webhook_secret(id).await }
@@ -316,7 +321,7 @@ fn Dialogs(
             reload.run(());
         }
     });
-    let url = move |target: Target| move || target.get().map(|(_, u)| u).unwrap_or_default();
+    let url = move |c: Confirm| move || c.target.get().map(|(_, u)| u).unwrap_or_default();
     let rotate_message = Signal::derive(move || {
         format!(
             "{} {}",
@@ -347,7 +352,7 @@ fn Dialogs(
             message=rotate_message
             confirm_label=Signal::derive(move || t("轮换", "Rotate")().to_owned())
             on_confirm=Callback::new(move |_| {
-                if let Some((id, _)) = rotating.get_untracked() {
+                if let Some((id, _)) = rotating.target.get_untracked() {
                     rotate.dispatch(id);
                 }
             })
@@ -362,7 +367,7 @@ fn Dialogs(
             message=delete_message
             confirm_label=Signal::derive(move || t("删除", "Delete")().to_owned())
             on_confirm=Callback::new(move |_| {
-                if let Some((id, _)) = deleting.get_untracked() {
+                if let Some((id, _)) = deleting.target.get_untracked() {
                     delete.dispatch(id);
                 }
             })

@@ -849,3 +849,35 @@ async fn only_admins_manage_webhooks_and_secrets_are_never_listed(pool: PgPool) 
     }
     assert!(doc["paths"]["/webhooks/{id}/redeliver"]["post"].is_object());
 }
+
+/// The page renders on the server for an admin, with the endpoints and no secret.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_webhooks_page_lists_endpoints_without_their_secret(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let cookie = crate::skeleton::signed_in(&pool, Role::Admin).await;
+    let (status, html) = crate::skeleton::page_html(&app, &cookie, "/webhooks").await;
+    assert_eq!(status, 200);
+    assert!(html.contains(r#"data-testid="webhooks-empty""#), "{html}");
+    let hook = endpoint(&pool, "http://127.0.0.1:9/hook", every_event()).await;
+    let (status, html) = crate::skeleton::page_html(&app, &cookie, "/webhooks").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("http://127.0.0.1:9/hook") && html.contains("<leptos-island"));
+    assert!(!html.contains(&hook.secret));
+    assert!(!html.contains(r#"data-testid="webhook-disabled-banner""#));
+
+    // Disabled after repeated failures: the webhooks page and the settings page say so.
+    sqlx::query(
+        "update webhook_endpoint set enabled = false, disabled_reason = 'Disabled after 20 failed deliveries in a row'",
+    )
+    .execute(&pool)
+    .await
+    .expect("disable");
+    let (_, html) = crate::skeleton::page_html(&app, &cookie, "/webhooks").await;
+    assert!(html.contains(r#"data-testid="webhook-disabled-banner""#));
+    assert!(html.contains("Disabled after 20 failed deliveries in a row"));
+    let (_, html) = crate::skeleton::page_html(&app, &cookie, "/settings").await;
+    assert!(
+        html.contains(r#"data-testid="settings-webhooks-disabled""#),
+        "{html}"
+    );
+}
