@@ -210,16 +210,16 @@ impl Worker {
         }
         // The follows' webhook events first (once per follow however often its job runs): a
         // failure retries the jobs before anyone is told.
-        let refs: Vec<crate::db::webhooks::FollowUpRef> = jobs
+        let refs: Vec<crate::db::webhook_events::FollowUpRef> = jobs
             .iter()
-            .map(|(job, f)| crate::db::webhooks::FollowUpRef {
+            .map(|(job, f)| crate::db::webhook_events::FollowUpRef {
                 account_id: job.account_id,
                 job_id: job.id,
                 follower_id: f.follower_id,
                 referral_id: f.referral_id,
             })
             .collect();
-        if let Err(e) = crate::db::webhooks::emit_follow_ups(&self.pool, &refs).await {
+        if let Err(e) = crate::db::webhook_events::emit_follow_ups(&self.pool, &refs).await {
             let retry = db_outcome(Err(e));
             return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
         }
@@ -391,7 +391,7 @@ impl Worker {
             return;
         };
         let failed = [(job.account_id, referral_id)];
-        if let Err(e) = crate::db::webhooks::emit_failed_notices(&self.pool, &failed).await {
+        if let Err(e) = crate::db::webhook_events::emit_failed_notices(&self.pool, &failed).await {
             tracing::warn!(error = %e, "cannot emit notification.failed");
         }
     }
@@ -532,7 +532,7 @@ impl Worker {
             .filter(|row| row.status == "pending")
             .map(|row| (row.account_id, row.referral_id))
             .collect();
-        if let Err(e) = crate::db::webhooks::emit_failed_notices(&self.pool, &kept).await {
+        if let Err(e) = crate::db::webhook_events::emit_failed_notices(&self.pool, &kept).await {
             tracing::warn!(error = %e, "cannot emit notification.failed");
         }
         outcomes

@@ -17,7 +17,7 @@ pub async fn record_unfollow(
     // (events can be delivered out of order) and changes nothing. The same statement emits
     // `referral.lost` to the account's webhooks (nothing is written when none listens).
     static SQL: std::sync::LazyLock<String> =
-        std::sync::LazyLock::new(crate::db::webhooks::unfollow_statement);
+        std::sync::LazyLock::new(crate::db::webhook_events::unfollow_statement);
     sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
         .bind(account_id)
         .bind(openid)

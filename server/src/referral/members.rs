@@ -316,7 +316,8 @@ impl MemberContext {
         claim.release().await;
         let made = made?;
         // The webhooks hear of it (after the code is stored; a lost event is logged only).
-        if let Err(e) = crate::db::webhooks::emit_member_code(&self.pool, account_id, made.id).await
+        if let Err(e) =
+            crate::db::webhook_events::emit_member_code(&self.pool, account_id, made.id).await
         {
             tracing::warn!(error = %e, "cannot emit member.code_created");
         }

@@ -309,7 +309,8 @@ pub async fn send_test(pool: &PgPool, actor: &Actor, id: i64) -> Result<QueuedEv
         "message": "来自推荐的测试事件 / A test event from tuijian",
     });
     let mut tx = pool.begin().await?;
-    let event_id = store::emit_test(&mut tx, actor.account_id, id, &data).await?;
+    let event_id =
+        crate::db::webhook_events::emit_test(&mut tx, actor.account_id, id, &data).await?;
     tx.commit().await?;
     Ok(QueuedEvent { event_id })
 }
@@ -350,7 +351,7 @@ pub async fn redeliver(
         return Err(disabled());
     }
     let mut tx = pool.begin().await?;
-    store::enqueue(&mut tx, actor.account_id, id, event_id).await?;
+    crate::db::webhook_events::enqueue(&mut tx, actor.account_id, id, event_id).await?;
     crate::db::referrers::audit(
         &mut tx,
         actor.account_id,

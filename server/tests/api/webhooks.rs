@@ -124,7 +124,7 @@ fn verifies(hit: &Hit, secret: &str) -> bool {
     mac.update(format!("{t}.").as_bytes());
     mac.update(&hit.body);
     let expected = hex::encode(mac.finalize().into_bytes());
-    v1.iter().any(|s| *s == expected)
+    v1.contains(&expected)
 }
 
 fn body_of(hit: &Hit) -> WebhookEventBody {
