@@ -881,3 +881,35 @@ async fn the_webhooks_page_lists_endpoints_without_their_secret(pool: PgPool) {
         "{html}"
     );
 }
+
+/// `tuijian webhook list` shows each endpoint's state and URL, never its secret.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_command_line_lists_webhooks_without_their_secret(pool: PgPool) {
+    let hook = endpoint(
+        &pool,
+        "http://127.0.0.1:9/cli-hook",
+        vec!["referral.lost".into()],
+    )
+    .await;
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_tuijian"))
+        .args(["webhook", "list"])
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", crate::setup::url_of(&pool))
+        .env("RUST_LOG", "error")
+        .output()
+        .await
+        .expect("run tuijian");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let line = stdout
+        .lines()
+        .find(|l| l.ends_with("http://127.0.0.1:9/cli-hook"))
+        .expect("listed");
+    assert!(line.starts_with(&hook.endpoint.id.to_string()), "{line}");
+    assert!(
+        line.contains("enabled") && line.contains("referral.lost"),
+        "{line}"
+    );
+    assert!(!stdout.contains(&hook.secret));
+}
