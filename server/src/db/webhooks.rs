@@ -8,8 +8,8 @@ use sqlx::{PgConnection, PgPool};
 /// The outbox kind of a delivery (see `referral::jobs::JobKind::Webhook`).
 pub const JOB_KIND: &str = "webhook";
 
-/// An endpoint as stored, secrets included (never serialised).
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// An endpoint as stored, secrets included (never serialised; `Debug` leaves them out).
+#[derive(Clone, sqlx::FromRow)]
 pub struct EndpointRow {
     pub id: i64,
     pub account_id: i64,
@@ -23,6 +23,19 @@ pub struct EndpointRow {
     pub consecutive_failures: i32,
     pub disabled_reason: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for EndpointRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EndpointRow")
+            .field("id", &self.id)
+            .field("account_id", &self.account_id)
+            .field("url", &self.url)
+            .field("events", &self.events)
+            .field("enabled", &self.enabled)
+            .field("secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 const ENDPOINT_COLUMNS: &str = "id, account_id, url, events, allow_private, enabled, secret,
@@ -176,8 +189,8 @@ pub async fn event_for(
     .await
 }
 
-/// What one delivery attempt needs.
-#[derive(Debug, Clone, sqlx::FromRow)]
+/// What one delivery attempt needs (`Debug` leaves the secrets out).
+#[derive(Clone, sqlx::FromRow)]
 pub struct Target {
     pub url: String,
     pub allow_private: bool,
@@ -188,6 +201,18 @@ pub struct Target {
     pub event_type: String,
     pub data: Value,
     pub event_created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target")
+            .field("url", &self.url)
+            .field("allow_private", &self.allow_private)
+            .field("enabled", &self.enabled)
+            .field("event_type", &self.event_type)
+            .field("secret", &"[redacted]")
+            .finish_non_exhaustive()
+    }
 }
 
 pub async fn target(
