@@ -18,6 +18,7 @@ pub mod review;
 pub mod service;
 pub mod setup;
 pub mod time;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -33,7 +34,7 @@ use crate::pages::{
     not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage,
     qrcodes::QrCodesPage, reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage,
     referrers::ReferrersPage, review::ReviewPage, sandbox::SandboxPage, settings::SettingsPage,
-    setup::SetupPage, stats::StatsPage,
+    setup::SetupPage, stats::StatsPage, webhooks::WebhooksPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -92,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/reconcile") view=ReconcilePage ssr=SsrMode::Async />
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
+                    <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -223,6 +223,52 @@ pub trait AppService: Send + Sync + 'static {
     /// Revokes an API token of the account (admin).
     async fn revoke_token(&self, user: &CurrentUser, id: i64) -> Result<(), AppError>;
 
+    /// The account's webhook endpoints (admin; never their secrets).
+    async fn list_webhooks(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<crate::webhooks::WebhookEndpoint>, AppError>;
+    /// Adds a webhook endpoint; its secret is in the answer only (admin).
+    async fn create_webhook(
+        &self,
+        user: &CurrentUser,
+        input: crate::webhooks::WebhookInput,
+    ) -> Result<crate::webhooks::WebhookWithSecret, AppError>;
+    /// Enables or disables a webhook endpoint (admin).
+    async fn set_webhook_enabled(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        enabled: bool,
+    ) -> Result<crate::webhooks::WebhookEndpoint, AppError>;
+    /// A new secret (shown once); the old one signs too for 24 hours (admin).
+    async fn rotate_webhook_secret(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::webhooks::WebhookWithSecret, AppError>;
+    /// Removes a webhook endpoint and its log (admin).
+    async fn delete_webhook(&self, user: &CurrentUser, id: i64) -> Result<(), AppError>;
+    /// Queues a test event to the endpoint (admin).
+    async fn test_webhook(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::webhooks::QueuedEvent, AppError>;
+    /// The endpoint's latest delivery attempts (admin).
+    async fn webhook_deliveries(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<Vec<crate::webhooks::WebhookDelivery>, AppError>;
+    /// Delivers an event of the endpoint's log again, same id (admin).
+    async fn redeliver_webhook(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        event_id: String,
+    ) -> Result<crate::webhooks::QueuedEvent, AppError>;
+
     /// Codes a simulated user can scan (sandbox mode only).
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError>;
     /// Plays a simulated WeChat user (sandbox mode only); with `lost`, WeChat gives up on the

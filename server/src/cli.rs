@@ -53,6 +53,9 @@ enum Command {
     /// Followers' privacy.
     #[command(subcommand)]
     Follower(FollowerCommand),
+    /// The account's outbound webhooks.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
     /// Reconcile an account's followers with WeChat now (as the dashboard's button does): recover
     /// the follows whose callback never arrived, mark the followers WeChat no longer lists as
     /// lost, and print what changed. Continues the account's run that stopped on an error, or
@@ -72,6 +75,17 @@ enum Command {
         /// The sandbox server (default: http://$LEPTOS_SITE_ADDR).
         #[arg(long, global = true)]
         server: Option<String>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum WebhookCommand {
+    /// List the webhook endpoints (never their secrets): id, state, failures in a row, events,
+    /// URL.
+    List {
+        /// The account (default: the first).
+        #[arg(long)]
+        account: Option<i64>,
     },
 }
 
@@ -253,6 +267,7 @@ pub fn main() -> ExitCode {
                 account,
             }) => erase_follower(openid, reason, account).await,
             Command::Simulate { action, server } => simulate(action, server).await,
+            Command::Webhook(WebhookCommand::List { account }) => list_webhooks(account).await,
             Command::User(UserCommand::Create {
                 username,
                 role,
@@ -375,6 +390,36 @@ async fn list_tokens(account: Option<i64>) -> anyhow::Result<()> {
                 t.created_at,
                 t.last_used_at.as_deref().unwrap_or("-"),
                 t.expires_at.as_deref().unwrap_or("never"),
+            );
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// `tuijian webhook list`: one line per endpoint.
+async fn list_webhooks(account: Option<i64>) -> anyhow::Result<()> {
+    with_account(account, |pool, account| async move {
+        let list = crate::referral::webhooks::list(&pool, &Actor::cli(account))
+            .await
+            .map_err(refused)?;
+        println!(
+            "{:<6} {:<9} {:<9} {:<60} url",
+            "id", "state", "failures", "events"
+        );
+        for e in list {
+            let state = match (e.enabled, &e.disabled_reason) {
+                (true, _) => "enabled",
+                (false, Some(_)) => "failing",
+                (false, None) => "disabled",
+            };
+            println!(
+                "{:<6} {:<9} {:<9} {:<60} {}",
+                e.id,
+                state,
+                e.consecutive_failures,
+                e.events.join(","),
+                e.url
             );
         }
         Ok(())

@@ -18,7 +18,7 @@ use crate::db::outbox;
 use crate::referral::error::ServiceError;
 use crate::referral::ingest::Follows;
 use crate::referral::jobs::Claimed;
-use crate::referral::jobs::{self as job, FollowUp, Job};
+use crate::referral::jobs::{self as job, FollowUp, Job, WebhookDelivery};
 use crate::referral::members::{FollowUpError, MemberContext};
 use crate::referral::notices::{self, AfterFailure, Channel};
 use crate::wechat::api::WechatApi;
@@ -39,6 +39,9 @@ const LEASE_SECS: i64 = 120;
 const BATCH: i64 = 50;
 /// Referrer notices sent concurrently within a batch.
 const NOTICES_AT_ONCE: usize = 25;
+/// Webhook deliveries sent concurrently within a batch (each at most 10 s, so a batch's
+/// deliveries stay well inside the lease).
+const WEBHOOKS_AT_ONCE: usize = 25;
 /// Idle polling interval (new work also wakes the worker at once).
 const IDLE: Duration = Duration::from_millis(500);
 /// While follows are being written, the worker waits this long between batches: callbacks
@@ -102,6 +105,8 @@ pub struct Worker {
     pub members: MemberContext,
     /// The follow writers, which go first.
     pub follows: Follows,
+    /// Sends webhook deliveries.
+    pub webhooks: crate::webhooks::Deliverer,
 }
 
 impl Worker {
@@ -153,15 +158,20 @@ impl Worker {
         let jobs = crate::referral::jobs::claim_due(&self.pool, BATCH, LEASE_SECS).await?;
         let mut follow_ups = Vec::new();
         let mut notices = Vec::new();
+        let mut hooks = Vec::new();
         let mut others = Vec::new();
         for claimed in &jobs {
             match &claimed.job {
                 Ok(Job::FollowUp(follow_up)) => follow_ups.push((claimed, follow_up)),
                 Ok(Job::NotifyReferrer(notify)) => notices.push((claimed, notify.referral_id)),
+                Ok(Job::Webhook(delivery)) => hooks.push((claimed, delivery)),
                 _ => others.push(claimed),
             }
         }
-        let mut outcomes = self.follow_ups(&follow_ups).await;
+        // Webhook receivers are not WeChat: their deliveries go alongside the follow-ups.
+        let (mut outcomes, delivered) =
+            tokio::join!(self.follow_ups(&follow_ups), self.deliver_all(&hooks));
+        outcomes.extend(delivered);
         // Kept notices sent again: together, a few at a time, like the follow-ups' notices.
         let referrals: Vec<Option<(i64, i64)>> = notices
             .iter()
@@ -197,6 +207,21 @@ impl Worker {
     ) -> Vec<(&'j Claimed, Outcome)> {
         if jobs.is_empty() {
             return Vec::new();
+        }
+        // The follows' webhook events first (once per follow however often its job runs): a
+        // failure retries the jobs before anyone is told.
+        let refs: Vec<crate::db::webhook_events::FollowUpRef> = jobs
+            .iter()
+            .map(|(job, f)| crate::db::webhook_events::FollowUpRef {
+                account_id: job.account_id,
+                job_id: job.id,
+                follower_id: f.follower_id,
+                referral_id: f.referral_id,
+            })
+            .collect();
+        if let Err(e) = crate::db::webhook_events::emit_follow_ups(&self.pool, &refs).await {
+            let retry = db_outcome(Err(e));
+            return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
         }
         let infos = self.look_up(jobs).await;
         // A follow-up whose lookup asks for a retry tells nobody yet.
@@ -318,18 +343,70 @@ impl Worker {
             .collect()
     }
 
+    /// Delivers a batch's webhook jobs, a few at a time; one outcome each.
+    async fn deliver_all<'j>(
+        &self,
+        jobs: &[(&'j Claimed, &'j WebhookDelivery)],
+    ) -> Vec<(&'j Claimed, Outcome)> {
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for chunk in jobs.chunks(WEBHOOKS_AT_ONCE) {
+            let round = chunk.iter().map(|(job, d)| self.webhook(job, d));
+            let done = join_all(round).await;
+            outcomes.extend(chunk.iter().map(|(job, _)| *job).zip(done));
+        }
+        outcomes
+    }
+
+    async fn webhook(&self, job: &Claimed, delivery: &WebhookDelivery) -> Outcome {
+        use crate::webhooks::Delivered;
+        match self
+            .webhooks
+            .deliver(job.account_id, job.attempts, delivery)
+            .await
+        {
+            Delivered::Done => Outcome::Done,
+            Delivered::Retry(error) => Outcome::Retry {
+                errcode: None,
+                error,
+            },
+            Delivered::Failed(error) => Outcome::Failed {
+                errcode: None,
+                error,
+            },
+        }
+    }
+
     async fn settle(&self, job: &Claimed, outcome: Outcome) -> sqlx::Result<()> {
         match outcome {
             Outcome::Done => outbox::complete(&self.pool, job.account_id, job.id).await,
-            Outcome::Retry { errcode, error } if job.attempts < MAX_ATTEMPTS => {
-                let at = Utc::now() + backoff(job.attempts);
+            Outcome::Retry { errcode, error } if retry_wait(job).is_some() => {
+                let wait = retry_wait(job).unwrap_or_else(|| backoff(job.attempts));
+                let at = Utc::now() + wait;
                 tracing::info!(job = job.id, kind = %job.kind, ?errcode, "job will be retried");
                 outbox::retry_at(&self.pool, job.account_id, job.id, at, errcode, &error).await
             }
             Outcome::Retry { errcode, error } | Outcome::Failed { errcode, error } => {
                 tracing::warn!(job = job.id, kind = %job.kind, ?errcode, "job failed for good");
+                self.notice_failed_for_good(job).await;
                 outbox::fail(&self.pool, job.account_id, job.id, errcode, &error).await
             }
+        }
+    }
+
+    /// A referrer's notice that a job gives up on: `notification.failed` to the webhooks
+    /// (when the recorded notice did not go out).
+    async fn notice_failed_for_good(&self, job: &Claimed) {
+        let referral_id = match &job.job {
+            Ok(Job::FollowUp(f)) => f.referral_id,
+            Ok(Job::NotifyReferrer(n)) => Some(n.referral_id),
+            _ => None,
+        };
+        let Some(referral_id) = referral_id else {
+            return;
+        };
+        let failed = [(job.account_id, referral_id)];
+        if let Err(e) = crate::db::webhook_events::emit_failed_notices(&self.pool, &failed).await {
+            tracing::warn!(error = %e, "cannot emit notification.failed");
         }
     }
 
@@ -355,6 +432,7 @@ impl Worker {
             },
             Ok(Job::NotifyReferrer(notify)) => self.notify(account_id, notify.referral_id).await,
             Ok(Job::MemberCode(code)) => self.member_code(account_id, code).await,
+            Ok(Job::Webhook(delivery)) => self.webhook(job, delivery).await,
             // An unknown kind or a payload this version cannot read.
             Err(e) => Outcome::Failed {
                 errcode: None,
@@ -472,6 +550,16 @@ impl Worker {
             for (i, _) in &rows {
                 outcomes[*i] = failed.clone();
             }
+            return outcomes;
+        }
+        // Notices neither channel delivered (kept for later): the webhooks hear of it once.
+        let kept: Vec<(i64, i64)> = written
+            .iter()
+            .filter(|row| row.status == "pending")
+            .map(|row| (row.account_id, row.referral_id))
+            .collect();
+        if let Err(e) = crate::db::webhook_events::emit_failed_notices(&self.pool, &kept).await {
+            tracing::warn!(error = %e, "cannot emit notification.failed");
         }
         outcomes
     }
@@ -655,11 +743,21 @@ fn profile(account_id: i64, follower_id: i64, info: &UserInfo) -> store::UserInf
     }
 }
 
+/// How long a job that asks for a retry waits, or None when it has had its attempts: webhook
+/// deliveries on their own schedule (24 hours), the rest [`MAX_ATTEMPTS`] with [`backoff`].
+fn retry_wait(job: &Claimed) -> Option<ChronoDuration> {
+    if job.kind == crate::db::webhooks::JOB_KIND {
+        crate::webhooks::retry_after(job.attempts)
+    } else {
+        (job.attempts < MAX_ATTEMPTS).then(|| backoff(job.attempts))
+    }
+}
+
 /// Counts a job attempt for `/metrics` by kind, outcome and errcode.
 fn count_outcome(job: &Claimed, outcome: &Outcome) {
     let (label, errcode) = match outcome {
         Outcome::Done => ("done", None),
-        Outcome::Retry { errcode, .. } if job.attempts < MAX_ATTEMPTS => ("retry", *errcode),
+        Outcome::Retry { errcode, .. } if retry_wait(job).is_some() => ("retry", *errcode),
         Outcome::Retry { errcode, .. } | Outcome::Failed { errcode, .. } => ("failed", *errcode),
     };
     let errcode = errcode.map_or_else(|| "none".to_owned(), |c| c.to_string());

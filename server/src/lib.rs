@@ -14,4 +14,5 @@ pub mod sandbox;
 pub mod service;
 pub mod startup;
 pub mod telemetry;
+pub mod webhooks;
 pub mod wechat;

@@ -22,6 +22,7 @@ use crate::referral::members::MemberContext;
 use crate::referral::referrers::ListInput;
 use crate::referral::{
     abuse, accounts, members, privacy, qrcodes, reconcile, referrers, reports, settings, users,
+    webhooks,
 };
 use crate::sandbox::panel::Panel;
 
@@ -424,6 +425,67 @@ impl AppService for ServerService {
 
     async fn revoke_token(&self, user: &CurrentUser, id: i64) -> Result<(), AppError> {
         answer(settings::revoke_token(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn list_webhooks(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<app::webhooks::WebhookEndpoint>, AppError> {
+        answer(webhooks::list(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn create_webhook(
+        &self,
+        user: &CurrentUser,
+        input: app::webhooks::WebhookInput,
+    ) -> Result<app::webhooks::WebhookWithSecret, AppError> {
+        answer(webhooks::create(&self.pool, &Actor::user(user), &input).await)
+    }
+
+    async fn set_webhook_enabled(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        enabled: bool,
+    ) -> Result<app::webhooks::WebhookEndpoint, AppError> {
+        answer(webhooks::set_enabled(&self.pool, &Actor::user(user), id, enabled).await)
+    }
+
+    async fn rotate_webhook_secret(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::webhooks::WebhookWithSecret, AppError> {
+        answer(webhooks::rotate(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn delete_webhook(&self, user: &CurrentUser, id: i64) -> Result<(), AppError> {
+        answer(webhooks::delete(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn test_webhook(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::webhooks::QueuedEvent, AppError> {
+        answer(webhooks::send_test(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn webhook_deliveries(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<Vec<app::webhooks::WebhookDelivery>, AppError> {
+        answer(webhooks::deliveries(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn redeliver_webhook(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        event_id: String,
+    ) -> Result<app::webhooks::QueuedEvent, AppError> {
+        answer(webhooks::redeliver(&self.pool, &Actor::user(user), id, &event_id).await)
     }
 
     async fn sandbox_codes(&self, user: &CurrentUser) -> Result<Vec<SandboxCode>, AppError> {

@@ -59,6 +59,8 @@ pub struct AppState {
     pub jobs_wake: Arc<Notify>,
     /// Writes follow callbacks in batches.
     pub follows: Follows,
+    /// Sends webhook deliveries (the outbox worker's).
+    pub webhooks: crate::webhooks::Deliverer,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -113,6 +115,7 @@ impl AppState {
             .unwrap_or_else(|| self_url.clone());
         Ok(AppState {
             follows: Follows::start(&pool, settings.callback_deadline),
+            webhooks: crate::webhooks::Deliverer::new(pool.clone())?,
             pool,
             settings,
             leptos_options,
@@ -287,6 +290,7 @@ pub async fn serve(
         wake: state.jobs_wake.clone(),
         members: state.members(),
         follows: state.follows.clone(),
+        webhooks: state.webhooks.clone(),
     };
     crate::metrics::handle();
     let upkeep = tokio::spawn(crate::metrics::upkeep(worker_stopped.clone()));

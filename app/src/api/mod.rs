@@ -15,6 +15,7 @@ pub mod settings;
 pub mod setup;
 pub mod system;
 pub mod users;
+pub mod webhooks;
 
 /// A `Set-Cookie` value: HttpOnly and SameSite=Lax always, `Secure` when the site is served
 /// over HTTPS (`PUBLIC_URL`), so the browser never sends it in clear; `max_age` 0 clears it.

@@ -12,7 +12,7 @@ use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
-const NAV: [(&str, &str, &str, &str, Role); 12] = [
+const NAV: [(&str, &str, &str, &str, Role); 13] = [
     ("/", "概览", "Overview", "nav-overview", Role::Staff),
     (
         "/referrers",
@@ -46,6 +46,13 @@ const NAV: [(&str, &str, &str, &str, Role); 12] = [
         "自定义菜单",
         "Custom menu",
         "nav-menu",
+        Role::Admin,
+    ),
+    (
+        "/webhooks",
+        "Webhook",
+        "Webhooks",
+        "nav-webhooks",
         Role::Admin,
     ),
     ("/sandbox", "沙盒", "Sandbox", "nav-sandbox", Role::Staff),

@@ -11,3 +11,4 @@ pub mod menu_bar;
 pub mod menu_editor;
 pub mod status_badge;
 pub mod users_admin;
+pub mod webhook_log;

@@ -17,3 +17,4 @@ pub mod sandbox;
 pub mod settings;
 pub mod setup;
 pub mod stats;
+pub mod webhooks;

@@ -37,6 +37,7 @@ pub fn SettingsPage() -> impl IntoView {
 fn Sections(data: SettingsData) -> impl IntoView {
     let public_url = data.wechat.public_url.clone();
     view! {
+        <WebhooksNotice />
         <section class="card">
             <h2>{t("欢迎语", "Greetings")}</h2>
             <p class="muted">{t("可用占位符：{referrer} 推荐人姓名，{follower} 关注者（微信已不提供昵称，显示“朋友”）。留空恢复默认。",
@@ -76,6 +77,26 @@ fn Sections(data: SettingsData) -> impl IntoView {
                 </table>
             </div>
         </section>
+    }
+}
+
+/// Webhooks the server disabled after repeated failures, with a link to their page.
+#[component]
+fn WebhooksNotice() -> impl IntoView {
+    let hooks = Resource::new(|| (), |_| crate::api::webhooks::list_webhooks());
+    view! {
+        <Suspense>
+            {move || hooks.get().and_then(Result::ok).map(|list| {
+                let disabled = list.iter().filter(|e| !e.enabled && e.disabled_reason.is_some()).count();
+                (disabled > 0).then(|| view! {
+                    <p class="error banner" role="alert" data-testid="settings-webhooks-disabled">
+                        {t("有 Webhook 因连续投递失败已自动停用：", "Webhooks disabled after repeated failed deliveries: ")}
+                        {disabled} " "
+                        <a href="/webhooks">{t("查看 Webhook", "See webhooks")}</a>
+                    </p>
+                })
+            })}
+        </Suspense>
     }
 }
 

@@ -14,16 +14,16 @@ pub async fn record_unfollow(
     at: DateTime<Utc>,
 ) -> sqlx::Result<()> {
     // By WeChat's CreateTime: an unfollow older than the follower's last follow arrived late
-    // (events can be delivered out of order) and changes nothing.
-    sqlx::query(
-        "update follower set subscribed = false, unfollowed_at = $3
-         where account_id = $1 and openid = $2 and last_followed_at <= $3",
-    )
-    .bind(account_id)
-    .bind(openid)
-    .bind(at)
-    .execute(&mut *conn)
-    .await?;
+    // (events can be delivered out of order) and changes nothing. The same statement emits
+    // `referral.lost` to the account's webhooks (nothing is written when none listens).
+    static SQL: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(crate::db::webhook_events::unfollow_statement);
+    sqlx::query(sqlx::AssertSqlSafe(SQL.as_str()))
+        .bind(account_id)
+        .bind(openid)
+        .bind(at)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

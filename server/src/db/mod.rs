@@ -22,6 +22,8 @@ pub mod settings;
 pub mod stats;
 pub mod token;
 pub mod users;
+pub mod webhook_events;
+pub mod webhooks;
 
 use std::time::Duration;
 

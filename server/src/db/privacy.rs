@@ -24,7 +24,8 @@ impl Erased {
 /// Replaces `openid` by `tombstone` in every table of the account that holds it: the follower
 /// (unionid and scene cleared), events (payload and reply emptied, de-duplication key
 /// replaced), scans, first-scanner sets, pending roll-up deltas, outbox payloads, binding codes,
-/// reconciliation reports and lists, audit details; a referrer bound to the openid is unbound.
+/// reconciliation reports and lists, audit details, webhook events and their logged answers; a
+/// referrer bound to the openid is unbound.
 /// Counts (referrals, scans, roll-ups) stay. `openid` must be made of letters, digits, `-` and
 /// `_` only (so a textual replacement inside JSON is exact).
 pub async fn erase(
@@ -72,6 +73,10 @@ pub async fn erase(
          where account_id = $1 and strpos(payload::text, $2) > 0",
         "update audit_log set detail = replace(detail::text, $2, $3)::jsonb
          where account_id = $1 and strpos(detail::text, $2) > 0",
+        "update webhook_event set data = replace(data::text, $2, $3)::jsonb
+         where account_id = $1 and strpos(data::text, $2) > 0",
+        "update webhook_delivery set response_excerpt = replace(response_excerpt, $2, $3)
+         where account_id = $1 and strpos(response_excerpt, $2) > 0",
     ] {
         others += run(conn, sql, account_id, openid, tombstone).await?;
     }
@@ -178,8 +183,9 @@ pub async fn purge_payloads(pool: &PgPool, account_id: i64) -> sqlx::Result<u64>
     Ok(total)
 }
 
-/// Deletes expired sessions, old sign-in attempts and finished outbox rows (done after 7
-/// days, failed after 30; kept notices are pending and stay); returns how many rows.
+/// Deletes expired sessions, old sign-in attempts, finished outbox rows (done after 7 days,
+/// failed after 30; kept notices are pending and stay) and webhook delivery logs older than
+/// 30 days; returns how many rows.
 pub async fn purge_expired(pool: &PgPool) -> sqlx::Result<u64> {
     let mut total = 0;
     for sql in [
@@ -190,5 +196,7 @@ pub async fn purge_expired(pool: &PgPool) -> sqlx::Result<u64> {
     ] {
         total += sqlx::query(sql).execute(pool).await?.rows_affected();
     }
+    // The webhook delivery log, and events no attempt of which is left, after 30 days.
+    total += crate::db::webhooks::purge(pool, 30).await?;
     Ok(total)
 }

@@ -25,6 +25,17 @@ pub enum Job {
     /// The other half of a member's code request (link or image) as a customer-service
     /// message (see [`crate::referral::members`]).
     MemberCode(MemberCode),
+    /// One delivery of a webhook event to one endpoint (see [`crate::webhooks`]); retried on
+    /// its own schedule, with the same event id every time.
+    Webhook(WebhookDelivery),
+}
+
+/// [`Job::Webhook`]: `{"endpoint_id", "event_id"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookDelivery {
+    pub endpoint_id: i64,
+    /// `evt_…`, the id receivers de-duplicate on.
+    pub event_id: String,
 }
 
 /// [`Job::FollowUp`]: `{"openid", "follower_id", "referral_id"}`.
@@ -67,14 +78,16 @@ pub enum JobKind {
     UserInfo,
     NotifyReferrer,
     MemberCode,
+    Webhook,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 4] = [
+    pub const ALL: [JobKind; 5] = [
         JobKind::FollowUp,
         JobKind::UserInfo,
         JobKind::NotifyReferrer,
         JobKind::MemberCode,
+        JobKind::Webhook,
     ];
 
     /// The stored string (also the metric label).
@@ -84,6 +97,7 @@ impl JobKind {
             JobKind::UserInfo => "user_info",
             JobKind::NotifyReferrer => "notify_referrer",
             JobKind::MemberCode => "member_code",
+            JobKind::Webhook => crate::db::webhooks::JOB_KIND,
         }
     }
 
@@ -119,6 +133,7 @@ impl Job {
             Job::UserInfo(_) => JobKind::UserInfo,
             Job::NotifyReferrer(_) => JobKind::NotifyReferrer,
             Job::MemberCode(_) => JobKind::MemberCode,
+            Job::Webhook(_) => JobKind::Webhook,
         }
     }
 
@@ -129,6 +144,7 @@ impl Job {
             Job::UserInfo(p) => serde_json::to_value(p),
             Job::NotifyReferrer(p) => serde_json::to_value(p),
             Job::MemberCode(p) => serde_json::to_value(p),
+            Job::Webhook(p) => serde_json::to_value(p),
         };
         // Structs of strings and integers always serialise.
         payload.expect("job payloads serialise")
@@ -145,6 +161,7 @@ impl Job {
             JobKind::UserInfo => Job::UserInfo(read(kind, payload)?),
             JobKind::NotifyReferrer => Job::NotifyReferrer(read(kind, payload)?),
             JobKind::MemberCode => Job::MemberCode(read(kind, payload)?),
+            JobKind::Webhook => Job::Webhook(read(kind, payload)?),
         })
     }
 }
@@ -237,6 +254,10 @@ mod tests {
                 referrer_id: 12,
                 openid: "oSBX_dave".into(),
             }),
+            Job::Webhook(WebhookDelivery {
+                endpoint_id: 2,
+                event_id: "evt_0123456789abcdef0123456789abcdef".into(),
+            }),
         ]
     }
 
@@ -256,7 +277,13 @@ mod tests {
         let stored: Vec<&str> = JobKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(
             stored,
-            ["follow_up", "user_info", "notify_referrer", "member_code"]
+            [
+                "follow_up",
+                "user_info",
+                "notify_referrer",
+                "member_code",
+                "webhook"
+            ]
         );
     }
 
@@ -278,6 +305,10 @@ mod tests {
             (
                 "member_code",
                 r#"{"openid": "oSBX_dave", "event_id": 11, "referrer_id": 12}"#,
+            ),
+            (
+                "webhook",
+                r#"{"endpoint_id": 2, "event_id": "evt_0123456789abcdef0123456789abcdef"}"#,
             ),
         ];
         let decoded: Vec<Job> = stored
@@ -319,6 +350,7 @@ mod tests {
             ("notify_referrer", json!({"referral_id": "4"})),
             ("member_code", json!({"event_id": 1, "openid": "o"})),
             ("member_code", json!(null)),
+            ("webhook", json!({"endpoint_id": 2})),
         ];
         for (kind, payload) in bad {
             let err = Job::decode(kind, payload.clone()).expect_err("does not decode");

@@ -315,6 +315,12 @@ impl MemberContext {
         let made = self.make_code(account_id, referrer_id).await;
         claim.release().await;
         let made = made?;
+        // The webhooks hear of it (after the code is stored; a lost event is logged only).
+        if let Err(e) =
+            crate::db::webhook_events::emit_member_code(&self.pool, account_id, made.id).await
+        {
+            tracing::warn!(error = %e, "cannot emit member.code_created");
+        }
         store::current_code(&self.pool, account_id, referrer_id, Utc::now())
             .await?
             .filter(|c| c.id == made.id)

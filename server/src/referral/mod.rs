@@ -27,3 +27,4 @@ pub mod setup;
 pub mod tokens;
 pub mod users;
 pub mod views;
+pub mod webhooks;

@@ -71,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 61] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 69] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -246,6 +246,26 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 61] = [
         Some(Role::Admin),
         "user_id=1&password=long-enough-1",
     ),
+    ("/sfn/webhooks/list", Some(Role::Admin), ""),
+    (
+        "/sfn/webhooks/create",
+        Some(Role::Admin),
+        r#"{"input":{"url":"http://127.0.0.1:9/intruder","events":["referral.created"],"allow_private":true}}"#,
+    ),
+    (
+        "/sfn/webhooks/enabled",
+        Some(Role::Admin),
+        "id=1&enabled=false",
+    ),
+    ("/sfn/webhooks/rotate", Some(Role::Admin), "id=1"),
+    ("/sfn/webhooks/delete", Some(Role::Admin), "id=1"),
+    ("/sfn/webhooks/test", Some(Role::Admin), "id=1"),
+    ("/sfn/webhooks/deliveries", Some(Role::Admin), "id=1"),
+    (
+        "/sfn/webhooks/redeliver",
+        Some(Role::Admin),
+        "id=1&event_id=evt_x",
+    ),
 ];
 
 async fn call(
@@ -331,6 +351,11 @@ async fn every_server_function_checks_the_session_the_role_and_the_origin(pool: 
         .await
         .expect("accounts");
     assert_eq!(accounts, ["默认公众号"], "no account was added or renamed");
+    let webhooks: i64 = sqlx::query_scalar("select count(*) from webhook_endpoint")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(webhooks, 0, "no webhook was added");
 }
 
 /// A hand-made server-function call whose arguments cannot be read is the caller's mistake:

@@ -29,3 +29,4 @@ mod skeleton;
 mod soak;
 mod staff_admin;
 mod tokens;
+mod webhooks;

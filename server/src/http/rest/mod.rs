@@ -7,6 +7,7 @@ pub mod qrcodes;
 pub mod referrers;
 pub mod reports;
 pub mod review;
+pub mod webhooks;
 
 use axum::Json;
 use axum::Router;
@@ -36,8 +37,20 @@ use crate::startup::AppState;
         (name = "referrers", description = "People and channels who bring followers"),
         (name = "qrcodes", description = "Parametric follow QR codes"),
         (name = "reports", description = "Leaderboard, stats and referral exports"),
-        (name = "review", description = "Abuse review: flagged referrals, void and restore")
-    )
+        (name = "review", description = "Abuse review: flagged referrals, void and restore"),
+        (name = "webhooks", description = "Outbound webhooks (admin): endpoints, secrets, \
+            deliveries. Each delivery is a POST of a `WebhookEventBody` whose `data` is the \
+            `…Data` schema of its `type`, signed in `X-Tuijian-Signature` (see the README).")
+    ),
+    components(schemas(
+        crate::webhooks::payload::WebhookEventBody,
+        crate::webhooks::payload::ReferralCreatedData,
+        crate::webhooks::payload::ReferralLostData,
+        crate::webhooks::payload::ReferralRestoredData,
+        crate::webhooks::payload::MemberCodeCreatedData,
+        crate::webhooks::payload::NotificationFailedData,
+        crate::webhooks::payload::WebhookTestData
+    ))
 )]
 struct ApiDoc;
 
@@ -86,6 +99,17 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(review::void_referral))
         .routes(routes!(review::restore_referral))
         .routes(routes!(review::get_thresholds, review::set_thresholds))
+        .routes(routes!(webhooks::list_webhooks, webhooks::create_webhook))
+        .routes(routes!(
+            webhooks::get_webhook,
+            webhooks::update_webhook,
+            webhooks::delete_webhook
+        ))
+        .routes(routes!(webhooks::set_webhook_enabled))
+        .routes(routes!(webhooks::rotate_webhook_secret))
+        .routes(routes!(webhooks::test_webhook))
+        .routes(routes!(webhooks::list_webhook_deliveries))
+        .routes(routes!(webhooks::redeliver_webhook_event))
         .split_for_parts();
     let not_found =
         || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route") };
