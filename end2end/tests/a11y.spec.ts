@@ -59,6 +59,7 @@ const PAGES: [string, string][] = [
   ["/stats", "stats"],
   ["/reconcile", "reconciliation"],
   ["/review", "review"],
+  ["/webhooks", "webhooks"],
   ["/settings", "settings"],
   ["/privacy", "privacy"],
   ["/setup", "setup"],

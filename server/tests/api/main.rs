@@ -13,6 +13,7 @@ mod client_shapes;
 mod common;
 mod credit;
 mod exports;
+mod fuzz;
 mod hostile_json;
 mod members;
 mod menu;

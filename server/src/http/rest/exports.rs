@@ -6,12 +6,13 @@ use std::borrow::Cow;
 
 use app::model::Stats;
 use axum::body::{Body, Bytes};
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::{Stream, StreamExt};
 use serde::Deserialize;
 
+use crate::http::rest::ApiQuery;
 use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::http::rest::reports::ReportParams;
 use crate::referral::actor::Actor;
@@ -199,7 +200,7 @@ fn funnel_cells(s: &Stats) -> Vec<Cell<'_>> {
 pub async fn export_stats(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Response, ApiError> {
     let stats = reports::stats(&state.pool, &actor, &p.into()).await?;
     Ok(csv_table(
@@ -219,7 +220,7 @@ pub async fn export_stats(
 pub async fn export_daily(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Response, ApiError> {
     let stats = reports::stats(&state.pool, &actor, &p.into()).await?;
     let rows: Vec<Vec<Cell<'_>>> = stats
@@ -264,7 +265,7 @@ pub struct ZipParams {
 pub async fn export_qrcodes(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ZipParams>,
+    ApiQuery(p): ApiQuery<ZipParams>,
 ) -> Result<Response, ApiError> {
     let zip = exports::code_images_zip(&state.pool, &actor, p.ids.as_deref(), p.format.as_deref())
         .await?;

@@ -69,7 +69,7 @@ impl Modify for BearerAuth {
 /// The `/api/v1` router (nest it under `/api/v1`): every route for the first account, and
 /// the same routes under `/accounts/{account}` for any account.
 pub fn router() -> Router<AppState> {
-    let (routes, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (routes, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             referrers::list_referrers,
             referrers::create_referrer
@@ -111,6 +111,7 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(webhooks::list_webhook_deliveries))
         .routes(routes!(webhooks::redeliver_webhook_event))
         .split_for_parts();
+    StandardResponses.modify(&mut api);
     let not_found =
         || async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such API route") };
     routes
@@ -161,12 +162,103 @@ where
             Ok(Json(value)) => Ok(ApiJson(value)),
             Err(rejection) => {
                 let status = rejection.status();
-                let code = if status == StatusCode::UNPROCESSABLE_ENTITY {
-                    "validation_failed"
-                } else {
-                    "bad_request"
+                let code = match status {
+                    StatusCode::UNPROCESSABLE_ENTITY => "validation_failed",
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+                    StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+                    _ => "bad_request",
                 };
                 Err(ApiError::new(status, code, rejection.body_text()))
+            }
+        }
+    }
+}
+
+/// A query string read into `T`, refused with our error body (400) when it does not parse:
+/// an integer that is not one, a boolean that is neither `true` nor `false`.
+pub struct ApiQuery<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(value)| ApiQuery(value))
+            .map_err(|rejection| ApiError::bad_request(rejection.body_text()))
+    }
+}
+
+/// Adds the answers every operation can give, where they apply, to each operation of the
+/// document (with the error body): 400 (a malformed id, query or body), 401 (no valid token),
+/// 403 (the token's role is not enough), 404 (no such row, for paths with an id), 413, 415
+/// and 422 (for operations with a body; 422 also for query parameters) and 503 (the database
+/// is unreachable). What an operation documents itself stays.
+struct StandardResponses;
+
+impl Modify for StandardResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::ParameterIn;
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
+        let error = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content(
+                        "application/json",
+                        ContentBuilder::new()
+                            .schema(Some(Ref::from_schema_name("ErrorBody")))
+                            .build(),
+                    )
+                    .build(),
+            )
+        };
+        for (path, item) in &mut openapi.paths.paths {
+            let with_id = path.contains('{');
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_body = op.request_body.is_some();
+                let has_query = op.parameters.as_ref().is_some_and(|ps| {
+                    ps.iter().any(|p| {
+                        matches!(p, RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Query))
+                    })
+                });
+                let mut add = |status: &str, description: &str, applies: bool| {
+                    if applies {
+                        op.responses
+                            .responses
+                            .entry(status.to_owned())
+                            .or_insert_with(|| error(description));
+                    }
+                };
+                add("400", "Malformed id, query parameter or body", true);
+                add("401", "No valid bearer token", op.security.is_some());
+                add(
+                    "403",
+                    "The token's role is not enough",
+                    op.security.is_some(),
+                );
+                add("404", "No such row in this account", with_id);
+                add("413", "The body is too large", has_body);
+                add("415", "The body is not JSON", has_body);
+                add(
+                    "422",
+                    "Invalid input; `fields` names them",
+                    has_body || has_query,
+                );
+                add("503", "The database is unreachable; try again", true);
             }
         }
     }

@@ -2,11 +2,12 @@
 
 use app::model::{NewQrCode, QrCode};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
+use crate::http::rest::ApiQuery;
 use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::http::rest::{ApiJson, Id};
 use crate::referral::actor::Actor;
@@ -69,7 +70,7 @@ pub async fn qrcode_png(
     State(state): State<AppState>,
     actor: Actor,
     Id(id): Id,
-    Query(p): Query<ImageParams>,
+    ApiQuery(p): ApiQuery<ImageParams>,
 ) -> Result<Response, ApiError> {
     let png = qrcodes::png(&state.pool, &actor, id, p.size).await?;
     Ok(image_response(

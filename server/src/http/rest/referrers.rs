@@ -2,10 +2,11 @@
 
 use app::model::{NewReferrer, Page, Referrer, ReferrerPatch};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::http::rest::ApiQuery;
 use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::http::rest::{ApiJson, Id};
 use crate::referral::actor::Actor;
@@ -45,7 +46,7 @@ pub struct ReferrerPage {
 pub async fn list_referrers(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ListParams>,
+    ApiQuery(p): ApiQuery<ListParams>,
 ) -> Result<Json<Page<Referrer>>, ApiError> {
     let input = ListInput {
         q: p.q,

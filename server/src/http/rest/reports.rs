@@ -3,10 +3,11 @@
 
 use app::model::{LeaderboardRow, Page, Referral, ReportQuery, Stats};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use crate::http::rest::ApiQuery;
 use crate::http::rest::Id;
 use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::http::rest::exports::{Cell, CsvEncoder, csv_stream};
@@ -57,7 +58,7 @@ pub struct Leaderboard {
 pub async fn get_leaderboard(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Json<Leaderboard>, ApiError> {
     let items = reports::leaderboard(&state.pool, &actor, &p.into()).await?;
     Ok(Json(Leaderboard { items }))
@@ -70,7 +71,7 @@ pub async fn get_leaderboard(
 pub async fn get_stats(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Json<Stats>, ApiError> {
     Ok(Json(reports::stats(&state.pool, &actor, &p.into()).await?))
 }
@@ -83,7 +84,7 @@ pub async fn get_referrer_stats(
     State(state): State<AppState>,
     actor: Actor,
     Id(id): Id,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Json<Stats>, ApiError> {
     Ok(Json(
         reports::referrer_stats(&state.pool, &actor, id, &p.into()).await?,
@@ -117,7 +118,7 @@ pub async fn list_referrals(
     State(state): State<AppState>,
     actor: Actor,
     Id(id): Id,
-    Query(p): Query<PageParams>,
+    ApiQuery(p): ApiQuery<PageParams>,
 ) -> Result<Json<Page<Referral>>, ApiError> {
     let page = reports::referrals_of(&state.pool, &actor, id, p.page, p.per_page).await?;
     Ok(Json(page))
@@ -132,7 +133,7 @@ pub async fn list_referrals(
 pub async fn export_referrals(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Response, ApiError> {
     let rows = reports::referrals_export(&state.pool, &actor, &p.into())?;
     let header = [
@@ -175,7 +176,7 @@ pub async fn export_referrals(
 pub async fn export_leaderboard(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<ReportParams>,
+    ApiQuery(p): ApiQuery<ReportParams>,
 ) -> Result<Response, ApiError> {
     let rows = reports::leaderboard_export(&state.pool, &actor, &p.into()).await?;
     let header = [

@@ -3,10 +3,11 @@
 
 use app::review::{AbuseThresholds, ReviewItem};
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use serde::Deserialize;
 
+use crate::http::rest::ApiQuery;
 use crate::http::rest::error::{ApiError, ErrorBody};
 use crate::http::rest::{ApiJson, Id};
 use crate::referral::abuse;
@@ -58,7 +59,7 @@ pub struct Confirmation {
 pub async fn list_review(
     State(state): State<AppState>,
     actor: Actor,
-    Query(p): Query<QueueParams>,
+    ApiQuery(p): ApiQuery<QueueParams>,
 ) -> Result<Json<ReviewPage>, ApiError> {
     let data = abuse::queue(
         &state.pool,
