@@ -1,30 +1,21 @@
 import type { Page } from "@playwright/test";
-import { test, expect, follow, hydrated, login, unique } from "./fixtures";
+import { test, expect, beijing, hydrated, login, referrerWithCode, unique } from "./fixtures";
 
 /** Today in Beijing, `YYYY-MM-DD`. */
 function today(): string {
-  return new Intl.DateTimeFormat("en-CA", { timeZone: "Asia/Shanghai" }).format(new Date());
+  return beijing(new Date()).slice(0, 10);
 }
 
 /** A referrer with two follows today, one of whom left again: its page's address and name. */
 async function busyReferrer(page: Page): Promise<{ url: string; name: string }> {
-  await follow(page, "nav-referrers");
   const name = unique("趋势");
-  await page.getByTestId("input-name").fill(name);
-  await page.getByTestId("create-referrer").click();
-  await page.getByTestId("referrer-search").fill(name);
-  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await follow(page, "referrer-link");
-  await page.getByTestId("create-code").click();
-  await expect(page.getByTestId("code-card")).toHaveCount(1);
-  const png = await page.getByTestId("download-png").getAttribute("href");
-  const code = Number(png?.match(/qrcodes\/(\d+)\//)?.[1]);
+  const { url, code } = await referrerWithCode(page, name);
   const [a, b] = [unique("c1"), unique("c2")];
   for (const user of [a, b]) {
     expect((await page.request.post("/sandbox/simulate/scan", { data: { qrcode_id: code, user } })).ok()).toBeTruthy();
   }
   expect((await page.request.post("/sandbox/simulate/unfollow", { data: { user: b } })).ok()).toBeTruthy();
-  return { url: new URL(page.url()).pathname, name };
+  return { url, name };
 }
 
 test("the daily chart has axes, a legend with toggles, and each day's values on hover and focus", async ({ page }) => {

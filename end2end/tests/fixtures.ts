@@ -59,3 +59,32 @@ export function unique(prefix: string) {
 }
 
 export { expect };
+
+/** A new referrer named `name` with one permanent code: its page's path and the code's id. */
+export async function referrerWithCode(page: Page, name: string): Promise<{ url: string; code: number }> {
+  await follow(page, "nav-referrers");
+  await page.getByTestId("input-name").fill(name);
+  await page.getByTestId("create-referrer").click();
+  await page.getByTestId("referrer-search").fill(name);
+  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
+  await follow(page, "referrer-link");
+  await page.getByTestId("create-code").click();
+  await expect(page.getByTestId("code-card")).toHaveCount(1);
+  const png = await page.getByTestId("download-png").getAttribute("href");
+  return { url: new URL(page.url()).pathname, code: Number(png?.match(/qrcodes\/(\d+)\//)?.[1]) };
+}
+
+/** Beijing wall-clock time of `at`, `YYYY-MM-DD HH:MM` (the dashboard's times). */
+export function beijing(at: Date): string {
+  const parts = new Intl.DateTimeFormat("en-CA", {
+    timeZone: "Asia/Shanghai",
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  }).formatToParts(at);
+  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? "";
+  return `${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")}`;
+}

@@ -1,22 +1,8 @@
 import type { Page } from "@playwright/test";
-import { test, expect, follow, hydrated, login, unique } from "./fixtures";
+import { test, expect, follow, hydrated, login, referrerWithCode, unique } from "./fixtures";
 
 // A decision without a reason is refused (422); staff are refused the queue (403).
 test.use({ expectedConsoleErrors: [/status of (403|422)/] });
-
-/** A new referrer with one code: its page's address and the code's id. */
-async function referrerWithCode(page: Page, name: string): Promise<{ url: string; code: number }> {
-  await follow(page, "nav-referrers");
-  await page.getByTestId("input-name").fill(name);
-  await page.getByTestId("create-referrer").click();
-  await page.getByTestId("referrer-search").fill(name);
-  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await follow(page, "referrer-link");
-  await page.getByTestId("create-code").click();
-  await expect(page.getByTestId("code-card")).toHaveCount(1);
-  const png = await page.getByTestId("download-png").getAttribute("href");
-  return { url: page.url(), code: Number(png?.match(/qrcodes\/(\d+)\//)?.[1]) };
-}
 
 async function simulate(page: Page, what: "scan" | "unfollow", data: object) {
   const res = await page.request.post(`/sandbox/simulate/${what}`, { data });

@@ -1,33 +1,8 @@
-import { test, expect, follow, hydrated, login, unique } from "./fixtures";
-
-/** Beijing wall-clock time of `at`, `YYYY-MM-DD HH:MM`. */
-function beijing(at: Date): string {
-  const parts = new Intl.DateTimeFormat("en-CA", {
-    timeZone: "Asia/Shanghai",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    hourCycle: "h23",
-  }).formatToParts(at);
-  const p = (t: string) => parts.find((x) => x.type === t)?.value ?? "";
-  return `${p("year")}-${p("month")}-${p("day")} ${p("hour")}:${p("minute")}`;
-}
+import { test, expect, beijing, hydrated, login, referrerWithCode, unique } from "./fixtures";
 
 test("times are shown in Beijing time with the zone named", async ({ page }) => {
   await login(page, "e2e-manager");
-  await follow(page, "nav-referrers");
-  const name = unique("时区");
-  await page.getByTestId("input-name").fill(name);
-  await page.getByTestId("create-referrer").click();
-  await page.getByTestId("referrer-search").fill(name);
-  await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await follow(page, "referrer-link");
-  await page.getByTestId("create-code").click();
-  await expect(page.getByTestId("code-card")).toHaveCount(1);
-  const png = await page.getByTestId("download-png").getAttribute("href");
-  const code = Number(png?.match(/qrcodes\/(\d+)\//)?.[1]);
+  const { code } = await referrerWithCode(page, unique("时区"));
   const before = beijing(new Date());
   const res = await page.request.post("/sandbox/simulate/scan", { data: { qrcode_id: code, user: unique("tz") } });
   expect(res.ok()).toBeTruthy();

@@ -327,7 +327,7 @@ const QUEUE: &str = "with g as (
         when 'voided' then voided_at is not null
         else true end";
 
-fn filter_name(f: QueueFilter) -> &'static str {
+pub fn filter_name(f: QueueFilter) -> &'static str {
     match f {
         QueueFilter::Open => "open",
         QueueFilter::Confirmed => "confirmed",
@@ -428,89 +428,41 @@ pub async fn confirm(
     .rows_affected())
 }
 
-/// A referral about to be voided or restored, read under lock.
-#[derive(Debug, sqlx::FromRow)]
-pub struct Locked {
-    pub referrer_id: i64,
-    pub voided: bool,
-}
-
-/// Locks the referral and its follower (a concurrent unfollow waits and then counts by the
-/// new state); None when the account has no such referral.
-pub async fn lock(
-    conn: &mut PgConnection,
-    account_id: i64,
-    referral_id: i64,
-) -> sqlx::Result<Option<Locked>> {
-    sqlx::query_as(
-        "select r.referrer_id, r.voided_at is not null as voided from referral r
-         join follower f on f.account_id = r.account_id and f.id = r.follower_id
-         where r.account_id = $1 and r.id = $2
-         for update of r, f",
-    )
-    .bind(account_id)
-    .bind(referral_id)
-    .fetch_optional(&mut *conn)
-    .await
-}
-
-/// Voids the locked referral: its follow, unfollow and lost counts leave its referrer's
-/// roll-ups (what a rebuild, which leaves voided referrals out, would count), the referral is
-/// marked and its flags closed as `voided`.
-pub async fn void(
+/// Voids the referral (`reason` given) or restores it (`None`), locked by the caller with
+/// [`super::credit::lock`]: its follow, unfollow and lost counts leave its referrer's roll-ups
+/// or come back (what a rebuild, which leaves voided referrals out, counts), the referral is
+/// marked or cleared, and its flags read `voided` or, restored, `confirmed`.
+pub async fn set_voided(
     conn: &mut PgConnection,
     account_id: i64,
     referral_id: i64,
     referrer_id: i64,
-    reason: &str,
+    reason: Option<&str>,
     actor: &str,
 ) -> sqlx::Result<()> {
-    super::credit::shift_counts(conn, account_id, referral_id, &[(referrer_id, -1)]).await?;
+    let void = reason.is_some();
+    let sign = if void { -1 } else { 1 };
+    super::credit::shift_counts(conn, account_id, referral_id, &[(referrer_id, sign)]).await?;
     sqlx::query(
-        "update referral set voided_at = now(), voided_by = $3, void_reason = $4
+        "update referral set voided_at = case when $3 then now() end,
+                voided_by = case when $3 then $4 end, void_reason = $5
          where account_id = $1 and id = $2",
     )
     .bind(account_id)
     .bind(referral_id)
+    .bind(void)
     .bind(actor)
     .bind(reason)
     .execute(&mut *conn)
     .await?;
     sqlx::query(
-        "update abuse_flag set status = 'voided', resolved_by = $3, resolved_at = now()
+        "update abuse_flag set status = case when $3 then 'voided' else 'confirmed' end,
+                resolved_by = $4, resolved_at = now()
          where account_id = $1 and referral_id = $2",
     )
     .bind(account_id)
     .bind(referral_id)
-    .bind(actor)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
-
-/// Restores the locked voided referral: its counts come back and its flags read `confirmed`.
-pub async fn restore(
-    conn: &mut PgConnection,
-    account_id: i64,
-    referral_id: i64,
-    referrer_id: i64,
-    actor: &str,
-) -> sqlx::Result<()> {
-    super::credit::shift_counts(conn, account_id, referral_id, &[(referrer_id, 1)]).await?;
-    sqlx::query(
-        "update referral set voided_at = null, voided_by = null, void_reason = null
-         where account_id = $1 and id = $2",
-    )
-    .bind(account_id)
-    .bind(referral_id)
-    .execute(&mut *conn)
-    .await?;
-    sqlx::query(
-        "update abuse_flag set status = 'confirmed', resolved_by = $3, resolved_at = now()
-         where account_id = $1 and referral_id = $2",
-    )
-    .bind(account_id)
-    .bind(referral_id)
+    .bind(void)
     .bind(actor)
     .execute(&mut *conn)
     .await?;

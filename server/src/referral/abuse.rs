@@ -29,7 +29,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::db::abuse as store;
-use crate::db::abuse::{QueueFilter, Subject};
+use crate::db::abuse::{QueueFilter, Subject, filter_name};
 use crate::referral::actor::Actor;
 use crate::referral::error::ServiceError;
 use crate::referral::period::local_time;
@@ -51,15 +51,6 @@ fn filter_of(name: Option<&str>) -> Result<QueueFilter, ServiceError> {
             "status",
             "状态须为 open、confirmed、voided 或 all / status is open, confirmed, voided or all",
         )),
-    }
-}
-
-fn filter_name(f: QueueFilter) -> &'static str {
-    match f {
-        QueueFilter::Open => "open",
-        QueueFilter::Confirmed => "confirmed",
-        QueueFilter::Voided => "voided",
-        QueueFilter::All => "all",
     }
 }
 
@@ -209,7 +200,9 @@ pub async fn confirm(pool: &PgPool, actor: &Actor, subject: Subject) -> Result<(
     let closed = store::confirm(&mut tx, actor.account_id, subject, &actor.audit_name()).await?;
     if closed == 0 {
         let known = match subject {
-            Subject::Referral(id) => store::lock(&mut tx, actor.account_id, id).await?.is_some(),
+            Subject::Referral(id) => crate::db::credit::lock(&mut tx, actor.account_id, id)
+                .await?
+                .is_some(),
             Subject::Scan(id) => store::scan_flagged(pool, actor.account_id, id).await?,
         };
         return Err(if known {
@@ -246,44 +239,7 @@ pub async fn void(
     referral_id: i64,
     reason: &str,
 ) -> Result<(), ServiceError> {
-    actor.require(Role::Manager)?;
-    let reason = reason_of(reason)?;
-    let mut tx = pool.begin().await?;
-    let locked = store::lock(&mut tx, actor.account_id, referral_id)
-        .await?
-        .ok_or(ServiceError::NotFound("referral"))?;
-    if locked.voided {
-        return Err(ServiceError::Conflict {
-            code: "already_voided",
-            message: "这条推荐已作废 / the referral is voided already".into(),
-        });
-    }
-    let who = actor.audit_name();
-    store::void(
-        &mut tx,
-        actor.account_id,
-        referral_id,
-        locked.referrer_id,
-        reason,
-        &who,
-    )
-    .await?;
-    crate::db::referrers::audit(
-        &mut tx,
-        actor.account_id,
-        &who,
-        "referral.void",
-        referral_id,
-        json!({"referrer": locked.referrer_id, "reason": reason}),
-    )
-    .await?;
-    tx.commit().await?;
-    tracing::info!(
-        account = actor.account_id,
-        referral = referral_id,
-        "referral voided"
-    );
-    Ok(())
+    decide(pool, actor, referral_id, reason, true).await
 }
 
 /// Restores a voided referral (managers), with a reason: it counts again.
@@ -293,32 +249,58 @@ pub async fn restore(
     referral_id: i64,
     reason: &str,
 ) -> Result<(), ServiceError> {
+    decide(pool, actor, referral_id, reason, false).await
+}
+
+/// Voids (`void`) or restores a referral under its lock, audited with the reason.
+async fn decide(
+    pool: &PgPool,
+    actor: &Actor,
+    referral_id: i64,
+    reason: &str,
+    void: bool,
+) -> Result<(), ServiceError> {
     actor.require(Role::Manager)?;
     let reason = reason_of(reason)?;
     let mut tx = pool.begin().await?;
-    let locked = store::lock(&mut tx, actor.account_id, referral_id)
+    let locked = crate::db::credit::lock(&mut tx, actor.account_id, referral_id)
         .await?
         .ok_or(ServiceError::NotFound("referral"))?;
-    if !locked.voided {
-        return Err(ServiceError::Conflict {
-            code: "not_voided",
-            message: "这条推荐没有作废 / the referral is not voided".into(),
-        });
+    match (void, locked.voided) {
+        (true, true) => {
+            return Err(ServiceError::Conflict {
+                code: "already_voided",
+                message: "这条推荐已作废 / the referral is voided already".into(),
+            });
+        }
+        (false, false) => {
+            return Err(ServiceError::Conflict {
+                code: "not_voided",
+                message: "这条推荐没有作废 / the referral is not voided".into(),
+            });
+        }
+        _ => {}
     }
     let who = actor.audit_name();
-    store::restore(
+    store::set_voided(
         &mut tx,
         actor.account_id,
         referral_id,
         locked.referrer_id,
+        void.then_some(reason),
         &who,
     )
     .await?;
+    let action = if void {
+        "referral.void"
+    } else {
+        "referral.restore"
+    };
     crate::db::referrers::audit(
         &mut tx,
         actor.account_id,
         &who,
-        "referral.restore",
+        action,
         referral_id,
         json!({"referrer": locked.referrer_id, "reason": reason}),
     )
@@ -327,7 +309,8 @@ pub async fn restore(
     tracing::info!(
         account = actor.account_id,
         referral = referral_id,
-        "referral restored"
+        action,
+        "credit decided"
     );
     Ok(())
 }
