@@ -300,6 +300,20 @@ pub struct ReferrerDetail {
     /// The viewer may void (remove) and restore this referrer's referrals (managers).
     #[serde(default)]
     pub can_void: bool,
+    /// How the WeChat tags of this referrer's credited followers stand, by tag and state.
+    #[serde(default)]
+    pub wechat_tags: Vec<WechatTagCount>,
+}
+
+/// Followers credited to a referrer whose WeChat tag is in one state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatTagCount {
+    pub tag: String,
+    /// `pending` (WeChat not told yet), `done` (tagged) or `failed` (WeChat refused).
+    pub state: String,
+    pub followers: i64,
+    /// The latest refusal (`failed`).
+    pub last_error: Option<String>,
 }
 
 /// An admin moved a follower's credit from one referrer to another.
@@ -427,6 +441,10 @@ pub struct Referrer {
     pub phone: Option<String>,
     pub note: Option<String>,
     pub tags: Vec<String>,
+    /// The WeChat user tag (用户标签) put on followers credited to this referrer (a code's own
+    /// tag wins); 1 to 30 characters.
+    #[serde(default)]
+    pub wechat_tag: Option<String>,
     /// The referrer's own WeChat openid, when bound.
     pub openid: Option<String>,
     /// `staff` (made by staff) or `member` (a follower who asked for a code).
@@ -454,6 +472,9 @@ pub struct NewReferrer {
     pub openid: Option<String>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// The WeChat user tag for the followers this referrer brings (1 to 30 characters).
+    #[serde(default)]
+    pub wechat_tag: Option<String>,
 }
 
 /// A partial update: absent fields stay; `null` clears an optional field.
@@ -473,6 +494,9 @@ pub struct ReferrerPatch {
     pub openid: Option<Option<String>>,
     #[serde(default)]
     pub tags: Option<Vec<String>>,
+    #[serde(default, with = "double_option")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
+    pub wechat_tag: Option<Option<String>>,
 }
 
 /// Distinguishes an absent field (`None`) from an explicit `null` (`Some(None)`).
@@ -507,6 +531,10 @@ pub struct QrCode {
     /// The scene string WeChat sends back as `qrscene_<scene>`.
     pub scene: String,
     pub label: Option<String>,
+    /// The WeChat user tag put on followers who come through this code (instead of the
+    /// referrer's).
+    #[serde(default)]
+    pub wechat_tag: Option<String>,
     pub ticket: String,
     /// The URL encoded in the QR image.
     pub url: String,
@@ -532,6 +560,10 @@ pub struct NewQrCode {
     #[serde(default)]
     #[cfg_attr(feature = "ssr", schema(example = "string"))]
     pub scene_type: Option<String>,
+    /// A WeChat user tag for the followers this code brings (1 to 30 characters; without one,
+    /// the referrer's tag applies).
+    #[serde(default)]
+    pub wechat_tag: Option<String>,
 }
 
 /// A follower brought by a referrer.
@@ -552,6 +584,15 @@ pub struct Referral {
     /// Why it was voided.
     #[serde(default)]
     pub void_reason: Option<String>,
+    /// The WeChat user tag the follower is to carry for this credit, if any.
+    #[serde(default)]
+    pub wechat_tag: Option<String>,
+    /// Where WeChat stands on that tag: `pending`, `done` or `failed`.
+    #[serde(default)]
+    pub wechat_tag_state: Option<String>,
+    /// Why WeChat refused the tag (`failed`).
+    #[serde(default)]
+    pub wechat_tag_error: Option<String>,
 }
 
 /// One page of a list.

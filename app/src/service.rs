@@ -290,6 +290,13 @@ pub trait AppService: Send + Sync + 'static {
         who: String,
     ) -> Result<Vec<SimMessage>, AppError>;
 
+    /// The WeChat user tags a simulated user carries (sandbox mode only).
+    async fn sandbox_user_tags(
+        &self,
+        user: &CurrentUser,
+        who: String,
+    ) -> Result<Vec<String>, AppError>;
+
     /// Sets the keywords and menu key followers use to get a personal code (admin).
     async fn save_member_settings(
         &self,

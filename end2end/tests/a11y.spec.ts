@@ -38,7 +38,8 @@ async function seed(page: Page): Promise<string> {
   await page.getByTestId("create-referrer").click();
   await page.getByTestId("referrer-search").fill(name);
   await expect(page.getByTestId("referrer-link")).toHaveCount(1);
-  await page.getByTestId("referrer-link").click();
+  // By name: a list refreshed by another test's referrer may still be swapped in.
+  await page.getByTestId("referrer-link").filter({ hasText: name }).click();
   await page.waitForURL(/\/referrers\/\d+/);
   await hydrated(page);
   await page.getByTestId("create-code").click();

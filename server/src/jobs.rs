@@ -18,9 +18,10 @@ use crate::db::outbox;
 use crate::referral::error::ServiceError;
 use crate::referral::ingest::Follows;
 use crate::referral::jobs::Claimed;
-use crate::referral::jobs::{self as job, FollowUp, Job, WebhookDelivery};
+use crate::referral::jobs::{self as job, FollowUp, Job, WebhookDelivery, WechatTags};
 use crate::referral::members::{FollowUpError, MemberContext};
 use crate::referral::notices::{self, AfterFailure, Channel};
+use crate::referral::wechat_tags::{self, Synced};
 use crate::wechat::api::WechatApi;
 use crate::wechat::client::{ApiError, TemplateMessage, UserInfo};
 use app::notice::{NoticeValues, template_data};
@@ -159,12 +160,14 @@ impl Worker {
         let mut follow_ups = Vec::new();
         let mut notices = Vec::new();
         let mut hooks = Vec::new();
+        let mut tags = Vec::new();
         let mut others = Vec::new();
         for claimed in &jobs {
             match &claimed.job {
                 Ok(Job::FollowUp(follow_up)) => follow_ups.push((claimed, follow_up)),
                 Ok(Job::NotifyReferrer(notify)) => notices.push((claimed, notify.referral_id)),
                 Ok(Job::Webhook(delivery)) => hooks.push((claimed, delivery)),
+                Ok(Job::WechatTags(t)) => tags.push((claimed, t)),
                 _ => others.push(claimed),
             }
         }
@@ -172,6 +175,8 @@ impl Worker {
         let (mut outcomes, delivered) =
             tokio::join!(self.follow_ups(&follow_ups), self.deliver_all(&hooks));
         outcomes.extend(delivered);
+        // Tag changes together: one call per tag and 50 followers.
+        outcomes.extend(self.tag_all(&tags).await);
         // Kept notices sent again: together, a few at a time, like the follow-ups' notices.
         let referrals: Vec<Option<(i64, i64)>> = notices
             .iter()
@@ -220,6 +225,15 @@ impl Worker {
             })
             .collect();
         if let Err(e) = crate::db::webhook_events::emit_follow_ups(&self.pool, &refs).await {
+            let retry = db_outcome(Err(e));
+            return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
+        }
+        // The tags the credited followers are to carry (queued once: a retry changes nothing).
+        let credited: Vec<(i64, i64)> = jobs
+            .iter()
+            .filter_map(|(job, f)| Some((job.account_id, f.referral_id?)))
+            .collect();
+        if let Err(e) = self.want_tags(&credited).await {
             let retry = db_outcome(Err(e));
             return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
         }
@@ -343,6 +357,72 @@ impl Worker {
             .collect()
     }
 
+    async fn want_tags(&self, referrals: &[(i64, i64)]) -> sqlx::Result<()> {
+        if referrals.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.acquire().await?;
+        if crate::db::wechat_tags::want(&mut conn, referrals).await? > 0 {
+            self.wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// A batch's tag jobs, by account (one outcome each): WeChat is told of every pending
+    /// change of their followers together.
+    async fn tag_all<'j>(
+        &self,
+        jobs: &[(&'j Claimed, &'j WechatTags)],
+    ) -> Vec<(&'j Claimed, Outcome)> {
+        let mut accounts: Vec<i64> = jobs.iter().map(|(j, _)| j.account_id).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for account in accounts {
+            let mine: Vec<&(&Claimed, &WechatTags)> = jobs
+                .iter()
+                .filter(|(j, _)| j.account_id == account)
+                .collect();
+            let followers: Vec<i64> = mine.iter().map(|(_, t)| t.follower_id).collect();
+            let last: HashMap<i64, bool> = mine
+                .iter()
+                .map(|(j, t)| (t.follower_id, retry_wait(j).is_none()))
+                .collect();
+            let last_try = |follower: i64| last.get(&follower).copied().unwrap_or(true);
+            let synced = match self.accounts.api(account).await {
+                Ok(api) => {
+                    wechat_tags::sync(&self.pool, &api, account, &followers, &last_try).await
+                }
+                Err(e) => {
+                    let outcome = account_outcome(&e);
+                    outcomes.extend(mine.iter().map(|(j, _)| (*j, outcome.clone())));
+                    continue;
+                }
+            };
+            for (job, t) in mine {
+                let outcome = match &synced {
+                    Err(e) => Outcome::Retry {
+                        errcode: None,
+                        error: format!("database: {e}"),
+                    },
+                    Ok(map) => match map.get(&t.follower_id) {
+                        None | Some(Synced::Done) => Outcome::Done,
+                        Some(Synced::Refused { errcode, error }) => Outcome::Failed {
+                            errcode: *errcode,
+                            error: error.clone(),
+                        },
+                        Some(Synced::Retry { errcode, error }) => Outcome::Retry {
+                            errcode: *errcode,
+                            error: error.clone(),
+                        },
+                    },
+                };
+                outcomes.push((*job, outcome));
+            }
+        }
+        outcomes
+    }
+
     /// Delivers a batch's webhook jobs, a few at a time; one outcome each.
     async fn deliver_all<'j>(
         &self,
@@ -433,6 +513,11 @@ impl Worker {
             Ok(Job::NotifyReferrer(notify)) => self.notify(account_id, notify.referral_id).await,
             Ok(Job::MemberCode(code)) => self.member_code(account_id, code).await,
             Ok(Job::Webhook(delivery)) => self.webhook(job, delivery).await,
+            Ok(Job::WechatTags(t)) => self
+                .tag_all(&[(job, t)])
+                .await
+                .pop()
+                .map_or_else(bad_payload, |(_, outcome)| outcome),
             // An unknown kind or a payload this version cannot read.
             Err(e) => Outcome::Failed {
                 errcode: None,

@@ -517,6 +517,14 @@ impl AppService for ServerService {
         answer(self.panel().messages(&Actor::user(user), &who).await)
     }
 
+    async fn sandbox_user_tags(
+        &self,
+        user: &CurrentUser,
+        who: String,
+    ) -> Result<Vec<String>, AppError> {
+        answer(self.panel().user_tags(&Actor::user(user), &who).await)
+    }
+
     async fn save_member_settings(
         &self,
         user: &CurrentUser,

@@ -58,3 +58,15 @@ pub async fn sandbox_menu() -> Result<Option<crate::menu::Menu>, AppError> {
         .await,
     )
 }
+
+/// The names of the WeChat user tags a simulated user carries (sandbox mode only).
+#[server(prefix = "/sfn", endpoint = "sandbox/user-tags")]
+pub async fn sandbox_user_tags(who: String) -> Result<Vec<String>, AppError> {
+    crate::api::guard::finish(
+        async {
+            let (service, user) = crate::api::guard::user().await?;
+            service.sandbox_user_tags(&user, who).await
+        }
+        .await,
+    )
+}

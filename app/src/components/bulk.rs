@@ -128,6 +128,7 @@ fn BulkBar(selected: RwSignal<Vec<Picked>>) -> impl IntoView {
                         expire_seconds: None,
                         label: None,
                         scene_type: None,
+                        wechat_tag: None,
                     };
                     bulk_codes(ids, input).await
                 }

@@ -15,8 +15,13 @@ pub fn TextField(
     #[prop(into)] error: Signal<Option<AppError>>,
     #[prop(optional)] placeholder: &'static str,
     #[prop(optional)] input_type: Option<&'static str>,
+    /// Names the input in the page instead of `field` (its id `f-<key>` and test id
+    /// `input-<key>`), for two forms of one page that share a field name.
+    #[prop(optional)]
+    key: Option<&'static str>,
 ) -> impl IntoView {
-    let id = format!("f-{field}");
+    let key = key.unwrap_or(field);
+    let id = format!("f-{key}");
     let message = move || error.get().and_then(|e| e.field(field));
     view! {
         <div class="field" class:invalid=move || message().is_some()>
@@ -26,12 +31,12 @@ pub fn TextField(
                 name=field
                 type=input_type.unwrap_or("text")
                 placeholder=placeholder
-                data-testid=format!("input-{field}")
+                data-testid=format!("input-{key}")
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
             <Show when=move || message().is_some()>
-                <p class="field-error" data-testid=format!("error-{field}") role="alert">
+                <p class="field-error" data-testid=format!("error-{key}") role="alert">
                     {message}
                 </p>
             </Show>

@@ -220,6 +220,7 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
                     expire_seconds: None,
                     label: Some("批量 batch".into()),
                     scene_type: None,
+                    wechat_tag: None,
                 };
                 if let Err(e) = create_qrcode(id, input).await {
                     failures.update(|f| f.push(format!("#{id}: {}", e.message)));

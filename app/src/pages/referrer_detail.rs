@@ -13,7 +13,7 @@ use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
 use crate::i18n::t;
 use crate::model::{
     AppError, CodeKind, CreditMove, NewQrCode, QrCodeView, Referral, Referrer, ReferrerDetail,
-    ReferrerKind, ReferrerPatch, Stats,
+    ReferrerKind, ReferrerPatch, Stats, WechatTagCount,
 };
 use crate::notice::NoticeAttempt;
 
@@ -110,6 +110,7 @@ fn Detail(detail: ReferrerDetail) -> impl IntoView {
                 per_page=referrals.per_page
                 href=move |p| format!("/referrers/{id}?page={p}")
             />
+            <TagSummary counts=detail.wechat_tags />
         </div>
         {move_form}
         {void_form}
@@ -529,6 +530,7 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
     let note = RwSignal::new(r.note.unwrap_or_default());
     let openid = RwSignal::new(r.openid.unwrap_or_default());
     let tags = RwSignal::new(r.tags.join(", "));
+    let wechat_tag = RwSignal::new(r.wechat_tag.unwrap_or_default());
     let save = Action::new(move |patch: &ReferrerPatch| {
         let patch = patch.clone();
         async move { update_referrer(id, patch).await }
@@ -588,6 +590,7 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
                     .filter(|s| !s.is_empty())
                     .collect(),
             ),
+            wechat_tag: opt(wechat_tag),
         });
     };
     view! {
@@ -598,6 +601,7 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
             <TextField label=t("备注", "Note") field="note" value=note error=error />
             <TextField label=t("绑定 openid", "Bound openid") field="openid" value=openid error=error />
             <TextField label=t("标签", "Tags") field="tags" value=tags error=error />
+            <TextField label=t("微信用户标签（给带来的粉丝打上；二维码可另设）", "WeChat user tag (put on the followers they bring; a code may set its own)") field="wechat_tag" value=wechat_tag error=error />
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
             <div class="actions">
                 <button type="submit" class="primary" data-testid="save-referrer" disabled=move || save.pending().get()>
@@ -639,6 +643,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     let kind = RwSignal::new(CodeKind::Permanent);
     let days = RwSignal::new("30".to_owned());
     let label = RwSignal::new(String::new());
+    let wechat_tag = RwSignal::new(String::new());
     let scene_type = RwSignal::new("string".to_owned());
     let create = Action::new(move |input: &NewQrCode| {
         let input = input.clone();
@@ -648,6 +653,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
             label.set(String::new());
+            wechat_tag.set(String::new());
             crate::browser::refresh();
         }
     });
@@ -666,6 +672,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
             expire_seconds,
             label: Some(label.get_untracked()).filter(|l| !l.trim().is_empty()),
             scene_type: Some(scene_type.get_untracked()),
+            wechat_tag: Some(wechat_tag.get_untracked()).filter(|l| !l.trim().is_empty()),
         });
     };
     view! {
@@ -693,6 +700,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
                     </select>
                 </div>
                 <TextField label=t("标签（可选，如“门店海报”）", "Label (optional, e.g. “shop poster”)") field="label" value=label error=error />
+                <TextField label=t("微信用户标签（可选，代替推荐人的）", "WeChat user tag (optional, instead of the referrer's)") field="wechat_tag" key="code-wechat_tag" value=wechat_tag error=error />
                 <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
                 <button type="submit" class="primary" data-testid="create-code" disabled=move || create.pending().get()>
                     {move || if create.pending().get() { t("生成中…", "Creating…")() } else { t("生成", "Create")() }}
@@ -717,6 +725,9 @@ fn CodeCard(code: QrCodeView, referrer_id: i64) -> impl IntoView {
                 " "
                 <span class="tag">{if c.kind == CodeKind::Permanent { t("永久", "permanent")() } else { t("临时", "temporary")() }}</span>
             </p>
+            {c.wechat_tag.clone().map(|tag| view! {
+                <p class="muted" data-testid="code-wechat-tag">{t("微信标签：", "WeChat tag: ")} {tag}</p>
+            })}
             {expiry.map(|e| view! { <p class="muted">{t("有效期至 ", "Valid until ")} {crate::time::shown(&e)} " " {t("（北京时间）", "(Beijing time)")}</p> })}
             <p class="links">
                 <a href=png download data-testid="download-png">"PNG"</a>
@@ -743,6 +754,7 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                         <th>"openid"</th>
                         <th>{t("关注时间（北京时间）", "Followed (Beijing time)")}</th>
                         <th>{t("状态", "Status")}</th>
+                        <th>{t("微信标签", "WeChat tag")}</th>
                     </tr>
                 </thead>
                 <tbody>
@@ -760,6 +772,17 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
                                             {r.void_reason.clone().map(|why| view! { <br /><span class="muted" data-testid="referral-void-reason">{why}</span> })}
                                         })}
                                     </td>
+                                    <td data-testid="referral-wechat-tag" data-state=r.wechat_tag_state.clone().unwrap_or_default()>
+                                        {r.wechat_tag.clone().map(|tag| {
+                                            let state = r.wechat_tag_state.clone().unwrap_or_default();
+                                            view! {
+                                                {tag}
+                                                " "
+                                                <span class=tag_badge(&state)>{tag_state(&state)}</span>
+                                                {r.wechat_tag_error.clone().map(|why| view! { <br /><span class="muted">{why}</span> })}
+                                            }
+                                        })}
+                                    </td>
                                 </tr>
                             }
                         })
@@ -769,4 +792,51 @@ fn Referrals(rows: Vec<Referral>) -> impl IntoView {
         </div>
     }
         .into_any()
+}
+
+/// The badge class of a tag state.
+fn tag_badge(state: &str) -> &'static str {
+    match state {
+        "done" => "tag ok",
+        "failed" => "tag warn",
+        _ => "tag muted",
+    }
+}
+
+/// A tag state in words.
+fn tag_state(state: &str) -> &'static str {
+    match state {
+        "done" => t("已打上", "tagged")(),
+        "failed" => t("微信拒绝", "refused")(),
+        _ => t("同步中", "syncing")(),
+    }
+}
+
+/// How the WeChat tags of the referrer's credited followers stand: how many carry each tag,
+/// are still being tagged, or were refused (with WeChat's latest reason).
+#[component]
+fn TagSummary(counts: Vec<WechatTagCount>) -> impl IntoView {
+    (!counts.is_empty()).then(|| {
+        view! {
+            <section class="card" data-testid="wechat-tag-summary" aria-labelledby="wechat-tag-title">
+                <h3 id="wechat-tag-title">{t("微信用户标签", "WeChat user tags")}</h3>
+                <ul>
+                    {counts.into_iter().map(|c| {
+                        let state = c.state.clone();
+                        view! {
+                            <li data-testid="wechat-tag-count" data-state=state.clone()>
+                                <strong>{c.tag}</strong>
+                                " · "
+                                <span class=tag_badge(&state)>{tag_state(&state)}</span>
+                                " "
+                                {c.followers}
+                                {t(" 位", " followers")}
+                                {c.last_error.map(|why| view! { <br /><span class="muted">{why}</span> })}
+                            </li>
+                        }
+                    }).collect_view()}
+                </ul>
+            </section>
+        }
+    })
 }

@@ -206,6 +206,7 @@ fn NewReferrerForm() -> impl IntoView {
     let note = RwSignal::new(String::new());
     let openid = RwSignal::new(String::new());
     let tags = RwSignal::new(String::new());
+    let wechat_tag = RwSignal::new(String::new());
     let create = Action::new(|input: &NewReferrer| {
         let input = input.clone();
         async move { create_referrer(input).await }
@@ -213,7 +214,7 @@ fn NewReferrerForm() -> impl IntoView {
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     Effect::new(move |_| {
         if let Some(Ok(_)) = create.value().get() {
-            for s in [name, phone, note, openid, tags] {
+            for s in [name, phone, note, openid, tags, wechat_tag] {
                 s.set(String::new());
             }
             crate::browser::refresh();
@@ -233,6 +234,7 @@ fn NewReferrerForm() -> impl IntoView {
                 .map(|s| s.trim().to_owned())
                 .filter(|s| !s.is_empty())
                 .collect(),
+            wechat_tag: opt(wechat_tag),
         });
     };
     view! {
@@ -243,6 +245,7 @@ fn NewReferrerForm() -> impl IntoView {
             <TextField label=t("备注（可选）", "Note (optional)") field="note" value=note error=error />
             <TextField label=t("绑定 openid（可选）", "Bound openid (optional)") field="openid" value=openid error=error />
             <TextField label=t("标签，用逗号分隔", "Tags, comma separated") field="tags" value=tags error=error />
+            <TextField label=t("微信用户标签（可选，给带来的粉丝打上）", "WeChat user tag (optional, put on the followers they bring)") field="wechat_tag" value=wechat_tag error=error />
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
             <Show when=move || matches!(create.value().get(), Some(Ok(_)))>
                 <p class="ok" data-testid="created-ok">

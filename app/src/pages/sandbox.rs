@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 
-use crate::api::sandbox::{sandbox_codes, sandbox_menu, sandbox_messages, simulate};
+use crate::api::sandbox::{
+    sandbox_codes, sandbox_menu, sandbox_messages, sandbox_user_tags, simulate,
+};
 use crate::components::menu_bar::MenuBar;
 use crate::i18n::t;
 use crate::menu::{ButtonKind, Menu, MenuButton};
@@ -30,8 +32,9 @@ pub fn SandboxPage() -> impl IntoView {
         |_| async {
             let codes = sandbox_codes().await?;
             let inbox = sandbox_messages(FIRST_USER.to_owned()).await;
+            let tags = sandbox_user_tags(FIRST_USER.to_owned()).await;
             let menu = sandbox_menu().await?;
-            Ok::<_, AppError>((codes, inbox, menu))
+            Ok::<_, AppError>((codes, inbox, tags, menu))
         },
     );
     view! {
@@ -42,7 +45,7 @@ pub fn SandboxPage() -> impl IntoView {
         </p>
         <Suspense>
             {move || codes.get().map(|r| match r {
-                Ok((codes, inbox, menu)) => view! { <Simulator codes inbox menu /> }.into_any(),
+                Ok((codes, inbox, tags, menu)) => view! { <Simulator codes inbox tags menu /> }.into_any(),
                 Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
             })}
         </Suspense>
@@ -54,6 +57,7 @@ pub fn SandboxPage() -> impl IntoView {
 fn Simulator(
     codes: Vec<SandboxCode>,
     inbox: Result<Vec<SimMessage>, AppError>,
+    tags: Result<Vec<String>, AppError>,
     menu: Option<Menu>,
 ) -> impl IntoView {
     let who = RwSignal::new(FIRST_USER.to_owned());
@@ -79,6 +83,8 @@ fn Simulator(
     // in the browser every 2 s, after each action and when the user changes, since they arrive
     // after the passive reply. Only the newest answer is shown.
     let inbox = RwSignal::new(inbox);
+    // The WeChat user tags the account put on the simulated user, read with the messages.
+    let tags = RwSignal::new(tags);
     #[cfg(feature = "hydrate")]
     {
         let tick = RwSignal::new(0u32);
@@ -97,9 +103,11 @@ fn Simulator(
             latest.update_value(|n| *n += 1);
             let asked = latest.get_value();
             leptos::task::spawn_local(async move {
-                let answer = sandbox_messages(user).await;
+                let answer = sandbox_messages(user.clone()).await;
+                let carried = sandbox_user_tags(user).await;
                 if latest.try_get_value() == Some(asked) {
                     inbox.try_set(answer);
+                    tags.try_set(carried);
                 }
             });
         });
@@ -193,6 +201,18 @@ fn Simulator(
                 }}
             </section>
             <section class="card" data-testid="sim-inbox">
+                <h2>{t("用户标签", "User's tags")}</h2>
+                {move || match tags.get() {
+                    Ok(list) if list.is_empty() => view! {
+                        <p class="muted" data-testid="sim-tags-none">{t("没有标签。", "No tags.")}</p>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <ul class="tags" data-testid="sim-tags">
+                            {list.into_iter().map(|name| view! { <li class="tag" data-testid="sim-tag">{name}</li> }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                    Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                }}
                 <h2>{t("收到的客服/模板消息", "Messages received (customer service / template)")}</h2>
                 {move || match inbox.get() {
                     Ok(list) if list.is_empty() => view! {

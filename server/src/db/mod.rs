@@ -24,6 +24,7 @@ pub mod token;
 pub mod users;
 pub mod webhook_events;
 pub mod webhooks;
+pub mod wechat_tags;
 
 use std::time::Duration;
 

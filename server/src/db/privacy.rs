@@ -44,6 +44,10 @@ pub async fn erase(
     .bind(tombstone)
     .fetch_optional(&mut *conn)
     .await?;
+    let mut others = 0;
+    if let Some(follower_id) = follower_id {
+        others += crate::db::wechat_tags::forget_follower(conn, account_id, follower_id).await?;
+    }
     let events = sqlx::query(
         "update event set openid = $3, payload = '', reply = null,
                 dedup_key = 'x' || chr(31) || id::text
@@ -63,7 +67,6 @@ pub async fn erase(
         tombstone,
     )
     .await?;
-    let mut others = 0;
     for sql in [
         "update scanner set openid = $3 where account_id = $1 and openid = $2",
         "update stats_delta set openid = $3 where account_id = $1 and openid = $2",

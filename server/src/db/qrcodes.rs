@@ -16,6 +16,7 @@ pub struct CodeRow {
     pub kind: CodeKind,
     pub scene: String,
     pub label: Option<String>,
+    pub wechat_tag: Option<String>,
     pub ticket: String,
     pub url: String,
     pub expires_at: Option<DateTime<Utc>>,
@@ -32,7 +33,8 @@ pub struct SandboxCodeRow {
     pub kind: CodeKind,
 }
 
-const COLUMNS: &str = "id, referrer_id, kind, scene, label, ticket, url, expires_at, created_at";
+const COLUMNS: &str =
+    "id, referrer_id, kind, scene, label, wechat_tag, ticket, url, expires_at, created_at";
 
 /// A code WeChat has made, about to be stored.
 pub struct NewCode<'a> {
@@ -41,6 +43,7 @@ pub struct NewCode<'a> {
     pub kind: CodeKind,
     pub scene: &'a str,
     pub label: Option<&'a str>,
+    pub wechat_tag: Option<&'a str>,
     pub ticket: &'a str,
     pub url: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
@@ -49,8 +52,9 @@ pub struct NewCode<'a> {
 pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result<CodeRow> {
     let mut tx = pool.begin().await?;
     let row: CodeRow = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into qr_code (account_id, referrer_id, kind, scene, label, ticket, url, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
+        "insert into qr_code (account_id, referrer_id, kind, scene, label, ticket, url, expires_at,
+                              wechat_tag)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9) returning {COLUMNS}"
     )))
     .bind(c.account_id)
     .bind(c.referrer_id)
@@ -60,6 +64,7 @@ pub async fn insert(pool: &PgPool, c: &NewCode<'_>, actor: &str) -> sqlx::Result
     .bind(c.ticket)
     .bind(c.url)
     .bind(c.expires_at)
+    .bind(c.wechat_tag)
     .fetch_one(&mut *tx)
     .await?;
     audit(

@@ -15,6 +15,7 @@ pub struct ReferrerFields {
     pub note: Option<String>,
     pub openid: Option<String>,
     pub tags: Vec<String>,
+    pub wechat_tag: Option<String>,
 }
 
 /// Search, sort and paging for the referrer list.
@@ -63,6 +64,7 @@ pub struct ReferrerRow {
     pub phone: Option<String>,
     pub note: Option<String>,
     pub tags: Vec<String>,
+    pub wechat_tag: Option<String>,
     pub openid: Option<String>,
     #[sqlx(try_from = "String")]
     pub kind: ReferrerKind,
@@ -73,7 +75,8 @@ pub struct ReferrerRow {
 }
 
 const COLUMNS: &str =
-    "id, name, phone, note, tags, openid, kind, name_chosen, archived_at, created_at, updated_at";
+    "id, name, phone, note, tags, wechat_tag, openid, kind, name_chosen, archived_at, created_at,
+     updated_at";
 
 fn is_unique_violation(e: &sqlx::Error) -> bool {
     e.as_database_error()
@@ -90,8 +93,8 @@ pub async fn insert(
 ) -> sqlx::Result<Option<ReferrerRow>> {
     let mut tx = pool.begin().await?;
     let row: Result<ReferrerRow, _> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "insert into referrer (account_id, name, phone, note, openid, tags, kind)
-         values ($1, $2, $3, $4, $5, $6, $7) returning {COLUMNS}"
+        "insert into referrer (account_id, name, phone, note, openid, tags, kind, wechat_tag)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning {COLUMNS}"
     )))
     .bind(account_id)
     .bind(&f.name)
@@ -100,6 +103,7 @@ pub async fn insert(
     .bind(&f.openid)
     .bind(&f.tags)
     .bind(kind.as_str())
+    .bind(&f.wechat_tag)
     .fetch_one(&mut *tx)
     .await;
     let row = match row {
@@ -137,7 +141,7 @@ pub async fn update(
     let mut tx = pool.begin().await?;
     let row: Result<Option<ReferrerRow>, _> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "update referrer set name = $3, phone = $4, note = $5, openid = $6, tags = $7,
-                name_chosen = name_chosen or name is distinct from $3, updated_at = now()
+                wechat_tag = $8, name_chosen = name_chosen or name is distinct from $3, updated_at = now()
          where account_id = $1 and id = $2 returning {COLUMNS}"
     )))
     .bind(account_id)
@@ -147,6 +151,7 @@ pub async fn update(
     .bind(&f.note)
     .bind(&f.openid)
     .bind(&f.tags)
+    .bind(&f.wechat_tag)
     .fetch_optional(&mut *tx)
     .await;
     let row = match row {

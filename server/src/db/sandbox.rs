@@ -428,6 +428,57 @@ pub async fn tag_users(
     Ok(())
 }
 
+pub async fn untag_users(
+    pool: &PgPool,
+    account_id: i64,
+    id: i64,
+    openids: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "update sandbox_user set tagids = array_remove(tagids, $2)
+         where account_id = $1 and openid = any($3) and $2 = any(tagids)",
+    )
+    .bind(account_id)
+    .bind(id)
+    .bind(openids)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The tag ids of these simulated users, `(openid, tag ids)`, for those that exist.
+pub async fn users_tags(
+    pool: &PgPool,
+    account_id: i64,
+    openids: &[String],
+) -> sqlx::Result<Vec<(String, Vec<i64>)>> {
+    sqlx::query_as(
+        "select openid, tagids from sandbox_user where account_id = $1 and openid = any($2)",
+    )
+    .bind(account_id)
+    .bind(openids)
+    .fetch_all(pool)
+    .await
+}
+
+/// The names of the tags a simulated user carries, in the order they were put on.
+pub async fn user_tag_names(
+    pool: &PgPool,
+    account_id: i64,
+    openid: &str,
+) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "select t.name from sandbox_user u
+         cross join lateral unnest(u.tagids) with ordinality as x(id, n)
+         join sandbox_tag t on t.account_id = u.account_id and t.id = x.id
+         where u.account_id = $1 and u.openid = $2 order by x.n",
+    )
+    .bind(account_id)
+    .bind(openid)
+    .fetch_all(pool)
+    .await
+}
+
 /// Scene and ticket of one of our QR codes (what a simulated user scans).
 pub async fn our_code(
     pool: &PgPool,

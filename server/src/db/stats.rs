@@ -294,13 +294,22 @@ pub struct ReferralRow {
     /// When a manager voided it (it counts nowhere then).
     pub voided_at: Option<DateTime<Utc>>,
     pub void_reason: Option<String>,
+    /// The WeChat tag the follower is to carry, where WeChat stands on it and why it refused.
+    pub wechat_tag: Option<String>,
+    pub wechat_tag_state: Option<String>,
+    pub wechat_tag_error: Option<String>,
 }
 
 const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
         r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at,
-        r.void_reason
+        r.void_reason, wt.tag as wechat_tag, wt.state as wechat_tag_state,
+        wt.error as wechat_tag_error
     from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-         join referrer re on re.account_id = r.account_id and re.id = r.referrer_id";
+         join referrer re on re.account_id = r.account_id and re.id = r.referrer_id
+         left join lateral (
+             select t.tag, t.state, t.error from follower_wechat_tag t
+             where t.account_id = r.account_id and t.follower_id = r.follower_id and t.wanted
+             limit 1) wt on true";
 
 /// A referrer's referrals, newest first.
 pub async fn referrals_of(

@@ -291,6 +291,8 @@ async fn decide(
         &who,
     )
     .await?;
+    // A voided referral's follower loses its WeChat tag; a restored one gets it back.
+    crate::db::wechat_tags::want(&mut tx, &[(actor.account_id, referral_id)]).await?;
     let action = if void {
         "referral.void"
     } else {

@@ -73,6 +73,8 @@ pub async fn move_credit(
         &actor.audit_name(),
     )
     .await?;
+    // The follower's WeChat tag follows the credit.
+    crate::db::wechat_tags::want(&mut tx, &[(actor.account_id, referral_id)]).await?;
     crate::db::referrers::audit(
         &mut tx,
         actor.account_id,

@@ -28,6 +28,15 @@ pub enum Job {
     /// One delivery of a webhook event to one endpoint (see [`crate::webhooks`]); retried on
     /// its own schedule, with the same event id every time.
     Webhook(WebhookDelivery),
+    /// Making WeChat agree with the tags a follower should carry (see
+    /// [`crate::referral::wechat_tags`]); written in SQL by [`crate::db::wechat_tags::want`].
+    WechatTags(WechatTags),
+}
+
+/// [`Job::WechatTags`]: `{"follower_id"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WechatTags {
+    pub follower_id: i64,
 }
 
 /// [`Job::Webhook`]: `{"endpoint_id", "event_id"}`.
@@ -79,15 +88,17 @@ pub enum JobKind {
     NotifyReferrer,
     MemberCode,
     Webhook,
+    WechatTags,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 5] = [
+    pub const ALL: [JobKind; 6] = [
         JobKind::FollowUp,
         JobKind::UserInfo,
         JobKind::NotifyReferrer,
         JobKind::MemberCode,
         JobKind::Webhook,
+        JobKind::WechatTags,
     ];
 
     /// The stored string (also the metric label).
@@ -98,6 +109,7 @@ impl JobKind {
             JobKind::NotifyReferrer => "notify_referrer",
             JobKind::MemberCode => "member_code",
             JobKind::Webhook => crate::db::webhooks::JOB_KIND,
+            JobKind::WechatTags => crate::db::wechat_tags::JOB_KIND,
         }
     }
 
@@ -134,6 +146,7 @@ impl Job {
             Job::NotifyReferrer(_) => JobKind::NotifyReferrer,
             Job::MemberCode(_) => JobKind::MemberCode,
             Job::Webhook(_) => JobKind::Webhook,
+            Job::WechatTags(_) => JobKind::WechatTags,
         }
     }
 
@@ -145,6 +158,7 @@ impl Job {
             Job::NotifyReferrer(p) => serde_json::to_value(p),
             Job::MemberCode(p) => serde_json::to_value(p),
             Job::Webhook(p) => serde_json::to_value(p),
+            Job::WechatTags(p) => serde_json::to_value(p),
         };
         // Structs of strings and integers always serialise.
         payload.expect("job payloads serialise")
@@ -162,6 +176,7 @@ impl Job {
             JobKind::NotifyReferrer => Job::NotifyReferrer(read(kind, payload)?),
             JobKind::MemberCode => Job::MemberCode(read(kind, payload)?),
             JobKind::Webhook => Job::Webhook(read(kind, payload)?),
+            JobKind::WechatTags => Job::WechatTags(read(kind, payload)?),
         })
     }
 }
@@ -258,6 +273,7 @@ mod tests {
                 endpoint_id: 2,
                 event_id: "evt_0123456789abcdef0123456789abcdef".into(),
             }),
+            Job::WechatTags(WechatTags { follower_id: 5 }),
         ]
     }
 
@@ -282,7 +298,8 @@ mod tests {
                 "user_info",
                 "notify_referrer",
                 "member_code",
-                "webhook"
+                "webhook",
+                "wechat_tags"
             ]
         );
     }
@@ -310,6 +327,7 @@ mod tests {
                 "webhook",
                 r#"{"endpoint_id": 2, "event_id": "evt_0123456789abcdef0123456789abcdef"}"#,
             ),
+            ("wechat_tags", r#"{"follower_id": 5}"#),
         ];
         let decoded: Vec<Job> = stored
             .iter()
@@ -351,6 +369,7 @@ mod tests {
             ("member_code", json!({"event_id": 1, "openid": "o"})),
             ("member_code", json!(null)),
             ("webhook", json!({"endpoint_id": 2})),
+            ("wechat_tags", json!({"follower_id": "5"})),
         ];
         for (kind, payload) in bad {
             let err = Job::decode(kind, payload.clone()).expect_err("does not decode");

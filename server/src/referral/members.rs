@@ -337,6 +337,7 @@ impl MemberContext {
             expire_seconds: Some(MAX_EXPIRE_SECONDS),
             label: Some("个人推广码（30 天）".into()),
             scene_type: None,
+            wechat_tag: None,
         };
         let input = if used < PERMANENT_QUOTA - PERMANENT_RESERVE {
             NewQrCode {
@@ -344,6 +345,7 @@ impl MemberContext {
                 expire_seconds: None,
                 label: Some("个人推广码".into()),
                 scene_type: None,
+                wechat_tag: None,
             }
         } else {
             temporary.clone()

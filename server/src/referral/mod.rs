@@ -28,3 +28,4 @@ pub mod tokens;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod wechat_tags;

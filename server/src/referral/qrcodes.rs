@@ -102,6 +102,12 @@ pub fn validate(
     }
 }
 
+/// The request's WeChat tag, checked (None: the referrer's applies).
+pub fn wechat_tag(input: &NewQrCode) -> Result<Option<String>, ServiceError> {
+    crate::referral::wechat_tags::validate_name("wechat_tag", input.wechat_tag.as_deref())
+        .map_err(|e| ServiceError::Validation(vec![e]))
+}
+
 /// Whether the request asks for an integer scene (`scene_type` `integer`; default `string`).
 pub fn integer_scene(input: &NewQrCode) -> Result<bool, ServiceError> {
     match input.scene_type.as_deref().map(str::trim) {
@@ -159,6 +165,7 @@ pub async fn create(
     let account_id = actor.account_id;
     let (kind, expire_seconds, label) = validate(input)?;
     let integer = integer_scene(input)?;
+    let wechat_tag = wechat_tag(input)?;
     let referrer = referrers::get(pool, actor, referrer_id).await?;
     if referrer.archived {
         return Err(ServiceError::Conflict {
@@ -202,6 +209,7 @@ pub async fn create(
             kind,
             scene: &scene,
             label: label.as_deref(),
+            wechat_tag: wechat_tag.as_deref(),
             ticket: &ticket.ticket,
             url: &ticket.url,
             expires_at,
@@ -285,6 +293,7 @@ mod tests {
             expire_seconds: secs,
             label: None,
             scene_type: None,
+            wechat_tag: None,
         }
     }
 

@@ -87,6 +87,16 @@ pub fn validate(input: &NewReferrer) -> Result<ReferrerFields, ServiceError> {
     if tags.len() > MAX_TAGS {
         err("tags", "最多 10 个标签 / At most 10 tags");
     }
+    let wechat_tag = match crate::referral::wechat_tags::validate_name(
+        "wechat_tag",
+        input.wechat_tag.as_deref(),
+    ) {
+        Ok(tag) => tag,
+        Err(e) => {
+            errors.push(e);
+            None
+        }
+    };
     if !errors.is_empty() {
         return Err(ServiceError::Validation(errors));
     }
@@ -96,6 +106,7 @@ pub fn validate(input: &NewReferrer) -> Result<ReferrerFields, ServiceError> {
         note,
         openid: openid.map(str::to_owned),
         tags,
+        wechat_tag,
     })
 }
 
@@ -155,6 +166,7 @@ pub async fn update(
         note: patch.note.clone().unwrap_or(current.note),
         openid: patch.openid.clone().unwrap_or(current.openid),
         tags: patch.tags.clone().unwrap_or(current.tags),
+        wechat_tag: patch.wechat_tag.clone().unwrap_or(current.wechat_tag),
     };
     let fields = validate(&merged)?;
     match store::update(pool, actor.account_id, id, &fields, &actor.audit_name()).await? {
@@ -316,6 +328,7 @@ pub async fn bulk_codes(
     actor.require(BULK_ROLE)?;
     let ids = bulk_ids(ids)?;
     crate::referral::qrcodes::validate(input)?;
+    crate::referral::qrcodes::wechat_tag(input)?;
     let picked = store::picked(pool, actor.account_id, &ids).await?;
     let mut outcome = BulkOutcome {
         missing: missing(&ids, &picked),
@@ -390,6 +403,16 @@ pub async fn detail(
         .collect();
     let credit_moves = crate::referral::credit::history(pool, actor, id).await?;
     let move_targets = crate::referral::credit::targets(pool, actor, id).await?;
+    let wechat_tags = crate::db::wechat_tags::counts_for_referrer(pool, actor.account_id, id)
+        .await?
+        .into_iter()
+        .map(|c| app::model::WechatTagCount {
+            tag: c.tag,
+            state: c.state,
+            followers: c.followers,
+            last_error: c.last_error,
+        })
+        .collect();
     Ok(ReferrerDetail {
         referrer,
         codes,
@@ -400,6 +423,7 @@ pub async fn detail(
         credit_moves,
         move_targets,
         can_void: actor.require(app::model::Role::Manager).is_ok(),
+        wechat_tags,
     })
 }
 
@@ -585,10 +609,11 @@ mod tests {
             note: Some("x".repeat(501)),
             openid: Some("o p".into()),
             tags: vec!["y".repeat(21)],
+            wechat_tag: Some("标".repeat(31)),
         };
         assert_eq!(
             fields_of(validate(&bad).expect_err("invalid")),
-            ["name", "phone", "note", "openid", "tags"]
+            ["name", "phone", "note", "openid", "tags", "wechat_tag"]
         );
     }
 

@@ -39,6 +39,7 @@ impl From<ReferrerRow> for Referrer {
             phone: r.phone,
             note: r.note,
             tags: r.tags,
+            wechat_tag: r.wechat_tag,
             openid: r.openid,
             kind: r.kind,
             name_chosen: r.name_chosen,
@@ -57,6 +58,7 @@ impl From<CodeRow> for QrCode {
             kind: r.kind,
             scene: r.scene,
             label: r.label,
+            wechat_tag: r.wechat_tag,
             ticket: r.ticket,
             url: r.url,
             expires_at: r.expires_at.map(rfc3339),
@@ -94,6 +96,9 @@ impl From<ReferralRow> for Referral {
             still_following: r.subscribed,
             voided: r.voided_at.is_some(),
             void_reason: r.void_reason,
+            wechat_tag: r.wechat_tag,
+            wechat_tag_state: r.wechat_tag_state,
+            wechat_tag_error: r.wechat_tag_error,
         }
     }
 }
@@ -167,6 +172,9 @@ mod tests {
             subscribed,
             voided_at: None,
             void_reason: None,
+            wechat_tag: None,
+            wechat_tag_state: None,
+            wechat_tag_error: None,
         }
     }
 

@@ -483,6 +483,13 @@ pub async fn create_tag(
     if name.is_empty() || name.chars().count() > 30 {
         return err(45158, "tag name too long");
     }
+    match store::tags(&state.pool, account_id).await {
+        Ok(tags) if tags.len() >= MAX_TAGS_PER_ACCOUNT => {
+            return err(45056, "too many tags");
+        }
+        Ok(_) => {}
+        Err(_) => return unavailable(),
+    }
     match store::create_tag(&state.pool, account_id, name).await {
         Ok(Some(id)) => Json(json!({"tag": {"id": id, "name": name}})).into_response(),
         Ok(None) => err(45157, "tag name already exists"),
@@ -508,13 +515,40 @@ pub async fn get_tags(State(state): State<AppState>, Query(q): Query<TokenQuery>
     }
 }
 
-/// `POST /cgi-bin/tags/members/batchtagging` (at most 50 openids).
+/// `POST /cgi-bin/tags/members/batchtagging` (at most 50 openids): 40032 for a list of the
+/// wrong size, 45159 for a tag the account does not have, 40003 when an openid is not one of
+/// the account's followers, 45059 when a follower would carry more than 20 tags (as WeChat,
+/// the whole call is refused and nobody is tagged).
 pub async fn batch_tagging(
     State(state): State<AppState>,
     Query(q): Query<TokenQuery>,
     Json(body): Json<Value>,
 ) -> Response {
-    let account_id = match check_token(&state, &q, "tags/members/batchtagging").await {
+    members_call(state, q, body, true).await
+}
+
+/// `POST /cgi-bin/tags/members/batchuntagging` (at most 50 openids), refused as
+/// `batchtagging` is (but for the 20-tag limit).
+pub async fn batch_untagging(
+    State(state): State<AppState>,
+    Query(q): Query<TokenQuery>,
+    Json(body): Json<Value>,
+) -> Response {
+    members_call(state, q, body, false).await
+}
+
+/// The most tags an account has (WeChat's limit).
+const MAX_TAGS_PER_ACCOUNT: usize = 100;
+/// The most tags one follower carries.
+const MAX_TAGS_PER_USER: usize = 20;
+
+async fn members_call(state: AppState, q: TokenQuery, body: Value, tag: bool) -> Response {
+    let endpoint = if tag {
+        "tags/members/batchtagging"
+    } else {
+        "tags/members/batchuntagging"
+    };
+    let account_id = match check_token(&state, &q, endpoint).await {
         Ok(account_id) => account_id,
         Err(e) => return *e,
     };
@@ -529,15 +563,37 @@ pub async fn batch_tagging(
     if openids.is_empty() || openids.len() > 50 {
         return err(40032, "invalid openid_list size");
     }
-    let Some(tag) = body["tagid"].as_i64() else {
+    let Some(tag_id) = body["tagid"].as_i64() else {
         return err(45159, "invalid tag id");
     };
-    match store::tag_exists(&state.pool, account_id, tag).await {
+    match store::tag_exists(&state.pool, account_id, tag_id).await {
         Ok(true) => {}
         Ok(false) => return err(45159, "invalid tag id"),
         Err(_) => return unavailable(),
     }
-    match store::tag_users(&state.pool, account_id, tag, &openids).await {
+    let users = match store::users_tags(&state.pool, account_id, &openids).await {
+        Ok(users) => users,
+        Err(_) => return unavailable(),
+    };
+    if openids
+        .iter()
+        .any(|o| !users.iter().any(|(openid, _)| openid == o))
+    {
+        return err(40003, "invalid openid");
+    }
+    if tag
+        && users
+            .iter()
+            .any(|(_, tags)| !tags.contains(&tag_id) && tags.len() >= MAX_TAGS_PER_USER)
+    {
+        return err(45059, "user tag count exceeds limit");
+    }
+    let done = if tag {
+        store::tag_users(&state.pool, account_id, tag_id, &openids).await
+    } else {
+        store::untag_users(&state.pool, account_id, tag_id, &openids).await
+    };
+    match done {
         Ok(()) => ok(json!({})),
         Err(_) => unavailable(),
     }

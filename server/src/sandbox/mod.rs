@@ -49,6 +49,10 @@ pub fn router() -> Router<AppState> {
             post(api::batch_tagging),
         )
         .route(
+            "/wx/cgi-bin/tags/members/batchuntagging",
+            post(api::batch_untagging),
+        )
+        .route(
             "/faults",
             post(faults::set_faults).delete(faults::clear_faults),
         )

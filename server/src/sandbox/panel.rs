@@ -116,6 +116,13 @@ impl Panel<'_> {
         Ok(menu.as_ref().map(crate::referral::menu::from_wechat))
     }
 
+    /// The names of the WeChat user tags a simulated user carries.
+    pub async fn user_tags(&self, actor: &Actor, who: &str) -> Result<Vec<String>, ServiceError> {
+        let sim = self.sim(actor).await?;
+        let openid = simulate::openid_for(who).map_err(sim_error)?;
+        Ok(crate::db::sandbox::user_tag_names(self.pool, sim.account_id, &openid).await?)
+    }
+
     /// Messages the account sent a simulated user, oldest first.
     pub async fn messages(
         &self,

@@ -194,4 +194,9 @@ impl WechatApi {
         self.with_token(|c, t| async move { c.tag_users(&t, tag_id, openids).await })
             .await
     }
+
+    pub async fn untag_users(&self, tag_id: i64, openids: &[String]) -> Result<(), ApiError> {
+        self.with_token(|c, t| async move { c.untag_users(&t, tag_id, openids).await })
+            .await
+    }
 }

@@ -630,6 +630,29 @@ impl Client {
             .await?;
         Ok(())
     }
+
+    /// `POST /cgi-bin/tags/members/batchuntagging` (at most 50 openids).
+    #[tracing::instrument(skip_all, err)]
+    pub async fn untag_users(
+        &self,
+        token: &str,
+        tag_id: i64,
+        openids: &[String],
+    ) -> Result<(), ApiError> {
+        if openids.is_empty() || openids.len() > 50 {
+            return Err(ApiError::Invalid(
+                "batchuntagging takes 1..=50 openids".into(),
+            ));
+        }
+        let _: Value = self
+            .send(self.post(
+                "/cgi-bin/tags/members/batchuntagging",
+                token,
+                &json!({"openid_list": openids, "tagid": tag_id}),
+            ))
+            .await?;
+        Ok(())
+    }
 }
 
 /// The image URL of a ticket; the ticket is base64 (`+ / =`) and must be URL-encoded.

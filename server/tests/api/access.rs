@@ -71,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 69] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 70] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -108,6 +108,7 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 69] = [
         "action=Follow&who=x",
     ),
     ("/sfn/sandbox/messages", Some(Role::Staff), "who=x"),
+    ("/sfn/sandbox/user-tags", Some(Role::Staff), "who=x"),
     (
         "/sfn/reports/leaderboard",
         Some(Role::Manager),

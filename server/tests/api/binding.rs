@@ -129,6 +129,7 @@ async fn a_bound_referrer_is_told_about_new_followers(pool: PgPool) {
             expire_seconds: None,
             label: None,
             scene_type: None,
+            wechat_tag: None,
         },
     )
     .await

@@ -31,3 +31,4 @@ mod soak;
 mod staff_admin;
 mod tokens;
 mod webhooks;
+mod wechat_tags;

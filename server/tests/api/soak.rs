@@ -199,6 +199,7 @@ async fn soak_two_instances_restart_and_faults_lose_and_duplicate_nothing() {
                 expire_seconds: None,
                 label: None,
                 scene_type: None,
+                wechat_tag: None,
             },
         )
         .await
