@@ -1,5 +1,6 @@
 //! `tuijian-bench`: the benchmark driver (`run`), the export benchmark alone (`export`), the
-//! baseline server (`baseline`), a single load cell (`load`) and a kept stats database (`seed`).
+//! baseline server (`baseline`), a single load cell (`load`), a kept stats database (`seed`) and
+//! the reads over it (`reads`).
 //! `cargo xtask bench` builds everything, starts PostgreSQL and calls `run`.
 
 mod baseline;
@@ -52,6 +53,15 @@ enum Cmd {
         duration: f64,
         #[arg(long, default_value_t = 1000)]
         referrers: usize,
+    },
+    /// Times the reads of `run` over a database `seed` kept (for before/after comparisons);
+    /// writes their table to `--out`.
+    Reads {
+        #[command(flatten)]
+        args: run::RunArgs,
+        /// The kept database.
+        #[arg(long, default_value = "bench_stats_kept")]
+        name: String,
     },
     /// Seeds a stats database the way `run` does and keeps it (for profiling the reads).
     Seed {
@@ -111,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Cmd::Reads { args, name } => run::kept_reads(&args, &name).await,
         Cmd::Seed {
             admin_url,
             size,

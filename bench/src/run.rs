@@ -274,6 +274,40 @@ async fn stats_at(args: &RunArgs, size: u64) -> anyhow::Result<StatsRun> {
     })
 }
 
+/// The reads of [`stats_at`] over the database `name` that `tuijian-bench seed` kept (the
+/// server migrates it first, as an upgrade would); prints their table and writes it to
+/// `args.out`.
+pub async fn kept_reads(args: &RunArgs, name: &str) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&args.logs)?;
+    let url = seed::database_url(&args.admin_url, name);
+    let pool = seed::pool(&url).await?;
+    let size: i64 = sqlx::query_scalar("select count(*) from referral")
+        .fetch_one(&pool)
+        .await?;
+    pool.close().await;
+    let (mut server, bearer, cookie) = stats_server(args, &url, size as u64).await?;
+    let reader = Reader {
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()?,
+        base: server.base.clone(),
+        bearer,
+        cookie,
+    };
+    let reads = reader.all(args.runs, 1).await;
+    server.stop();
+    let mut table = format!(
+        "{size} referrals, {} runs each\n\n| read | p50 ms | p95 ms |\n|---|---|---|\n",
+        args.runs
+    );
+    for t in reads? {
+        let _ = writeln!(table, "| {} | {:.1} | {:.1} |", t.what, t.p50_ms, t.p95_ms);
+    }
+    println!("{table}");
+    std::fs::write(&args.out, &table)?;
+    Ok(())
+}
+
 /// Our server over a seeded stats database, with a manager's bearer token and a dashboard
 /// session cookie for it: (server, bearer, cookie).
 pub async fn stats_server(

@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use chrono::{Datelike, NaiveDate};
+
 /// One timed request, repeated.
 #[derive(Clone, Debug)]
 pub struct Timed {
@@ -88,6 +90,20 @@ impl Reader {
                     .await?,
             );
         }
+        // Ranges that start and end inside a month, the ones the month, week and day roll-ups
+        // read the most rows for, and the stats of the same ranges.
+        let ranges = custom_ranges(today);
+        for (label, from, to) in &ranges {
+            for metric in ["follows", "net", "retained"] {
+                let path = format!(
+                    "/api/v1/leaderboard?period=custom&from={from}&to={to}&metric={metric}"
+                );
+                out.push(
+                    self.time(&format!("leaderboard {label}/{metric}"), &path, runs)
+                        .await?,
+                );
+            }
+        }
         for period in ["month", "all"] {
             let path = format!("/api/v1/referrers/{referrer}/stats?period={period}");
             out.push(
@@ -100,6 +116,19 @@ impl Reader {
                     .await?,
             );
         }
+        for (label, from, to) in &ranges {
+            let query = format!("period=custom&from={from}&to={to}");
+            let path = format!("/api/v1/referrers/{referrer}/stats?{query}");
+            out.push(
+                self.time(&format!("referrer stats + daily ({label})"), &path, runs)
+                    .await?,
+            );
+            let path = format!("/api/v1/stats?{query}");
+            out.push(
+                self.time(&format!("overall stats + daily ({label})"), &path, runs)
+                    .await?,
+            );
+        }
         out.push(
             self.time("SSR page /leaderboard", "/leaderboard", runs)
                 .await?,
@@ -108,9 +137,51 @@ impl Reader {
     }
 }
 
+/// Custom ranges (CST dates, both inclusive) over the seeded year that start and end inside a
+/// month: the 15th to the 14th over 5 and 8 months (ending last month), the last 365 days,
+/// and one day a year ago.
+pub fn custom_ranges(today: NaiveDate) -> Vec<(&'static str, NaiveDate, NaiveDate)> {
+    let month = today.with_day(1).expect("day 1 exists");
+    let mid = |months_back: u32, day: u32| {
+        (month - chrono::Months::new(months_back))
+            .with_day(day)
+            .expect("days 14 and 15 exist")
+    };
+    vec![
+        ("mid-month 5 months", mid(6, 15), mid(1, 14)),
+        ("mid-month 8 months", mid(9, 15), mid(1, 14)),
+        ("whole year", today - chrono::Days::new(364), today),
+        (
+            "one day a year ago",
+            today - chrono::Days::new(362),
+            today - chrono::Days::new(362),
+        ),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn custom_ranges_start_and_end_mid_month() {
+        let today = NaiveDate::from_ymd_opt(2026, 12, 4).expect("date");
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let ranges = custom_ranges(today);
+        assert_eq!(
+            (ranges[0].1, ranges[0].2),
+            (d("2026-06-15"), d("2026-11-14"))
+        );
+        assert_eq!(
+            (ranges[1].1, ranges[1].2),
+            (d("2026-03-15"), d("2026-11-14"))
+        );
+        assert_eq!(
+            (ranges[2].1, ranges[2].2),
+            (d("2025-12-05"), d("2026-12-04"))
+        );
+        assert_eq!(ranges[3].1, ranges[3].2);
+    }
 
     #[test]
     fn percentiles_use_the_nearest_rank() {

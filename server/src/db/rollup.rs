@@ -1,6 +1,6 @@
 //! The roll-ups' fold and rebuild: the one definition of how the pending deltas and the
 //! recorded rows become `referrer_day`, `referrer_week`, `referrer_month`, `referrer_total`,
-//! `account_day` and `scanner`. They are statements sent by the server rather than database
+//! `referrer_cum`, `account_day` and `scanner`. They are statements sent by the server rather than database
 //! functions, so a change to them is a change to this file (migrations 9, 13 and 15 each
 //! redefined the same functions; migration 18 dropped them). The triggers that queue the
 //! deltas stay in the schema (migrations 8, 9 and 14).
@@ -11,10 +11,33 @@ use sqlx::{Acquire, PgPool, Postgres};
 /// rows in different orders and deadlock. A delta committed meanwhile waits for the next fold.
 const FOLD_LOCK: &str = "select pg_advisory_xact_lock(hashtext('tuijian.stats_fold'))";
 
-/// Moves every pending delta into the roll-ups in one statement; returns how many rows it
-/// folded.
+/// The last day the running totals (`referrer_cum`) are to be filled through: today (CST), a
+/// later day a pending delta is dated on, or a later day already filled.
+const THROUGH: &str = "\
+select greatest(cst_day(now()), (select max(day) from stats_delta),
+                (select max(c.last) from account a
+                 cross join lateral (select max(day) as last from referrer_cum
+                                     where account_id = a.id) c))";
+
+/// Gives every referrer of every account a running-totals row for each day after the
+/// account's last filled day through `$1`, with the totals of that last day (nothing happened
+/// in between, or the fold adds it next). Does work once a day per account: every referrer
+/// with rows has one on the account's last filled day, so those rows are the ones to copy.
+const FILL: &str = "\
+insert into referrer_cum (account_id, referrer_id, day, follows, unfollows, lost)
+select c.account_id, c.referrer_id, g.day::date, c.follows, c.unfollows, c.lost
+from account a
+cross join lateral (select max(day) as last from referrer_cum where account_id = a.id) m
+join referrer_cum c on c.account_id = a.id and c.day = m.last
+cross join lateral generate_series(m.last + 1, $1::date, interval '1 day') g(day)
+where m.last < $1::date";
+
+/// Moves every pending delta dated up to `$1` (the day [`FILL`] filled through) into the
+/// roll-ups in one statement; returns how many rows it folded. A delta of day d adds to the
+/// running totals of every day from d through `$1`; a later-dated one (a clock ahead of
+/// ours) waits for a fold that has filled through its day.
 const FOLD: &str = "\
-with d as (delete from stats_delta returning *),
+with d as (delete from stats_delta where day <= $1::date returning *),
 -- Each scanner's first day in this batch, per referrer and account-wide; the scanner rows
 -- that are new return it, so no join is needed.
 here as (insert into scanner (account_id, scope, openid, first_day)
@@ -80,6 +103,17 @@ rt as (
     follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
     lost = t.lost + excluded.lost, lost_7d = t.lost_7d + excluded.lost_7d,
     lost_30d = t.lost_30d + excluded.lost_30d),
+rc as (
+    insert into referrer_cum as t (account_id, referrer_id, day, follows, unfollows, lost)
+    select p.account_id, p.referrer_id, g.day::date, sum(p.follows), sum(p.unfollows),
+           sum(p.lost)
+    from per_day p
+    cross join lateral generate_series(p.day, $1::date, interval '1 day') g(day)
+    where p.referrer_id > 0 and (p.follows, p.unfollows, p.lost) <> (0, 0, 0)
+    group by 1, 2, 3
+    on conflict (account_id, day, referrer_id) do update set
+    follows = t.follows + excluded.follows, unfollows = t.unfollows + excluded.unfollows,
+    lost = t.lost + excluded.lost),
 ad as (
     insert into account_day as t (account_id, day, scans, scanners, follows, unfollows,
                                   lost, lost_7d, lost_30d)
@@ -96,10 +130,10 @@ select count(*) from d
 
 /// Rebuilds every roll-up from the recorded scans, referrals and followers, in order. A voided
 /// referral counts nowhere (its scan still counts as a scan).
-const REBUILD: [&str; 9] = [
+const REBUILD: [&str; 10] = [
     "\
-truncate referrer_day, referrer_week, referrer_month, referrer_total, account_day, scanner,
-         stats_delta",
+truncate referrer_day, referrer_week, referrer_month, referrer_total, referrer_cum,
+         account_day, scanner, stats_delta",
     "\
 insert into scanner (account_id, scope, openid, first_day)
     select account_id, coalesce(referrer_id, 0), openid, cst_day(min(scanned_at))
@@ -154,6 +188,23 @@ insert into referrer_total
     select account_id, referrer_id, sum(scans), sum(scanners), sum(follows),
            sum(unfollows), sum(lost), sum(lost_7d), sum(lost_30d)
     from referrer_day group by 1, 2",
+    // Running totals for every day from each referrer's first follow, unfollow or lost
+    // referral through today (or the last day with data), as migration 32 first filled them.
+    "\
+insert into referrer_cum (account_id, referrer_id, day, follows, unfollows, lost)
+select r.account_id, r.referrer_id, g.day::date,
+       sum(coalesce(d.follows, 0)) over w, sum(coalesce(d.unfollows, 0)) over w,
+       sum(coalesce(d.lost, 0)) over w
+from (select account_id, referrer_id, min(day) as first from referrer_day
+      where referrer_id > 0 and (follows, unfollows, lost) <> (0, 0, 0)
+      group by 1, 2) r
+cross join lateral generate_series(
+    r.first,
+    (select greatest(cst_day(now()), max(day)) from referrer_day),
+    interval '1 day') g(day)
+left join referrer_day d
+    on d.account_id = r.account_id and d.referrer_id = r.referrer_id and d.day = g.day::date
+window w as (partition by r.account_id, r.referrer_id order by g.day)",
     "\
 insert into account_day
     select a, d, sum(scans), sum(account_scanners), sum(follows), sum(unfollows),
@@ -169,7 +220,12 @@ insert into account_day
 pub async fn fold(pool: &PgPool) -> sqlx::Result<i64> {
     let mut tx = pool.begin().await?;
     sqlx::query(FOLD_LOCK).execute(&mut *tx).await?;
-    let folded = sqlx::query_scalar(FOLD).fetch_one(&mut *tx).await?;
+    let through: chrono::NaiveDate = sqlx::query_scalar(THROUGH).fetch_one(&mut *tx).await?;
+    sqlx::query(FILL).bind(through).execute(&mut *tx).await?;
+    let folded = sqlx::query_scalar(FOLD)
+        .bind(through)
+        .fetch_one(&mut *tx)
+        .await?;
     tx.commit().await?;
     Ok(folded)
 }

@@ -34,6 +34,10 @@ impl Metric {
 /// `[start, end)` of a roll-up table's key, added (`1`) or subtracted (`-1`).
 pub type Span = (NaiveDate, NaiveDate, i32);
 
+/// A day of `referrer_cum` (each referrer's running totals through that day), added (`1`) or
+/// subtracted (`-1`).
+pub type Edge = (NaiveDate, i32);
+
 /// One leaderboard read, as plain data: which roll-up rows to sum (the report service's read
 /// plan), what to rank by, and how many rows to return.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +49,9 @@ pub struct BoardQuery<'a> {
     pub months: &'a [Span],
     pub weeks: &'a [Span],
     pub days: &'a [Span],
+    /// Days of `referrer_cum`; a day after the last filled one reads that one (nothing has
+    /// happened since).
+    pub cumulative: &'a [Edge],
     pub metric: Metric,
     /// `staff` | `member`; None for both.
     pub kind: Option<ReferrerKind>,
@@ -69,7 +76,7 @@ pub struct BoardRow {
 pub use super::rollup::fold;
 
 /// The leaderboard's statement: `m` comes from a fixed list ([`Metric::column`]), never from
-/// input. Each range is one index-only range scan. The top rows are picked with a bounded sort
+/// input. Each range, and each day of running totals, is one index-only range scan. The top rows are picked with a bounded sort
 /// (`limit $10`; null for every row) and ranked by the caller: a rank only depends on the
 /// rows listed before it.
 fn board_sql(metric: Metric) -> String {
@@ -89,7 +96,12 @@ fn board_sql(metric: Metric) -> String {
             union all
             select t.referrer_id, p.sign * t.follows, p.sign * t.unfollows, p.sign * t.lost
             from unnest($7::date[], $8::date[], $13::int[]) as p(lo, hi, sign)
-            join referrer_day t on t.account_id = $1 and t.day >= p.lo and t.day < p.hi),
+            join referrer_day t on t.account_id = $1 and t.day >= p.lo and t.day < p.hi
+            union all
+            select t.referrer_id, p.sign * t.follows, p.sign * t.unfollows, p.sign * t.lost
+            from unnest($14::date[], $15::int[]) as p(day, sign)
+            join referrer_cum t on t.account_id = $1
+             and t.day = least(p.day, (select max(day) from referrer_cum where account_id = $1))),
          agg as (
             select referrer_id, sum(follows)::bigint as follows,
                    sum(unfollows)::bigint as unfollows, sum(follows - lost)::bigint as retained
@@ -114,6 +126,7 @@ struct BoardArgs {
     account_id: i64,
     total: bool,
     ranges: [(Vec<NaiveDate>, Vec<NaiveDate>, Vec<i32>); 3],
+    cumulative: (Vec<NaiveDate>, Vec<i32>),
     kind: Option<&'static str>,
     /// None: every row.
     limit: Option<i64>,
@@ -132,6 +145,7 @@ impl BoardArgs {
             account_id: q.account_id,
             total: q.total,
             ranges: [split(q.months), split(q.weeks), split(q.days)],
+            cumulative: q.cumulative.iter().copied().unzip(),
             kind: q.kind.map(ReferrerKind::as_str),
             limit,
         }
@@ -147,6 +161,7 @@ macro_rules! bind_board {
             (w_lo, w_hi, w_sign),
             (d_lo, d_hi, d_sign),
         ] = a.ranges;
+        let (c_day, c_sign) = a.cumulative;
         $query
             .bind(a.account_id)
             .bind(a.total)
@@ -161,6 +176,8 @@ macro_rules! bind_board {
             .bind(m_sign)
             .bind(w_sign)
             .bind(d_sign)
+            .bind(c_day)
+            .bind(c_sign)
     }};
 }
 

@@ -1,10 +1,11 @@
 //! The leaderboard's read plan: which rows of the roll-up tables (all-time totals, months,
-//! weeks, days) add up to a reporting period, choosing whichever reads the fewest rows. Pure
-//! logic; [`crate::db::stats::leaderboard`] runs the plan's SQL.
+//! weeks, days, or two days of running totals) add up to a reporting period, choosing
+//! whichever reads the fewest rows. Pure logic; [`crate::db::stats::leaderboard`] runs the
+//! plan's SQL.
 
 use chrono::{Datelike, NaiveDate};
 
-pub use crate::db::stats::Span;
+pub use crate::db::stats::{Edge, Span};
 use crate::referral::period::week_start;
 
 /// Which roll-up rows add up to a period of whole CST days `[from, to)` (see the
@@ -25,7 +26,17 @@ pub struct Plan {
     pub months: Vec<Span>,
     pub weeks: Vec<Span>,
     pub days: Vec<Span>,
+    /// Days of the running totals (`referrer_cum`): the period's last day added, the day
+    /// before it subtracted. Used instead of the ranges above (they are empty then) when
+    /// those would read more than [`CUMULATIVE_COST`] rows per referrer.
+    pub cumulative: Vec<Edge>,
 }
+
+/// Rows per referrer a period read from running totals costs: its last day and the day
+/// before it, whatever its length. A roll-up plan reading more is replaced by them. (The
+/// running totals have a row for every referrer and day, the roll-ups only where something
+/// happened, so a plan of two roll-up rows is kept: it reads fewer where activity is sparse.)
+pub const CUMULATIVE_COST: usize = 2;
 
 fn month_start(d: NaiveDate) -> NaiveDate {
     d.with_day(1).expect("day 1 exists")
@@ -180,16 +191,52 @@ fn outside(grain: Grain, from: NaiveDate, to: NaiveDate, data_end: NaiveDate) ->
 }
 
 impl Plan {
-    /// `today` is the current CST date: nothing is recorded after it, so a period reaching
-    /// past it may be read up to the end of its month or week. `data_start`, the first day
-    /// anything was recorded, lets a long period be read as the all-time totals minus what
-    /// lies outside it, when that reads fewer rows.
+    /// The cheapest read of `[from, to)`: [`Plan::rollups`], or two days of running totals
+    /// when the roll-ups would read more than [`CUMULATIVE_COST`] rows per referrer (a period
+    /// that starts or ends inside a month, mostly).
     pub fn new(
         from: NaiveDate,
         to: NaiveDate,
         today: NaiveDate,
         data_start: Option<NaiveDate>,
     ) -> Self {
+        let (plan, cost) = Self::rollups_costed(from, to, today, data_start);
+        if cost <= CUMULATIVE_COST {
+            return plan;
+        }
+        Plan {
+            total: false,
+            to: plan.to,
+            months: Vec::new(),
+            weeks: Vec::new(),
+            days: Vec::new(),
+            cumulative: vec![
+                (to - chrono::Days::new(1), 1),
+                (from - chrono::Days::new(1), -1),
+            ],
+        }
+    }
+
+    /// The period from the roll-ups only. `today` is the current CST date: nothing is
+    /// recorded after it, so a period reaching past it may be read up to the end of its month
+    /// or week. `data_start`, the first day anything was recorded, lets a long period be read
+    /// as the all-time totals minus what lies outside it, when that reads fewer rows.
+    pub fn rollups(
+        from: NaiveDate,
+        to: NaiveDate,
+        today: NaiveDate,
+        data_start: Option<NaiveDate>,
+    ) -> Self {
+        Self::rollups_costed(from, to, today, data_start).0
+    }
+
+    /// [`Plan::rollups`] and how many rows per referrer it reads.
+    fn rollups_costed(
+        from: NaiveDate,
+        to: NaiveDate,
+        today: NaiveDate,
+        data_start: Option<NaiveDate>,
+    ) -> (Self, usize) {
         let to = if to > today {
             to.max(next_month(today)).max(next_week(today))
         } else {
@@ -202,9 +249,10 @@ impl Plan {
             months: Vec::new(),
             weeks: Vec::new(),
             days: Vec::new(),
+            cumulative: Vec::new(),
         };
         if plan.total {
-            return plan;
+            return (plan, 1);
         }
         let data_end = today + chrono::Days::new(1);
         let inside = cover(Grain::Month, from, to, data_end);
@@ -221,6 +269,7 @@ impl Plan {
             None => inside,
         };
         plan.total = chosen.total;
+        let cost = chosen.cost;
         let mut spans = chosen.spans;
         spans.sort_by_key(|&(grain, lo, _, sign)| (grain as u8, lo, sign));
         for (grain, lo, hi, sign) in spans {
@@ -235,7 +284,7 @@ impl Plan {
                 _ => list.push((lo, hi, sign)),
             }
         }
-        plan
+        (plan, cost)
     }
 }
 
@@ -253,33 +302,33 @@ mod tests {
         let r = |a: &str, b: &str| (d(a), d(b), 1);
         let minus = |a: &str, b: &str| (d(a), d(b), -1);
         // This month so far: the month row (nothing exists after today).
-        let month = Plan::new(d("2026-11-01"), d("2026-11-25"), today, None);
+        let month = Plan::rollups(d("2026-11-01"), d("2026-11-25"), today, None);
         assert!(!month.total);
         assert_eq!(month.to, d("2026-12-01"));
         assert_eq!(month.months, [r("2026-11-01", "2026-12-01")]);
         assert!(month.weeks.is_empty() && month.days.is_empty());
         // This week so far (Monday 23rd to Tuesday 24th): the week row, then days up to the
         // end of the month, which hold nothing yet.
-        let week = Plan::new(d("2026-11-23"), d("2026-11-25"), today, None);
+        let week = Plan::rollups(d("2026-11-23"), d("2026-11-25"), today, None);
         assert!(week.months.is_empty());
         assert_eq!(week.weeks, [r("2026-11-23", "2026-11-30")]);
         assert_eq!(week.days, [r("2026-11-30", "2026-12-01")]);
         // A week across the turn of the month (today Wednesday 30 December): read up to its
         // Sunday, so the week row is used.
-        let turn = Plan::new(d("2026-12-28"), d("2026-12-31"), d("2026-12-30"), None);
+        let turn = Plan::rollups(d("2026-12-28"), d("2026-12-31"), d("2026-12-30"), None);
         assert_eq!(turn.to, d("2027-01-04"));
         assert_eq!(turn.weeks, [r("2026-12-28", "2027-01-04")]);
         assert!(turn.days.is_empty());
         // Today on a Monday: today's week row holds only today.
-        let monday = Plan::new(d("2026-11-30"), d("2026-12-01"), d("2026-11-30"), None);
+        let monday = Plan::rollups(d("2026-11-30"), d("2026-12-01"), d("2026-11-30"), None);
         assert_eq!(monday.weeks, [r("2026-11-30", "2026-12-07")]);
         // Today on a Tuesday: the day row (and the empty rest of the week).
-        let day = Plan::new(today, d("2026-11-25"), today, None);
+        let day = Plan::rollups(today, d("2026-11-25"), today, None);
         assert!(day.months.is_empty() && day.weeks.is_empty());
         assert_eq!(day.days, [r("2026-11-24", "2026-12-01")]);
         // Wednesday to Tuesday in the past: the first week minus its Monday and Tuesday (two
         // rows, not five), the next week, and two days.
-        let past = Plan::new(d("2026-02-04"), d("2026-02-18"), today, None);
+        let past = Plan::rollups(d("2026-02-04"), d("2026-02-18"), today, None);
         assert_eq!(past.weeks, [r("2026-02-02", "2026-02-16")]);
         assert_eq!(
             past.days,
@@ -290,7 +339,7 @@ mod tests {
         );
         // A custom past period: whole months, then the cheapest way to the edges: a week and
         // a day before March; after it, the week of 23 February minus 1 March.
-        let custom = Plan::new(d("2026-02-15"), d("2026-06-10"), today, None);
+        let custom = Plan::rollups(d("2026-02-15"), d("2026-06-10"), today, None);
         assert_eq!(custom.to, d("2026-06-10"));
         assert_eq!(custom.months, [r("2026-03-01", "2026-06-01")]);
         assert_eq!(
@@ -306,7 +355,7 @@ mod tests {
             ]
         );
         // The last 90 days: September minus its first day, then October and November.
-        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), d("2026-11-30"), None);
+        let quarter = Plan::rollups(d("2026-09-02"), d("2026-12-01"), d("2026-11-30"), None);
         assert_eq!(quarter.months, [r("2026-09-01", "2026-12-01")]);
         assert!(quarter.weeks.is_empty());
         assert_eq!(
@@ -317,14 +366,32 @@ mod tests {
             ]
         );
         // Within one past week: the week minus its Monday.
-        let short = Plan::new(d("2026-02-03"), d("2026-02-09"), today, None);
+        let short = Plan::rollups(d("2026-02-03"), d("2026-02-09"), today, None);
         assert!(short.months.is_empty());
         assert_eq!(short.weeks, [r("2026-02-02", "2026-02-09")]);
         assert_eq!(short.days, [minus("2026-02-02", "2026-02-03")]);
         // All time: the totals only.
-        let all = Plan::new(d("1970-01-01"), d("2026-11-25"), today, None);
+        let all = Plan::rollups(d("1970-01-01"), d("2026-11-25"), today, None);
         assert!(all.total && all.months.is_empty() && all.weeks.is_empty() && all.days.is_empty());
-        assert!(!Plan::new(d("1970-01-01"), d("2026-11-20"), today, None).total);
+        assert!(!Plan::rollups(d("1970-01-01"), d("2026-11-20"), today, None).total);
+    }
+
+    /// How many times a plan adds what happened on `day` (a running total of day x holds
+    /// every day up to x).
+    fn times_counted(plan: &Plan, day: NaiveDate) -> i32 {
+        i32::from(plan.total)
+            + [&plan.months, &plan.weeks, &plan.days]
+                .into_iter()
+                .flatten()
+                .filter(|(lo, hi, _)| *lo <= day && day < *hi)
+                .map(|(_, _, sign)| sign)
+                .sum::<i32>()
+            + plan
+                .cumulative
+                .iter()
+                .filter(|(through, _)| day <= *through)
+                .map(|(_, sign)| sign)
+                .sum::<i32>()
     }
 
     /// Every plan counts each day up to today once if it is in the period, else not at all
@@ -348,23 +415,20 @@ mod tests {
                     for len in lengths {
                         let from = base + chrono::Days::new(start);
                         let to = from + chrono::Days::new(len);
-                        let plan = Plan::new(from, to, today, data_start);
-                        let mut day = data_start.unwrap_or(from - chrono::Days::new(70));
-                        while day <= today && day < to + chrono::Days::new(70) {
-                            let count: i32 = i32::from(plan.total)
-                                + [&plan.months, &plan.weeks, &plan.days]
-                                    .into_iter()
-                                    .flatten()
-                                    .filter(|(lo, hi, _)| *lo <= day && day < *hi)
-                                    .map(|(_, _, sign)| sign)
-                                    .sum::<i32>();
-                            let expected = i32::from(from <= day && day < to);
-                            assert_eq!(
-                                count, expected,
-                                "{day} in {from}..{to} (today {today}, data from \
-                                 {data_start:?}): {plan:?}"
-                            );
-                            day = day + chrono::Days::new(1);
+                        for plan in [
+                            Plan::rollups(from, to, today, data_start),
+                            Plan::new(from, to, today, data_start),
+                        ] {
+                            let mut day = data_start.unwrap_or(from - chrono::Days::new(70));
+                            while day <= today && day < to + chrono::Days::new(70) {
+                                assert_eq!(
+                                    times_counted(&plan, day),
+                                    i32::from(from <= day && day < to),
+                                    "{day} in {from}..{to} (today {today}, data from \
+                                     {data_start:?}): {plan:?}"
+                                );
+                                day = day + chrono::Days::new(1);
+                            }
                         }
                     }
                 }
@@ -378,14 +442,58 @@ mod tests {
         // December 2025 (six rows per referrer instead of sixteen).
         let today = d("2026-11-30");
         let data = Some(d("2025-11-01"));
-        let year = Plan::new(d("2025-12-05"), d("2026-12-01"), today, data);
+        let year = Plan::rollups(d("2025-12-05"), d("2026-12-01"), today, data);
         assert!(year.total);
         assert_eq!(year.months, [(d("2025-11-01"), d("2025-12-01"), -1)]);
         assert!(year.weeks.is_empty());
         assert_eq!(year.days, [(d("2025-12-01"), d("2025-12-05"), -1)]);
         // The last 90 days are cheaper inside.
-        let quarter = Plan::new(d("2026-09-02"), d("2026-12-01"), today, data);
+        let quarter = Plan::rollups(d("2026-09-02"), d("2026-12-01"), today, data);
         assert!(!quarter.total);
         assert_eq!(quarter.months, [(d("2026-09-01"), d("2026-12-01"), 1)]);
+    }
+
+    /// Periods the roll-ups read in one or two rows per referrer keep them; any longer read
+    /// (a period starting or ending inside a month) becomes two days of running totals.
+    #[test]
+    fn periods_starting_or_ending_inside_a_month_read_running_totals() {
+        let today = d("2026-11-30");
+        let data = Some(d("2025-11-01"));
+        for (from, to) in [
+            ("2026-11-30", "2026-12-01"),
+            ("2026-11-30", "2026-12-07"),
+            ("2026-11-01", "2026-12-01"),
+            ("1970-01-01", "2026-12-01"),
+            ("2026-11-23", "2026-11-30"),
+            ("2026-09-01", "2026-11-01"),
+            ("2025-12-01", "2026-12-01"),
+            ("2025-12-03", "2025-12-04"),
+        ] {
+            let plan = Plan::new(d(from), d(to), today, data);
+            assert_eq!(
+                plan,
+                Plan::rollups(d(from), d(to), today, data),
+                "{from}..{to}"
+            );
+            assert!(plan.cumulative.is_empty());
+        }
+        for (from, to) in [
+            ("2026-06-15", "2026-11-15"),
+            ("2026-03-15", "2026-11-15"),
+            ("2025-12-05", "2026-12-01"),
+            ("2026-09-02", "2026-12-01"),
+        ] {
+            let plan = Plan::new(d(from), d(to), today, data);
+            assert!(
+                !plan.total
+                    && plan.months.is_empty()
+                    && plan.weeks.is_empty()
+                    && plan.days.is_empty(),
+                "{from}..{to}: {plan:?}"
+            );
+            let last = d(to) - chrono::Days::new(1);
+            let before = d(from) - chrono::Days::new(1);
+            assert_eq!(plan.cumulative, [(last, 1), (before, -1)], "{from}..{to}");
+        }
     }
 }

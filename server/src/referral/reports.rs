@@ -186,6 +186,7 @@ fn board_query<'a>(actor: &Actor, f: &Filters, plan: &'a Plan) -> BoardQuery<'a>
         months: &plan.months,
         weeks: &plan.weeks,
         days: &plan.days,
+        cumulative: &plan.cumulative,
         metric: f.metric,
         kind: f.kind,
         limit: f.limit,
