@@ -251,14 +251,7 @@ async fn stats_at(args: &RunArgs, size: u64) -> anyhow::Result<StatsRun> {
     let seed = seed::stats_database(&url, size).await?;
     eprintln!("stats: seeded in {:.1} s", seed.as_secs_f64());
     let (mut server, bearer, cookie) = stats_server(args, &url, size).await?;
-    let reader = Reader {
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()?,
-        base: server.base.clone(),
-        bearer,
-        cookie,
-    };
+    let reader = Reader::new(server.base.clone(), bearer, cookie)?;
     eprintln!("stats: timing reads over {size} referrals");
     let reads = reader.all(args.runs, 1).await?;
     eprintln!("stats: streaming {size} referrals as CSV");
@@ -286,14 +279,7 @@ pub async fn kept_reads(args: &RunArgs, name: &str) -> anyhow::Result<()> {
         .await?;
     pool.close().await;
     let (mut server, bearer, cookie) = stats_server(args, &url, size as u64).await?;
-    let reader = Reader {
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
-            .build()?,
-        base: server.base.clone(),
-        bearer,
-        cookie,
-    };
+    let reader = Reader::new(server.base.clone(), bearer, cookie)?;
     let reads = reader.all(args.runs, 1).await;
     server.stop();
     let mut table = format!(

@@ -31,6 +31,18 @@ pub struct Reader {
 }
 
 impl Reader {
+    /// A reader of the server at `base`, signed in with `bearer` (REST) and `cookie` (pages).
+    pub fn new(base: String, bearer: String, cookie: String) -> anyhow::Result<Reader> {
+        Ok(Reader {
+            client: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(120))
+                .build()?,
+            base,
+            bearer,
+            cookie,
+        })
+    }
+
     /// GETs `path` once unmeasured, then `runs` times; fails on any non-200.
     pub async fn time(&self, what: &str, path: &str, runs: usize) -> anyhow::Result<Timed> {
         let mut samples = Vec::with_capacity(runs);

@@ -317,16 +317,34 @@ pub struct ReferralRow {
     pub wechat_tag_error: Option<String>,
 }
 
-const REFERRAL_SELECT: &str = "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
-        r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at,
-        r.void_reason, wt.tag as wechat_tag, wt.state as wechat_tag_state,
-        wt.error as wechat_tag_error
-    from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
-         join referrer re on re.account_id = r.account_id and re.id = r.referrer_id
-         left join lateral (
-             select t.tag, t.state, t.error from follower_wechat_tag t
-             where t.account_id = r.account_id and t.follower_id = r.follower_id and t.wanted
-             limit 1) wt on true";
+/// The select of [`ReferralRow`]s; with `tags`, each follower's wanted WeChat tag and its
+/// state (the referrer's page), else none (the export, which shows no tag, reads no tag row).
+fn referral_select(tags: bool) -> String {
+    let (tag_columns, tag_join) = if tags {
+        (
+            "wt.tag as wechat_tag, wt.state as wechat_tag_state, wt.error as wechat_tag_error",
+            "left join lateral (
+                 select t.tag, t.state, t.error from follower_wechat_tag t
+                 where t.account_id = r.account_id and t.follower_id = r.follower_id
+                   and t.wanted
+                 limit 1) wt on true",
+        )
+    } else {
+        (
+            "null::text as wechat_tag, null::text as wechat_tag_state,
+             null::text as wechat_tag_error",
+            "",
+        )
+    };
+    format!(
+        "select r.id, f.openid, r.referrer_id, re.name as referrer_name,
+            r.qr_code_id, r.followed_at, f.unfollowed_at, f.subscribed, r.voided_at,
+            r.void_reason, {tag_columns}
+        from referral r join follower f on f.account_id = r.account_id and f.id = r.follower_id
+             join referrer re on re.account_id = r.account_id and re.id = r.referrer_id
+             {tag_join}"
+    )
+}
 
 /// A referrer's referrals, newest first.
 pub async fn referrals_of(
@@ -346,8 +364,9 @@ pub async fn referrals_of(
     .fetch_one(pool)
     .await?;
     let rows: Vec<ReferralRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "{REFERRAL_SELECT} where r.account_id = $1 and r.referrer_id = $2
-         order by r.followed_at desc, r.id desc limit $3 offset $4"
+        "{} where r.account_id = $1 and r.referrer_id = $2
+         order by r.followed_at desc, r.id desc limit $3 offset $4",
+        referral_select(true)
     )))
     .bind(account_id)
     .bind(referrer_id)
@@ -374,16 +393,19 @@ pub fn referrals_in(
     const BATCH: i64 = 2000;
     // (followed_at, id) of the last row sent; None before the first batch.
     let start: Option<(DateTime<Utc>, i64)> = None;
+    let select = std::sync::Arc::new(referral_select(false));
     futures_util::stream::unfold(Some(start), move |cursor| {
         let pool = pool.clone();
+        let select = select.clone();
         async move {
             let after = cursor?;
             let (after_time, after_id) = after.unwrap_or((from, 0));
             let rows = sqlx::query_as::<_, ReferralRow>(sqlx::AssertSqlSafe(format!(
-                "{REFERRAL_SELECT} where r.account_id = $1 and r.followed_at < $3
+                "{} where r.account_id = $1 and r.followed_at < $3
                    and (r.followed_at, r.id) > ($2, $4)
                    and r.followed_at >= $5
-                 order by r.followed_at, r.id limit $6"
+                 order by r.followed_at, r.id limit $6",
+                select
             )))
             .bind(account_id)
             .bind(after_time)

@@ -616,19 +616,8 @@ impl Client {
         tag_id: i64,
         openids: &[String],
     ) -> Result<(), ApiError> {
-        if openids.is_empty() || openids.len() > 50 {
-            return Err(ApiError::Invalid(
-                "batchtagging takes 1..=50 openids".into(),
-            ));
-        }
-        let _: Value = self
-            .send(self.post(
-                "/cgi-bin/tags/members/batchtagging",
-                token,
-                &json!({"openid_list": openids, "tagid": tag_id}),
-            ))
-            .await?;
-        Ok(())
+        self.tag_members("batchtagging", token, tag_id, openids)
+            .await
     }
 
     /// `POST /cgi-bin/tags/members/batchuntagging` (at most 50 openids).
@@ -639,14 +628,24 @@ impl Client {
         tag_id: i64,
         openids: &[String],
     ) -> Result<(), ApiError> {
+        self.tag_members("batchuntagging", token, tag_id, openids)
+            .await
+    }
+
+    /// `tags/members/<call>`: the two calls take the same body and the same limit.
+    async fn tag_members(
+        &self,
+        call: &str,
+        token: &str,
+        tag_id: i64,
+        openids: &[String],
+    ) -> Result<(), ApiError> {
         if openids.is_empty() || openids.len() > 50 {
-            return Err(ApiError::Invalid(
-                "batchuntagging takes 1..=50 openids".into(),
-            ));
+            return Err(ApiError::Invalid(format!("{call} takes 1..=50 openids")));
         }
         let _: Value = self
             .send(self.post(
-                "/cgi-bin/tags/members/batchuntagging",
+                &format!("/cgi-bin/tags/members/{call}"),
                 token,
                 &json!({"openid_list": openids, "tagid": tag_id}),
             ))
