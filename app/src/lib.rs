@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod browser;
+pub mod campaigns;
 pub mod components;
 pub mod greeting;
 pub mod i18n;

@@ -418,6 +418,9 @@ pub struct MemberPage {
     pub still_following: i64,
     /// The latest referrals, masked.
     pub latest: Vec<MemberReferral>,
+    /// The fission campaigns the member takes part in, newest first.
+    #[serde(default)]
+    pub campaigns: Vec<crate::campaigns::MemberCampaign>,
 }
 
 /// One friend on a member's page (masked).

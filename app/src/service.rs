@@ -381,6 +381,47 @@ pub trait AppService: Send + Sync + 'static {
         user_id: i64,
         password: String,
     ) -> Result<(), AppError>;
+
+    // Fission campaigns (manager; redeeming in-store rewards: staff).
+    async fn list_campaigns(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<crate::campaigns::Campaign>, AppError>;
+    async fn create_campaign(
+        &self,
+        user: &CurrentUser,
+        input: crate::campaigns::CampaignInput,
+    ) -> Result<crate::campaigns::Campaign, AppError>;
+    async fn update_campaign(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        input: crate::campaigns::CampaignInput,
+    ) -> Result<crate::campaigns::Campaign, AppError>;
+    /// The campaign with its participants, counts, days, top inviters and latest rewards.
+    async fn campaign_board(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::campaigns::CampaignBoard, AppError>;
+    /// Ends the campaign now.
+    async fn stop_campaign(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::campaigns::Campaign, AppError>;
+    /// Confirms that an in-store reward was collected (staff).
+    async fn redeem_reward(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::campaigns::Reward, AppError>;
+    /// Hands out a reward held for review.
+    async fn release_reward(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<crate::campaigns::Reward, AppError>;
 }
 
 /// The shared handle put into Leptos context.

@@ -237,6 +237,18 @@ impl Worker {
             let retry = db_outcome(Err(e));
             return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
         }
+        // Friends counted for fission campaigns (once: a retry counts nobody twice); their
+        // member hears of it through the campaign's notice instead of the ordinary one.
+        let counted = match crate::referral::fission::credit_all(&self.pool, &credited).await {
+            Ok(counted) => counted,
+            Err(e) => {
+                let retry = db_outcome(Err(e));
+                return jobs.iter().map(|(job, _)| (*job, retry.clone())).collect();
+            }
+        };
+        if !counted.is_empty() {
+            self.wake.notify_one();
+        }
         let infos = self.look_up(jobs).await;
         // A follow-up whose lookup asks for a retry tells nobody yet.
         let referrals: Vec<Option<(i64, i64)>> = jobs
@@ -244,7 +256,8 @@ impl Worker {
             .zip(&infos)
             .map(|((job, follow_up), info)| match info {
                 Outcome::Retry { .. } => None,
-                _ => Some((job.account_id, follow_up.referral_id?)),
+                _ => Some((job.account_id, follow_up.referral_id?))
+                    .filter(|referral| !counted.contains(referral)),
             })
             .collect();
         let notices = self.notify_all(&referrals).await;
@@ -512,6 +525,7 @@ impl Worker {
             },
             Ok(Job::NotifyReferrer(notify)) => self.notify(account_id, notify.referral_id).await,
             Ok(Job::MemberCode(code)) => self.member_code(account_id, code).await,
+            Ok(Job::CampaignNotice(n)) => self.campaign_notice(account_id, n.notice_id).await,
             Ok(Job::Webhook(delivery)) => self.webhook(job, delivery).await,
             Ok(Job::WechatTags(t)) => self
                 .tag_all(&[(job, t)])
@@ -529,7 +543,13 @@ impl Worker {
     async fn member_code(&self, account_id: i64, code: &job::MemberCode) -> Outcome {
         match self
             .members
-            .follow_up(account_id, code.event_id, code.referrer_id, &code.openid)
+            .follow_up(
+                account_id,
+                code.event_id,
+                code.referrer_id,
+                &code.openid,
+                code.campaign_id,
+            )
             .await
         {
             Ok(()) => Outcome::Done,
@@ -543,6 +563,51 @@ impl Worker {
                 errcode: None,
                 error: e.to_string(),
             },
+        }
+    }
+
+    /// Sends a campaign notice to its member as a customer-service message; how it went is
+    /// kept on the notice.
+    async fn campaign_notice(&self, account_id: i64, notice_id: i64) -> Outcome {
+        use crate::db::campaign_credit as store;
+        let notice = match store::notice(&self.pool, account_id, notice_id).await {
+            Ok(Some(n)) => n,
+            Ok(None) => return bad_payload(),
+            Err(e) => return db_outcome(Err(e)),
+        };
+        if notice.status == "sent" {
+            return Outcome::Done;
+        }
+        let Some(openid) = notice.openid else {
+            let why = "the member has no WeChat identity any more";
+            let saved =
+                store::settle_notice(&self.pool, account_id, notice_id, "failed", None, Some(why));
+            return match saved.await {
+                Ok(()) => Outcome::Done,
+                Err(e) => db_outcome(Err(e)),
+            };
+        };
+        let api = match self.accounts.api(account_id).await {
+            Ok(api) => api,
+            Err(e) => return account_outcome(&e),
+        };
+        let (status, outcome) = match api.send_text(&openid, &notice.text).await {
+            Ok(()) => ("sent", Outcome::Done),
+            Err(e) => match classify(&e) {
+                retry @ Outcome::Retry { .. } => ("queued", retry),
+                failed => ("failed", failed),
+            },
+        };
+        let (errcode, error) = match &outcome {
+            Outcome::Done => (None, None),
+            Outcome::Retry { errcode, error } | Outcome::Failed { errcode, error } => {
+                (*errcode, Some(error.as_str()))
+            }
+        };
+        let saved = store::settle_notice(&self.pool, account_id, notice_id, status, errcode, error);
+        match saved.await {
+            Ok(()) => outcome,
+            Err(e) => db_outcome(Err(e)),
         }
     }
 

@@ -8,6 +8,7 @@ pub mod db;
 pub mod http;
 pub mod jobs;
 pub mod metrics;
+pub mod poster;
 pub mod qr;
 pub mod referral;
 pub mod sandbox;

@@ -648,6 +648,61 @@ impl AppService for ServerService {
     ) -> Result<(), AppError> {
         answer(users::reset_password(&self.pool, &Actor::user(user), user_id, &password).await)
     }
+    async fn list_campaigns(
+        &self,
+        user: &CurrentUser,
+    ) -> Result<Vec<app::campaigns::Campaign>, AppError> {
+        answer(crate::referral::campaigns::list(&self.pool, &Actor::user(user)).await)
+    }
+
+    async fn create_campaign(
+        &self,
+        user: &CurrentUser,
+        input: app::campaigns::CampaignInput,
+    ) -> Result<app::campaigns::Campaign, AppError> {
+        answer(crate::referral::campaigns::create(&self.pool, &Actor::user(user), &input).await)
+    }
+
+    async fn update_campaign(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+        input: app::campaigns::CampaignInput,
+    ) -> Result<app::campaigns::Campaign, AppError> {
+        answer(crate::referral::campaigns::update(&self.pool, &Actor::user(user), id, &input).await)
+    }
+
+    async fn campaign_board(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::campaigns::CampaignBoard, AppError> {
+        answer(crate::referral::campaigns::board(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn stop_campaign(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::campaigns::Campaign, AppError> {
+        answer(crate::referral::campaigns::stop(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn redeem_reward(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::campaigns::Reward, AppError> {
+        answer(crate::referral::campaigns::redeem(&self.pool, &Actor::user(user), id).await)
+    }
+
+    async fn release_reward(
+        &self,
+        user: &CurrentUser,
+        id: i64,
+    ) -> Result<app::campaigns::Reward, AppError> {
+        answer(crate::referral::campaigns::release(&self.pool, &Actor::user(user), id).await)
+    }
 }
 
 impl ServerService {

@@ -180,6 +180,21 @@ pub fn router(state: AppState) -> Router {
             "/m/oauth/callback/{account}",
             get(crate::http::member_auth::finish_for_account),
         )
+        .route(
+            "/m/{token}/campaigns/{id}/poster.png",
+            get(crate::http::member_auth::poster),
+        )
+        .route(
+            "/dashboard/campaigns/{id}/background",
+            axum::routing::post(crate::http::dashboard::upload_background),
+        )
+        .route(
+            "/dashboard/campaigns/{id}/coupons",
+            axum::routing::post(crate::http::dashboard::upload_coupons),
+        )
+        .layer(axum::extract::DefaultBodyLimit::max(
+            crate::http::dashboard::MAX_UPLOAD_BYTES,
+        ))
         .route("/metrics", get(crate::metrics::render))
         .route(
             "/wechat/callback",

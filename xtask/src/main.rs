@@ -138,6 +138,7 @@ fn build(release: bool) -> Result<PathBuf> {
 
 fn run(release: bool) -> Result {
     setup::postgres_binaries()?;
+    setup::poster_font()?;
     let bin = build(release)?;
     step("starting tuijian on http://127.0.0.1:3000 (Ctrl-C stops it)");
     let mut cmd = Command::new(bin);

@@ -118,13 +118,23 @@ pub fn postgres_binaries() -> Result {
         .map_err(|e| e.to_string())
 }
 
-/// Debian's Chromium and ChromeDriver (never a browser download), plus a CJK font so the
-/// Chinese dashboard renders readably in screenshots.
+/// The CJK font campaign posters are drawn with (WenQuanYi Micro Hei, Apache-2.0 or GPLv3),
+/// also what makes the Chinese dashboard readable in screenshots.
+const CJK_FONT: &str = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc";
+
+/// The poster font (the server's default `POSTER_FONT`).
+pub fn poster_font() -> Result {
+    if Path::new(CJK_FONT).exists() || std::env::var_os("POSTER_FONT").is_some() {
+        return Ok(());
+    }
+    apt_install(&["fonts-wqy-microhei"], "campaign posters")
+}
+
+/// Debian's Chromium and ChromeDriver (never a browser download), plus the CJK font.
 pub fn chromium() -> Result {
-    let font = Path::new("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc");
     if Path::new("/usr/bin/chromium").exists()
         && Path::new("/usr/bin/chromedriver").exists()
-        && font.exists()
+        && Path::new(CJK_FONT).exists()
     {
         return Ok(());
     }

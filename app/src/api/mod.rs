@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod campaigns;
 pub mod member;
 pub mod menu;
 pub mod privacy;

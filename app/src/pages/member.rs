@@ -7,6 +7,7 @@ use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 use crate::api::member::{load_member_page, save_member_name};
+use crate::campaigns::MemberCampaign;
 use crate::components::form::TextField;
 use crate::model::MemberPage;
 
@@ -81,6 +82,7 @@ fn MemberBody(page: MemberPage, token: String) -> impl IntoView {
                 <span class="stat-label">"位仍在关注"</span>
             </div>
         </div>
+        {page.campaigns.clone().into_iter().map(|c| view! { <MemberCampaignCard campaign=c /> }).collect_view()}
         <div class="member-card">
             <h2>"好友看到的称呼"</h2>
             <p class="muted">
@@ -111,6 +113,43 @@ fn MemberBody(page: MemberPage, token: String) -> impl IntoView {
                     </ul>
                 }.into_any()
             }}
+        </div>
+    }
+}
+
+/// A campaign the member takes part in: progress, rewards and the poster to download.
+#[component]
+fn MemberCampaignCard(campaign: MemberCampaign) -> impl IntoView {
+    let progress = match (campaign.next_goal, campaign.left) {
+        (Some(goal), Some(left)) => format!(
+            "已有 {} 位好友助力，目标 {goal} 位，还差 {left} 位。",
+            campaign.credited
+        ),
+        _ => format!("已有 {} 位好友助力，全部目标已达成！", campaign.credited),
+    };
+    let alt = format!("「{}」专属海报", campaign.name);
+    view! {
+        <div class="member-card" data-testid="member-campaign">
+            <h2>{campaign.name.clone()}</h2>
+            <p data-testid="member-campaign-progress">{progress}</p>
+            <p class="muted">{format!("活动截止 {}（北京时间）", campaign.ends_on)}</p>
+            {campaign.rewards.into_iter().map(|r| {
+                let status = match r.status.as_str() {
+                    "issued" => "已发放",
+                    "redeemed" => "已领取",
+                    "held" => "审核中",
+                    _ => "已发完",
+                };
+                view! {
+                    <p class="member-reward" data-testid="member-reward">
+                        {format!("{} 位目标：{}（{status}）", r.goal, r.reward_name)}
+                        {r.code.map(|c| view! { " " <span class="mono">{c}</span> })}
+                        {r.link.map(|l| view! { " " <a href=l.clone()>"领取链接"</a> })}
+                    </p>
+                }
+            }).collect_view()}
+            <img class="member-poster" src=campaign.poster_url.clone() alt=alt data-testid="member-poster" />
+            <p><a href=campaign.poster_url download="poster.png" data-testid="member-poster-download">"下载海报"</a></p>
         </div>
     }
 }

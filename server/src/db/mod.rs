@@ -5,6 +5,8 @@ pub mod accounts;
 pub mod api_tokens;
 pub mod attribution;
 pub mod bindings;
+pub mod campaign_credit;
+pub mod campaigns;
 pub mod credit;
 pub mod embedded;
 pub mod events;

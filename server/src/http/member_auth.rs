@@ -223,3 +223,27 @@ fn message(status: StatusCode, title: &str, text: &str) -> Response {
     )
         .into_response()
 }
+
+/// `/m/{token}/campaigns/{id}/poster.png`: a member's campaign poster (the page's key is the
+/// credential).
+pub async fn poster(
+    State(state): State<AppState>,
+    Path((token, campaign_id)): Path<(String, i64)>,
+) -> Response {
+    match state.members().poster_for_page(&token, campaign_id).await {
+        Ok(png) => (
+            [
+                (header::CONTENT_TYPE, "image/png"),
+                (header::CACHE_CONTROL, "private, max-age=300"),
+            ],
+            png,
+        )
+            .into_response(),
+        Err(e) => {
+            let e = app::model::AppError::from(e);
+            let status =
+                StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, e.message).into_response()
+        }
+    }
+}

@@ -4,5 +4,6 @@
 //! `crate::service`; the simulator's own HTTP surface is `crate::sandbox`.)
 
 pub mod callback;
+pub mod dashboard;
 pub mod member_auth;
 pub mod rest;

@@ -127,6 +127,9 @@ async fn member_request(
     if !matches!(inbound, Inbound::Text { .. } | Inbound::Other { .. }) {
         return Ok(None);
     }
+    if let Some(trigger) = crate::referral::fission::triggered(tx, account_id, inbound).await? {
+        return Ok(Some(Request::Join(Box::new(trigger))));
+    }
     let settings = crate::db::members::settings(tx, account_id).await?;
     Ok(members::classify(inbound, &settings))
 }
@@ -181,6 +184,7 @@ async fn apply(
             .map(Some),
         Effect::Unfollow => {
             store::record_unfollow(tx, account_id, &header.from_user, at).await?;
+            crate::referral::fission::take_back(tx, account_id, &header.from_user, at).await?;
             Ok(None)
         }
         Effect::Message => Ok(None),

@@ -31,6 +31,14 @@ pub enum Job {
     /// Making WeChat agree with the tags a follower should carry (see
     /// [`crate::referral::wechat_tags`]); written in SQL by [`crate::db::wechat_tags::want`].
     WechatTags(WechatTags),
+    /// A campaign notice to its member (see [`crate::referral::fission`]).
+    CampaignNotice(CampaignNotice),
+}
+
+/// [`Job::CampaignNotice`]: `{"notice_id"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CampaignNotice {
+    pub notice_id: i64,
 }
 
 /// [`Job::WechatTags`]: `{"follower_id"}`.
@@ -78,6 +86,10 @@ pub struct MemberCode {
     /// The member.
     pub referrer_id: i64,
     pub openid: String,
+    /// The campaign joined, when the request was a campaign's keyword (the poster is sent
+    /// instead of the bare code); absent in jobs queued before campaigns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub campaign_id: Option<i64>,
 }
 
 /// The `kind` column of a job.
@@ -89,16 +101,18 @@ pub enum JobKind {
     MemberCode,
     Webhook,
     WechatTags,
+    CampaignNotice,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::FollowUp,
         JobKind::UserInfo,
         JobKind::NotifyReferrer,
         JobKind::MemberCode,
         JobKind::Webhook,
         JobKind::WechatTags,
+        JobKind::CampaignNotice,
     ];
 
     /// The stored string (also the metric label).
@@ -110,6 +124,7 @@ impl JobKind {
             JobKind::MemberCode => "member_code",
             JobKind::Webhook => crate::db::webhooks::JOB_KIND,
             JobKind::WechatTags => crate::db::wechat_tags::JOB_KIND,
+            JobKind::CampaignNotice => "campaign_notice",
         }
     }
 
@@ -147,6 +162,7 @@ impl Job {
             Job::MemberCode(_) => JobKind::MemberCode,
             Job::Webhook(_) => JobKind::Webhook,
             Job::WechatTags(_) => JobKind::WechatTags,
+            Job::CampaignNotice(_) => JobKind::CampaignNotice,
         }
     }
 
@@ -159,6 +175,7 @@ impl Job {
             Job::MemberCode(p) => serde_json::to_value(p),
             Job::Webhook(p) => serde_json::to_value(p),
             Job::WechatTags(p) => serde_json::to_value(p),
+            Job::CampaignNotice(p) => serde_json::to_value(p),
         };
         // Structs of strings and integers always serialise.
         payload.expect("job payloads serialise")
@@ -177,6 +194,7 @@ impl Job {
             JobKind::MemberCode => Job::MemberCode(read(kind, payload)?),
             JobKind::Webhook => Job::Webhook(read(kind, payload)?),
             JobKind::WechatTags => Job::WechatTags(read(kind, payload)?),
+            JobKind::CampaignNotice => Job::CampaignNotice(read(kind, payload)?),
         })
     }
 }
@@ -268,12 +286,14 @@ mod tests {
                 event_id: 11,
                 referrer_id: 12,
                 openid: "oSBX_dave".into(),
+                campaign_id: None,
             }),
             Job::Webhook(WebhookDelivery {
                 endpoint_id: 2,
                 event_id: "evt_0123456789abcdef0123456789abcdef".into(),
             }),
             Job::WechatTags(WechatTags { follower_id: 5 }),
+            Job::CampaignNotice(CampaignNotice { notice_id: 6 }),
         ]
     }
 
@@ -299,7 +319,8 @@ mod tests {
                 "notify_referrer",
                 "member_code",
                 "webhook",
-                "wechat_tags"
+                "wechat_tags",
+                "campaign_notice"
             ]
         );
     }
@@ -328,6 +349,7 @@ mod tests {
                 r#"{"endpoint_id": 2, "event_id": "evt_0123456789abcdef0123456789abcdef"}"#,
             ),
             ("wechat_tags", r#"{"follower_id": 5}"#),
+            ("campaign_notice", r#"{"notice_id": 6}"#),
         ];
         let decoded: Vec<Job> = stored
             .iter()
@@ -370,6 +392,7 @@ mod tests {
             ("member_code", json!(null)),
             ("webhook", json!({"endpoint_id": 2})),
             ("wechat_tags", json!({"follower_id": "5"})),
+            ("campaign_notice", json!({})),
         ];
         for (kind, payload) in bad {
             let err = Job::decode(kind, payload.clone()).expect_err("does not decode");

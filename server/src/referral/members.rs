@@ -58,6 +58,8 @@ pub enum Request {
     Code,
     /// "我叫 <name>".
     SetName(String),
+    /// A campaign's keyword or menu key: join it and get its poster.
+    Join(Box<crate::referral::fission::Trigger>),
 }
 
 /// Reads a message or event as a member request, if it is one.
@@ -165,6 +167,8 @@ pub struct CodeRequest {
     pub member: Member,
     /// The account's original id (the reply's FromUserName).
     pub account_user: String,
+    /// The campaign joined: its poster is the image, its join text the link.
+    pub campaign_id: Option<i64>,
 }
 
 /// What the ingest transaction made of a member request.
@@ -185,8 +189,21 @@ pub async fn apply(
 ) -> sqlx::Result<Handled> {
     let header = inbound.header();
     let openid = header.from_user.as_str();
+    if let Request::Join(trigger) = &request
+        && let Some(text) = crate::referral::fission::closed_reply(&trigger.campaign, Utc::now())
+    {
+        return Ok(Handled::Text(text));
+    }
     let member =
         store::ensure(tx, account_id, openid, &fallback_name(openid), &new_token()).await?;
+    let campaign_id = match &request {
+        Request::Join(trigger) if !member.archived => {
+            let id = trigger.campaign.id;
+            crate::db::campaign_credit::join(tx, account_id, id, member.referrer_id).await?;
+            Some(id)
+        }
+        _ => None,
+    };
     match request {
         Request::SetName(raw) => Ok(Handled::Text(match clean_name(&raw) {
             Ok(name) => {
@@ -197,14 +214,15 @@ pub async fn apply(
             }
             Err(why) => format!("{why}\n例如发送：我叫 小王"),
         })),
-        Request::Code if member.archived => Ok(Handled::Text(
+        Request::Code | Request::Join(_) if member.archived => Ok(Handled::Text(
             "您的推广码已停用。如有疑问，请直接在这里留言联系我们。".into(),
         )),
-        Request::Code => {
+        Request::Code | Request::Join(_) => {
             let job = Job::MemberCode(jobs::MemberCode {
                 event_id,
                 referrer_id: member.referrer_id,
                 openid: openid.to_owned(),
+                campaign_id,
             });
             let job_id =
                 crate::referral::jobs::enqueue_later(tx, account_id, &job, FOLLOW_UP_DELAY_SECS)
@@ -214,6 +232,7 @@ pub async fn apply(
                 job_id,
                 member,
                 account_user: header.to_user.clone(),
+                campaign_id,
             }))
         }
     }
@@ -238,7 +257,13 @@ impl MemberContext {
         let (account_id, referrer_id) = (req.member.account_id, req.member.referrer_id);
         // Spawned: when the budget runs out, the work still finishes and is cached for the
         // follow-up job.
-        let work = tokio::spawn(async move { ctx.image(account_id, referrer_id).await });
+        let campaign = req.campaign_id;
+        let work = tokio::spawn(async move {
+            match campaign {
+                Some(c) => ctx.poster_media(account_id, c, referrer_id).await,
+                None => ctx.image(account_id, referrer_id).await,
+            }
+        });
         let now = Utc::now().timestamp();
         let to = req.member.openid.as_str();
         let xml = match tokio::time::timeout(budget, work).await {
@@ -249,7 +274,13 @@ impl MemberContext {
                     Ok(Err(e)) => tracing::error!(error = %e, "member code task failed"),
                     _ => tracing::info!("member code image not ready in time; sending the link"),
                 }
-                let text = link_text(&req.member, &self.public_url);
+                let text = match campaign {
+                    Some(c) => self
+                        .joined_text(account_id, c, &req.member)
+                        .await
+                        .unwrap_or_else(|_| link_text(&req.member, &self.public_url)),
+                    None => link_text(&req.member, &self.public_url),
+                };
                 message::text_reply(to, &req.account_user, now, &text)
             }
         };
@@ -416,6 +447,9 @@ impl MemberContext {
             })
             .collect();
         let account_name = crate::db::events::account_name(&self.pool, account_id).await?;
+        let campaigns =
+            crate::referral::campaigns::of_member(&self.pool, account_id, referrer_id, token)
+                .await?;
         Ok(MemberPage {
             name: member.name_chosen.then(|| member.name.clone()),
             account_name,
@@ -428,7 +462,23 @@ impl MemberContext {
             total,
             still_following,
             latest,
+            campaigns,
         })
+    }
+
+    /// The member's poster for a campaign they take part in (their page's key is the
+    /// credential).
+    pub async fn poster_for_page(
+        &self,
+        token: &str,
+        campaign_id: i64,
+    ) -> Result<Vec<u8>, ServiceError> {
+        let member = self.member(token).await?;
+        if member.archived {
+            return Err(ServiceError::NotFound("member"));
+        }
+        let (png, _) = self.poster(member.account_id, campaign_id, &member).await?;
+        Ok(png)
     }
 
     /// The member sets the name friends see from their page.
@@ -457,6 +507,7 @@ impl MemberContext {
         event_id: i64,
         referrer_id: i64,
         openid: &str,
+        campaign_id: Option<i64>,
     ) -> Result<(), FollowUpError> {
         let reply = crate::db::events::event_reply(&self.pool, account_id, event_id).await?;
         let mut conn = self.pool.acquire().await?;
@@ -471,15 +522,22 @@ impl MemberContext {
             .await
             .map_err(FollowUpError::Service)?;
         if !sent_image {
-            let media_id = self
-                .image(member.account_id, referrer_id)
-                .await
-                .map_err(FollowUpError::Service)?;
-            api.send_image(openid, &media_id).await?;
+            let media_id = match campaign_id {
+                Some(c) => self.poster_media(account_id, c, referrer_id).await,
+                None => self.image(account_id, referrer_id).await,
+            };
+            api.send_image(openid, &media_id.map_err(FollowUpError::Service)?)
+                .await?;
         }
         if !sent_link {
-            api.send_text(openid, &link_text(&member, &self.public_url))
-                .await?;
+            let text = match campaign_id {
+                Some(c) => self
+                    .joined_text(account_id, c, &member)
+                    .await
+                    .map_err(FollowUpError::Service)?,
+                None => link_text(&member, &self.public_url),
+            };
+            api.send_text(openid, &text).await?;
         }
         Ok(())
     }

@@ -20,7 +20,8 @@ fn cst() -> FixedOffset {
     FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset")
 }
 
-fn start_of(date: NaiveDate) -> DateTime<Utc> {
+/// The instant a local (CST) day starts.
+pub fn start_of(date: NaiveDate) -> DateTime<Utc> {
     let midnight = date.and_hms_opt(0, 0, 0).expect("midnight exists");
     cst()
         .from_local_datetime(&midnight)

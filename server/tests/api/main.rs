@@ -7,6 +7,7 @@ mod attribution;
 mod auth;
 mod binding;
 mod callback;
+mod campaigns;
 mod catalog;
 mod claims;
 mod client_shapes;

@@ -1,6 +1,7 @@
 //! The REST API under `/api/v1`: JSON, bearer tokens, OpenAPI at `/api/v1/openapi.json`.
 
 pub mod auth;
+pub mod campaigns;
 pub mod error;
 pub mod exports;
 pub mod qrcodes;
@@ -37,6 +38,8 @@ use crate::startup::AppState;
         (name = "referrers", description = "People and channels who bring followers"),
         (name = "qrcodes", description = "Parametric follow QR codes"),
         (name = "reports", description = "Leaderboard, stats and referral exports"),
+        (name = "campaigns", description = "Fission campaigns (任务宝): posters, milestones, \
+            coupon stock, the board and rewards"),
         (name = "review", description = "Abuse review: flagged referrals, void and restore"),
         (name = "webhooks", description = "Outbound webhooks (admin): endpoints, secrets, \
             deliveries. Each delivery is a POST of a `WebhookEventBody` whose `data` is the \
@@ -110,6 +113,22 @@ pub fn router() -> Router<AppState> {
         .routes(routes!(webhooks::test_webhook))
         .routes(routes!(webhooks::list_webhook_deliveries))
         .routes(routes!(webhooks::redeliver_webhook_event))
+        .routes(routes!(
+            campaigns::list_campaigns,
+            campaigns::create_campaign
+        ))
+        .routes(routes!(campaigns::get_campaign, campaigns::update_campaign))
+        .routes(routes!(campaigns::stop_campaign))
+        .routes(routes!(
+            campaigns::set_background,
+            campaigns::get_background
+        ))
+        .routes(routes!(campaigns::poster_preview))
+        .routes(routes!(campaigns::add_coupons))
+        .routes(routes!(campaigns::campaign_board))
+        .routes(routes!(campaigns::export_rewards))
+        .routes(routes!(campaigns::redeem_reward))
+        .routes(routes!(campaigns::release_reward))
         .split_for_parts();
     StandardResponses.modify(&mut api);
     let not_found =
