@@ -71,7 +71,7 @@ async fn every_api_route_requires_a_token_and_the_right_role(pool: PgPool) {
 
 /// Who may call each server function, with a body its arguments decode from. Every registered
 /// server function must be listed (a new one fails this test until it is classified).
-const SERVER_FNS: [(&str, Option<Role>, &str); 70] = [
+const SERVER_FNS: [(&str, Option<Role>, &str); 77] = [
     // Public: signing in, the shell, and members' pages (the unguessable key is the credential).
     ("/sfn/login", None, "username=nobody&password=nothing-here"),
     ("/sfn/logout", None, ""),
@@ -267,7 +267,21 @@ const SERVER_FNS: [(&str, Option<Role>, &str); 70] = [
         Some(Role::Admin),
         "id=1&event_id=evt_x",
     ),
+    ("/sfn/campaigns/list", Some(Role::Manager), ""),
+    ("/sfn/campaigns/create", Some(Role::Manager), CAMPAIGN),
+    (
+        "/sfn/campaigns/update",
+        Some(Role::Manager),
+        r#"{"id":1,"input":{"name":"intruder","keyword":"intruder","starts_on":"2026-01-01","ends_on":"2026-01-02","milestones":[{"goal":1,"reward_kind":"store","reward_name":"x"}]}}"#,
+    ),
+    ("/sfn/campaigns/board", Some(Role::Manager), "id=1"),
+    ("/sfn/campaigns/stop", Some(Role::Manager), "id=1"),
+    ("/sfn/campaigns/redeem", Some(Role::Staff), "id=1"),
+    ("/sfn/campaigns/release", Some(Role::Manager), "id=1"),
 ];
+
+/// A valid campaign (named `intruder`: none may be made by a refused call).
+const CAMPAIGN: &str = r#"{"input":{"name":"intruder","keyword":"intruder","starts_on":"2026-01-01","ends_on":"2026-01-02","milestones":[{"goal":1,"reward_kind":"store","reward_name":"x"}]}}"#;
 
 async fn call(
     app: &crate::common::TestApp,
@@ -357,6 +371,11 @@ async fn every_server_function_checks_the_session_the_role_and_the_origin(pool: 
         .await
         .expect("count");
     assert_eq!(webhooks, 0, "no webhook was added");
+    let campaigns: i64 = sqlx::query_scalar("select count(*) from campaign")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(campaigns, 0, "no campaign was added");
 }
 
 /// A hand-made server-function call whose arguments cannot be read is the caller's mistake:
