@@ -626,3 +626,46 @@ async fn the_rest_api_manages_campaigns_and_refuses_bad_input(pool: PgPool) {
         StatusCode::NOT_FOUND
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_flagged_members_reward_waits_for_review_and_goes_out_on_release(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let sim = app.state.sim();
+    let (campaign_id, _) = campaign(&app, 1, &["HELD-1".to_owned()]).await;
+    follow(&app, "mia").await;
+    simulate::text(&sim, "mia", "助力").await.expect("join");
+    let (mia, _) = member(&pool, "mia").await;
+    let (code_id, _) = code_of(&pool, mia).await;
+    // mia scans her own code: the abuse review flags it.
+    simulate::scan(&sim, code_id, "mia").await.expect("self scan");
+    tuijian::db::abuse::sweep(&pool, 1).await.expect("sweep");
+    simulate::scan(&sim, code_id, "bob").await.expect("scan");
+    settle_jobs(&pool).await;
+    let told = texts(&pool, "mia").await;
+    let last = told.last().expect("told");
+    assert!(last.contains("审核中") && !last.contains("HELD-1"), "{last}");
+    let board = campaigns::board(&pool, &Actor::cli(1), campaign_id)
+        .await
+        .expect("board");
+    assert_eq!(board.rewards[0].status, "held");
+    assert_eq!(board.milestones[0].remaining, 1, "a held reward takes no coupon");
+
+    // Staff may not release; a manager does, and mia gets the code.
+    let staff = Actor::token(1, Role::Staff, "desk");
+    assert!(campaigns::release(&pool, &staff, board.rewards[0].id).await.is_err());
+    let released = campaigns::release(&pool, &Actor::cli(1), board.rewards[0].id)
+        .await
+        .expect("release");
+    assert_eq!(
+        (released.status.as_str(), released.code.as_deref()),
+        ("issued", Some("HELD-1"))
+    );
+    settle_jobs(&pool).await;
+    let last = texts(&pool, "mia").await.pop().expect("told");
+    assert!(last.contains("审核通过") && last.contains("HELD-1"), "{last}");
+    let again = campaigns::release(&pool, &Actor::cli(1), released.id).await;
+    assert!(matches!(
+        again,
+        Err(tuijian::referral::error::ServiceError::Conflict { code: "not_held", .. })
+    ));
+}
