@@ -591,20 +591,25 @@ impl Worker {
             Ok(api) => api,
             Err(e) => return account_outcome(&e),
         };
-        let (status, outcome) = match api.send_text(&openid, &notice.text).await {
-            Ok(()) => ("sent", Outcome::Done),
+        // Refused (the member's window closed, …): kept, and sent again once the member is
+        // back; busy answers retry the job.
+        let (status, outcome, refusal) = match api.send_text(&openid, &notice.text).await {
+            Ok(()) => ("sent", Outcome::Done, None),
             Err(e) => match classify(&e) {
-                retry @ Outcome::Retry { .. } => ("queued", retry),
-                failed => ("failed", failed),
+                retry @ Outcome::Retry { .. } => ("queued", retry, Some(e)),
+                _ => ("kept", Outcome::Done, Some(e)),
             },
         };
-        let (errcode, error) = match &outcome {
-            Outcome::Done => (None, None),
-            Outcome::Retry { errcode, error } | Outcome::Failed { errcode, error } => {
-                (*errcode, Some(error.as_str()))
-            }
-        };
-        let saved = store::settle_notice(&self.pool, account_id, notice_id, status, errcode, error);
+        let error = refusal.as_ref().map(ToString::to_string);
+        let errcode = refusal.as_ref().and_then(ApiError::errcode);
+        let saved = store::settle_notice(
+            &self.pool,
+            account_id,
+            notice_id,
+            status,
+            errcode,
+            error.as_deref(),
+        );
         match saved.await {
             Ok(()) => outcome,
             Err(e) => db_outcome(Err(e)),
@@ -808,14 +813,22 @@ impl Worker {
             });
             job::enqueue(&mut tx, *account_id, &notify).await?;
         }
+        let campaign = crate::db::campaign_credit::take_reopened(&mut tx).await?;
+        for (account_id, notice_id) in &campaign {
+            let notice = Job::CampaignNotice(job::CampaignNotice {
+                notice_id: *notice_id,
+            });
+            job::enqueue(&mut tx, *account_id, &notice).await?;
+        }
         tx.commit().await?;
-        if !due.is_empty() {
+        let total = due.len() + campaign.len();
+        if total > 0 {
             tracing::info!(
-                notices = due.len(),
+                notices = total,
                 "kept notices queued again: their referrers are back"
             );
         }
-        Ok(due.len())
+        Ok(total)
     }
 }
 

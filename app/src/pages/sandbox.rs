@@ -188,7 +188,7 @@ fn Simulator(
                 {move || chat.get().into_iter().map(|b| view! {
                     <p class=if b.from_user { "bubble mine" } else { "bubble theirs" } data-testid=if b.from_user { "bubble-user" } else { "bubble-reply" }>
                         {b.text}
-                        {b.image.map(|src| view! { <img class="bubble-image" src=src alt="二维码 QR code" data-testid="bubble-image" /> })}
+                        {b.image.map(|src| view! { <img class="bubble-image" src=src alt="公众号回复的图片（二维码或海报） / Image reply (code or poster)" data-testid="bubble-image" /> })}
                     </p>
                 }).collect_view()}
                 {match menu {

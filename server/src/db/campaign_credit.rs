@@ -469,7 +469,8 @@ pub async fn settle_notice(
 ) -> sqlx::Result<()> {
     sqlx::query(
         "update campaign_notice set status = $3, errcode = $4, error = $5,
-             sent_at = case when $3 = 'sent' then now() end
+             sent_at = case when $3 = 'sent' then now() end,
+             kept_at = case when $3 = 'kept' then now() end
          where account_id = $1 and id = $2",
     )
     .bind(account_id)
@@ -480,4 +481,23 @@ pub async fn settle_notice(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Kept notices whose member interacted with the account since (a callback stored after the
+/// notice was kept): marked `queued` again, `(account_id, notice id)` returned for the caller to
+/// queue their sending in the same transaction.
+pub async fn take_reopened(conn: &mut PgConnection) -> sqlx::Result<Vec<(i64, i64)>> {
+    use crate::db::jobs::INTERACTION;
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update campaign_notice n set status = 'queued', kept_at = null
+         from referrer re
+         where n.status = 'kept' and re.account_id = n.account_id and re.id = n.referrer_id
+           and re.openid is not null
+           and exists (select 1 from event e
+                       where e.account_id = n.account_id and e.openid = re.openid
+                         and e.created_at > n.kept_at and {INTERACTION})
+         returning n.account_id, n.id"
+    )))
+    .fetch_all(conn)
+    .await
 }

@@ -637,22 +637,34 @@ async fn a_flagged_members_reward_waits_for_review_and_goes_out_on_release(pool:
     let (mia, _) = member(&pool, "mia").await;
     let (code_id, _) = code_of(&pool, mia).await;
     // mia scans her own code: the abuse review flags it.
-    simulate::scan(&sim, code_id, "mia").await.expect("self scan");
+    simulate::scan(&sim, code_id, "mia")
+        .await
+        .expect("self scan");
     tuijian::db::abuse::sweep(&pool, 1).await.expect("sweep");
     simulate::scan(&sim, code_id, "bob").await.expect("scan");
     settle_jobs(&pool).await;
     let told = texts(&pool, "mia").await;
     let last = told.last().expect("told");
-    assert!(last.contains("审核中") && !last.contains("HELD-1"), "{last}");
+    assert!(
+        last.contains("审核中") && !last.contains("HELD-1"),
+        "{last}"
+    );
     let board = campaigns::board(&pool, &Actor::cli(1), campaign_id)
         .await
         .expect("board");
     assert_eq!(board.rewards[0].status, "held");
-    assert_eq!(board.milestones[0].remaining, 1, "a held reward takes no coupon");
+    assert_eq!(
+        board.milestones[0].remaining, 1,
+        "a held reward takes no coupon"
+    );
 
     // Staff may not release; a manager does, and mia gets the code.
     let staff = Actor::token(1, Role::Staff, "desk");
-    assert!(campaigns::release(&pool, &staff, board.rewards[0].id).await.is_err());
+    assert!(
+        campaigns::release(&pool, &staff, board.rewards[0].id)
+            .await
+            .is_err()
+    );
     let released = campaigns::release(&pool, &Actor::cli(1), board.rewards[0].id)
         .await
         .expect("release");
@@ -662,10 +674,56 @@ async fn a_flagged_members_reward_waits_for_review_and_goes_out_on_release(pool:
     );
     settle_jobs(&pool).await;
     let last = texts(&pool, "mia").await.pop().expect("told");
-    assert!(last.contains("审核通过") && last.contains("HELD-1"), "{last}");
+    assert!(
+        last.contains("审核通过") && last.contains("HELD-1"),
+        "{last}"
+    );
     let again = campaigns::release(&pool, &Actor::cli(1), released.id).await;
     assert!(matches!(
         again,
-        Err(tuijian::referral::error::ServiceError::Conflict { code: "not_held", .. })
+        Err(tuijian::referral::error::ServiceError::Conflict {
+            code: "not_held",
+            ..
+        })
     ));
+}
+
+/// A notice WeChat refuses (the member's 48-hour window closed) is kept, and sent once the
+/// member messages the account again.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_refused_notice_is_kept_until_the_member_is_back(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let sim = app.state.sim();
+    campaign(&app, 3, &[]).await;
+    follow(&app, "mia").await;
+    simulate::text(&sim, "mia", "助力").await.expect("join");
+    settle_jobs(&pool).await;
+    let (mia, _) = member(&pool, "mia").await;
+    let (code_id, _) = code_of(&pool, mia).await;
+    sim_store::age_interaction(&pool, 1, "oSBX_mia", 72)
+        .await
+        .expect("age");
+    simulate::scan(&sim, code_id, "bob").await.expect("scan");
+    settle_jobs(&pool).await;
+    let (status, errcode): (String, Option<i32>) =
+        sqlx::query_as("select status, errcode from campaign_notice")
+            .fetch_one(&pool)
+            .await
+            .expect("notice");
+    assert_eq!((status.as_str(), errcode), ("kept", Some(45015)));
+    let before = texts(&pool, "mia").await.len();
+
+    simulate::text(&sim, "mia", "你好").await.expect("back");
+    let told = eventually(15, || async {
+        let told = texts(&pool, "mia").await;
+        (told.len() > before).then_some(told)
+    })
+    .await;
+    assert!(told.last().expect("told").contains("还差 2 位"), "{told:?}");
+    settle_jobs(&pool).await;
+    let status: String = sqlx::query_scalar("select status from campaign_notice")
+        .fetch_one(&pool)
+        .await
+        .expect("notice");
+    assert_eq!(status, "sent");
 }
