@@ -727,3 +727,36 @@ async fn a_refused_notice_is_kept_until_the_member_is_back(pool: PgPool) {
         .expect("notice");
     assert_eq!(status, "sent");
 }
+
+/// The campaign's menu item joins it too, with the poster as the reply.
+#[sqlx::test(migrations = "../migrations")]
+async fn the_campaigns_menu_click_joins_it(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    campaign(&app, 3, &[]).await;
+    let admin = crate::skeleton::signed_in(&pool, Role::Admin).await;
+    let menu = json!({"menu": {"buttons": [
+        {"name": "助力活动", "kind": "click", "key": "JOIN_SPRING"}
+    ]}});
+    let published = app
+        .client
+        .post(app.url("/sfn/menu/publish"))
+        .header("cookie", &admin)
+        .json(&menu)
+        .send()
+        .await
+        .expect("publish");
+    assert_eq!(published.status(), StatusCode::OK);
+    follow(&app, "mia").await;
+    let reply = simulate::click(&app.state.sim(), "mia", "JOIN_SPRING")
+        .await
+        .expect("click");
+    let media_id = reply.image_media_id.expect("the poster");
+    let (mia, _) = member(&pool, "mia").await;
+    let (_, url) = code_of(&pool, mia).await;
+    assert_eq!(decode_qr(&media(&app, &media_id).await), url);
+    let joined: i64 = sqlx::query_scalar("select count(*) from campaign_member")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(joined, 1);
+}
