@@ -26,6 +26,26 @@ pub async fn join(
     Ok(done.rows_affected() == 1)
 }
 
+/// Of these credited follows `(account, referral)`, those whose referrer takes part in some
+/// campaign (one statement for a batch of follow-ups; only these are looked at further).
+pub async fn candidates(
+    pool: &sqlx::PgPool,
+    referrals: &[(i64, i64)],
+) -> sqlx::Result<Vec<(i64, i64)>> {
+    let (accounts, ids): (Vec<i64>, Vec<i64>) = referrals.iter().copied().unzip();
+    sqlx::query_as(
+        "select r.account_id, r.id
+         from unnest($1::bigint[], $2::bigint[]) as x(account_id, id)
+         join referral r on r.account_id = x.account_id and r.id = x.id
+         where exists (select 1 from campaign_member m
+                       where m.account_id = r.account_id and m.referrer_id = r.referrer_id)",
+    )
+    .bind(&accounts)
+    .bind(&ids)
+    .fetch_all(pool)
+    .await
+}
+
 /// A campaign a credited follow counts for: the referral's referrer is a member of it, joined
 /// before the follow was recorded, the follow falls in the campaign's window and is the
 /// follower's first follow of the account, and the referral is not voided.
@@ -92,7 +112,8 @@ pub async fn insert_credit(
     Ok(done.rows_affected() == 1)
 }
 
-/// Friends counting for a member now: credited, not taken back, not voided.
+/// Friends counting for a member now: credited, not taken back, not voided, not moved to
+/// another referrer.
 pub async fn count(
     conn: &mut PgConnection,
     account_id: i64,
@@ -103,7 +124,8 @@ pub async fn count(
         "select count(*) from campaign_credit c
          join referral r on r.account_id = c.account_id and r.id = c.referral_id
          where c.account_id = $1 and c.campaign_id = $2 and c.referrer_id = $3
-           and c.revoked_at is null and r.voided_at is null",
+           and c.revoked_at is null and r.voided_at is null
+           and r.referrer_id = c.referrer_id",
     )
     .bind(account_id)
     .bind(campaign_id)

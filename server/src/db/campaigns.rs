@@ -511,7 +511,7 @@ pub async fn totals(
                 (select count(*) from campaign_credit c
                  join referral r on r.account_id = c.account_id and r.id = c.referral_id
                  where c.account_id = $1 and c.campaign_id = $2 and c.revoked_at is null
-                   and r.voided_at is null),
+                   and r.voided_at is null and r.referrer_id = c.referrer_id),
                 (select count(*) from campaign_credit
                  where account_id = $1 and campaign_id = $2 and revoked_at is not null)",
     )
@@ -588,7 +588,7 @@ pub async fn top(
                  join referral f on f.account_id = c.account_id and f.id = c.referral_id
                  where c.account_id = m.account_id and c.campaign_id = m.campaign_id
                    and c.referrer_id = m.referrer_id and c.revoked_at is null
-                   and f.voided_at is null) as credited,
+                   and f.voided_at is null and f.referrer_id = c.referrer_id) as credited,
                 (select count(*) from campaign_reward w
                  where w.account_id = m.account_id and w.campaign_id = m.campaign_id
                    and w.referrer_id = m.referrer_id and w.status in ('issued', 'redeemed'))

@@ -115,7 +115,10 @@ pub async fn credit_all(
     referrals: &[(i64, i64)],
 ) -> sqlx::Result<HashSet<(i64, i64)>> {
     let mut counted = HashSet::new();
-    for &(account_id, referral_id) in referrals {
+    if referrals.is_empty() {
+        return Ok(counted);
+    }
+    for (account_id, referral_id) in store::candidates(pool, referrals).await? {
         let mut tx = pool.begin().await?;
         let eligible = store::eligible(&mut tx, account_id, referral_id).await?;
         for e in &eligible {
