@@ -266,17 +266,22 @@ async fn require_login(
         .and_then(|v| v.to_str().ok())
         .and_then(crate::referral::users::cookie_value)
         .map(str::to_owned);
-    let signed_in = match cookie {
-        Some(c) => matches!(
-            crate::referral::users::session_user(&state.pool, &c).await,
-            Ok(Some(_))
-        ),
-        None => false,
+    let user = match cookie {
+        Some(c) => crate::referral::users::session_user(&state.pool, &c)
+            .await
+            .ok()
+            .flatten(),
+        None => None,
     };
-    if signed_in {
-        next.run(req).await
-    } else {
-        axum::response::Redirect::to("/login").into_response()
+    match user {
+        Some(user) => {
+            // The page's server functions take the user from here: one session look-up
+            // per page instead of one per server function.
+            let mut req = req;
+            req.extensions_mut().insert(app::api::guard::SignedIn(user));
+            next.run(req).await
+        }
+        None => axum::response::Redirect::to("/login").into_response(),
     }
 }
 

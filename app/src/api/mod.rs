@@ -95,10 +95,20 @@ pub mod guard {
         }
     }
 
+    /// The user a page request was signed in as, put into the request by the server's
+    /// sign-in check: the server functions a page calls while it renders use it instead of
+    /// looking the session up again each.
+    #[derive(Clone, Debug)]
+    pub struct SignedIn(pub CurrentUser);
+
     /// The signed-in user and the service. The service checks the user's role for each call.
     pub async fn user() -> Result<(Service, CurrentUser), AppError> {
         same_origin()?;
         let service = service()?;
+        let checked = parts().and_then(|p| p.extensions.get::<SignedIn>().cloned());
+        if let Some(SignedIn(user)) = checked {
+            return Ok((service, user));
+        }
         let cookie = session_cookie().ok_or_else(AppError::unauthorized)?;
         let user = service
             .session_user(&cookie)
