@@ -81,6 +81,31 @@ fn file(fields: &[(String, Vec<u8>)]) -> Result<&[u8], ServiceError> {
         .ok_or_else(|| ServiceError::field("file", "请选择文件 / Choose a file"))
 }
 
+/// Runs an upload for the signed-in caller and redirects back with what it came to.
+async fn upload<F, Fut>(
+    state: AppState,
+    id: i64,
+    headers: &HeaderMap,
+    form: Multipart,
+    f: F,
+) -> Response
+where
+    F: FnOnce(AppState, Actor, Vec<(String, Vec<u8>)>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, ServiceError>>,
+{
+    let Some(actor) = caller(&state, headers).await else {
+        return Redirect::to("/login").into_response();
+    };
+    let result = match fields(form).await {
+        Ok(fields) => f(state, actor, fields).await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(query) => back(id, &query),
+        Err(e) => failed(id, e),
+    }
+}
+
 /// `POST /dashboard/campaigns/{id}/background` (`file`: PNG or JPEG).
 pub async fn upload_background(
     State(state): State<AppState>,
@@ -88,17 +113,17 @@ pub async fn upload_background(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let Some(actor) = caller(&state, &headers).await else {
-        return Redirect::to("/login").into_response();
-    };
-    let result = async {
-        let fields = fields(form).await?;
-        campaigns::set_background(&state.pool, &actor, id, file(&fields)?).await
-    };
-    match result.await {
-        Ok(_) => back(id, "uploaded=background"),
-        Err(e) => failed(id, e),
-    }
+    upload(
+        state,
+        id,
+        &headers,
+        form,
+        async move |state, actor, fields| {
+            campaigns::set_background(&state.pool, &actor, id, file(&fields)?).await?;
+            Ok("uploaded=background".to_owned())
+        },
+    )
+    .await
 }
 
 /// `POST /dashboard/campaigns/{id}/coupons` (`milestone`: its id; `file`: the CSV).
@@ -108,25 +133,28 @@ pub async fn upload_coupons(
     headers: HeaderMap,
     form: Multipart,
 ) -> Response {
-    let Some(actor) = caller(&state, &headers).await else {
-        return Redirect::to("/login").into_response();
-    };
-    let result = async {
-        let fields = fields(form).await?;
-        let milestone = fields
-            .iter()
-            .find(|(name, _)| name == "milestone")
-            .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<i64>().ok())
-            .ok_or_else(|| ServiceError::field("milestone", "请选择目标 / Choose a milestone"))?;
-        let text = std::str::from_utf8(file(&fields)?)
-            .map_err(|_| ServiceError::field("file", "CSV 须为 UTF-8 / The CSV must be UTF-8"))?;
-        campaigns::add_coupons(&state.pool, &actor, id, milestone, text).await
-    };
-    match result.await {
-        Ok((added, duplicates)) => back(
-            id,
-            &format!("uploaded=coupons&added={added}&duplicates={duplicates}"),
-        ),
-        Err(e) => failed(id, e),
-    }
+    upload(
+        state,
+        id,
+        &headers,
+        form,
+        async move |state, actor, fields| {
+            let milestone = fields
+                .iter()
+                .find(|(name, _)| name == "milestone")
+                .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<i64>().ok())
+                .ok_or_else(|| {
+                    ServiceError::field("milestone", "请选择目标 / Choose a milestone")
+                })?;
+            let text = std::str::from_utf8(file(&fields)?).map_err(|_| {
+                ServiceError::field("file", "CSV 须为 UTF-8 / The CSV must be UTF-8")
+            })?;
+            let (added, duplicates) =
+                campaigns::add_coupons(&state.pool, &actor, id, milestone, text).await?;
+            Ok(format!(
+                "uploaded=coupons&added={added}&duplicates={duplicates}"
+            ))
+        },
+    )
+    .await
 }

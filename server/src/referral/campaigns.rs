@@ -42,6 +42,25 @@ fn clean(s: &str) -> bool {
     !s.chars().any(char::is_control)
 }
 
+/// Writes the audit entry of a change to campaign `id`.
+async fn audit(
+    tx: &mut sqlx::PgConnection,
+    actor: &Actor,
+    action: &str,
+    id: i64,
+    detail: serde_json::Value,
+) -> sqlx::Result<()> {
+    crate::db::referrers::audit(
+        tx,
+        actor.account_id,
+        &actor.audit_name(),
+        action,
+        id,
+        detail,
+    )
+    .await
+}
+
 /// The input checked: what to write, or every field's error.
 struct Checked<'a> {
     write: CampaignWrite<'a>,
@@ -332,10 +351,9 @@ pub async fn create(
     )
     .await?;
     store::replace_milestones(&mut tx, actor.account_id, id, &checked.milestones).await?;
-    crate::db::referrers::audit(
+    audit(
         &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
+        actor,
         "campaign.create",
         id,
         serde_json::json!({"name": checked.write.name}),
@@ -388,10 +406,9 @@ pub async fn update(
     if !same_milestones {
         store::replace_milestones(&mut tx, actor.account_id, id, &checked.milestones).await?;
     }
-    crate::db::referrers::audit(
+    audit(
         &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
+        actor,
         "campaign.update",
         id,
         serde_json::json!({"name": checked.write.name}),
@@ -461,15 +478,7 @@ pub async fn stop(pool: &PgPool, actor: &Actor, id: i64) -> Result<Campaign, Ser
             message: "活动已结束 / The campaign has ended already".into(),
         });
     }
-    crate::db::referrers::audit(
-        &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
-        "campaign.stop",
-        id,
-        serde_json::json!({}),
-    )
-    .await?;
+    audit(&mut tx, actor, "campaign.stop", id, serde_json::json!({})).await?;
     tx.commit().await?;
     get(pool, actor, id).await
 }
@@ -550,10 +559,9 @@ pub async fn add_coupons(
     let codes = parse_coupons(csv_text)?;
     let mut tx = pool.begin().await?;
     let added = store::add_coupons(&mut tx, actor.account_id, milestone_id, &codes).await?;
-    crate::db::referrers::audit(
+    audit(
         &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
+        actor,
         "campaign.coupons",
         campaign_id,
         serde_json::json!({"milestone": milestone_id, "added": added}),
@@ -674,10 +682,9 @@ pub async fn redeem(pool: &PgPool, actor: &Actor, reward_id: i64) -> Result<Rewa
         });
     }
     credit::redeem(&mut tx, actor.account_id, reward_id, &actor.audit_name()).await?;
-    crate::db::referrers::audit(
+    audit(
         &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
+        actor,
         "campaign.redeem",
         campaign_id,
         serde_json::json!({"reward": reward_id}),
@@ -711,10 +718,9 @@ pub async fn release(pool: &PgPool, actor: &Actor, reward_id: i64) -> Result<Rew
         reward_id,
     )
     .await?;
-    crate::db::referrers::audit(
+    audit(
         &mut tx,
-        actor.account_id,
-        &actor.audit_name(),
+        actor,
         "campaign.release",
         campaign_id,
         serde_json::json!({"reward": reward_id}),

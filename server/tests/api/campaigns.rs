@@ -13,7 +13,9 @@ use tuijian::referral::actor::Actor;
 use tuijian::referral::campaigns;
 use tuijian::sandbox::simulate;
 
-use crate::common::{TestApp, eventually, settle_jobs, spawn_app};
+use crate::common::{
+    TestApp, decode_qr, eventually, follow, sandbox_media, settle_jobs, spawn_app,
+};
 
 /// Beijing's date `days` from today, `YYYY-MM-DD`.
 fn day(days: i64) -> String {
@@ -82,25 +84,6 @@ async fn texts(pool: &PgPool, user: &str) -> Vec<String> {
         .collect()
 }
 
-fn decode_qr(png: &[u8]) -> String {
-    let image = image::load_from_memory(png).expect("a PNG").to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the poster");
-    grids[0].decode().expect("decodes").1
-}
-
-async fn media(app: &TestApp, media_id: &str) -> Vec<u8> {
-    let resp = app
-        .client
-        .get(app.url(&format!("/sandbox/media/{media_id}")))
-        .send()
-        .await
-        .expect("media");
-    assert_eq!(resp.status(), StatusCode::OK);
-    resp.bytes().await.expect("bytes").to_vec()
-}
-
 /// The member row of a simulated user: (referrer id, page key).
 async fn member(pool: &PgPool, user: &str) -> (i64, String) {
     sqlx::query_as("select id, member_token from referrer where openid = $1")
@@ -119,13 +102,6 @@ async fn code_of(pool: &PgPool, referrer_id: i64) -> (i64, String) {
         .expect("code")
 }
 
-async fn follow(app: &TestApp, user: &str) {
-    let reply = simulate::follow(&app.state.sim(), user)
-        .await
-        .expect("follow");
-    assert_eq!(reply.status, 200);
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_keyword_joins_with_a_poster_and_three_friends_earn_the_reward(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
@@ -139,7 +115,7 @@ async fn a_keyword_joins_with_a_poster_and_three_friends_earn_the_reward(pool: P
     let media_id = joined.image_media_id.expect("the poster is the reply");
     let (mia, token) = member(&pool, "mia").await;
     let (code_id, url) = code_of(&pool, mia).await;
-    let poster = media(&app, &media_id).await;
+    let poster = sandbox_media(&app, &media_id).await;
     assert_eq!(
         decode_qr(&poster),
         url,
@@ -753,10 +729,103 @@ async fn the_campaigns_menu_click_joins_it(pool: PgPool) {
     let media_id = reply.image_media_id.expect("the poster");
     let (mia, _) = member(&pool, "mia").await;
     let (_, url) = code_of(&pool, mia).await;
-    assert_eq!(decode_qr(&media(&app, &media_id).await), url);
+    assert_eq!(decode_qr(&sandbox_media(&app, &media_id).await), url);
     let joined: i64 = sqlx::query_scalar("select count(*) from campaign_member")
         .fetch_one(&pool)
         .await
         .expect("count");
     assert_eq!(joined, 1);
+}
+
+/// The dashboard's upload forms: the session is the credential, another site's form is
+/// refused, and each answer is a redirect back saying what happened.
+#[sqlx::test(migrations = "../migrations")]
+async fn dashboard_forms_upload_the_background_and_coupons(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let (id, milestone) = campaign(&app, 2, &[]).await;
+    let manager = crate::skeleton::signed_in(&pool, Role::Manager).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let mut png = Vec::new();
+    image::RgbImage::from_pixel(800, 1400, image::Rgb([200, 30, 30]))
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("png");
+    let post = |path: &str, form: reqwest::multipart::Form, cookie: &str, origin: Option<&str>| {
+        let mut req = client
+            .post(app.url(path))
+            .header("cookie", cookie)
+            .multipart(form);
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        req.send()
+    };
+    let image_form = |bytes: Vec<u8>| {
+        reqwest::multipart::Form::new().part(
+            "file",
+            reqwest::multipart::Part::bytes(bytes).file_name("bg.png"),
+        )
+    };
+    let location = |resp: &reqwest::Response| {
+        resp.headers()["location"]
+            .to_str()
+            .expect("location")
+            .to_owned()
+    };
+    let background = format!("/dashboard/campaigns/{id}/background");
+
+    let resp = post(&background, image_form(png.clone()), &manager, None)
+        .await
+        .expect("upload");
+    assert_eq!(
+        location(&resp),
+        format!("/campaigns/{id}?uploaded=background")
+    );
+    let made = campaigns::get(&pool, &Actor::cli(1), id)
+        .await
+        .expect("get");
+    assert_eq!(
+        (made.has_background, made.width, made.height),
+        (true, 800, 1400)
+    );
+
+    let resp = post(&background, image_form(b"GIF89a".to_vec()), &manager, None)
+        .await
+        .expect("upload");
+    assert!(location(&resp).starts_with(&format!("/campaigns/{id}?error=")));
+    let resp = post(
+        &background,
+        image_form(png.clone()),
+        &manager,
+        Some("https://evil.example"),
+    )
+    .await
+    .expect("upload");
+    assert_eq!(location(&resp), "/login");
+    let staff = crate::skeleton::signed_in(&pool, Role::Staff).await;
+    let resp = post(&background, image_form(png), &staff, None)
+        .await
+        .expect("upload");
+    assert!(location(&resp).contains("error="), "staff are refused");
+
+    let csv = reqwest::multipart::Form::new()
+        .text("milestone", milestone.to_string())
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"code\nD1\nD2\nD2\n".to_vec()).file_name("c.csv"),
+        );
+    let resp = post(
+        &format!("/dashboard/campaigns/{id}/coupons"),
+        csv,
+        &manager,
+        None,
+    )
+    .await
+    .expect("coupons");
+    assert_eq!(
+        location(&resp),
+        format!("/campaigns/{id}?uploaded=coupons&added=2&duplicates=0")
+    );
 }

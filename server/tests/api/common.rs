@@ -145,3 +145,32 @@ pub async fn board(pool: &PgPool) -> Vec<(String, i64, i64)> {
     rows.sort();
     rows
 }
+
+/// The content of the one QR code in an image (PNG or JPEG).
+pub fn decode_qr(image: &[u8]) -> String {
+    let image = image::load_from_memory(image).expect("an image").to_luma8();
+    let mut prepared = rqrr::PreparedImage::prepare(image);
+    let grids = prepared.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the image");
+    grids[0].decode().expect("decodes").1
+}
+
+/// The bytes of the temporary media `media_id` the sandbox holds.
+pub async fn sandbox_media(app: &TestApp, media_id: &str) -> Vec<u8> {
+    let resp = app
+        .client
+        .get(app.url(&format!("/sandbox/media/{media_id}")))
+        .send()
+        .await
+        .expect("media");
+    assert_eq!(resp.status(), reqwest::StatusCode::OK);
+    resp.bytes().await.expect("bytes").to_vec()
+}
+
+/// A simulated user follows the account (first account, sandbox).
+pub async fn follow(app: &TestApp, user: &str) {
+    let reply = tuijian::sandbox::simulate::follow(&app.state.sim(), user)
+        .await
+        .expect("follow delivered");
+    assert_eq!(reply.status, 200);
+}

@@ -13,7 +13,7 @@ use tuijian::referral::roles::Role;
 use tuijian::referral::{accounts, tokens};
 
 use crate::attribution::{app, event, seed_code};
-use crate::common::TestApp;
+use crate::common::{TestApp, decode_qr};
 use crate::skeleton::{page_html, signed_in};
 
 /// GET `/api/v1{path}` with a bearer token: (status, content type, body).
@@ -253,17 +253,6 @@ fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
             (entry.name().expect("a UTF-8 name").into_owned(), data)
         })
         .collect()
-}
-
-/// The content of a QR code in a PNG.
-fn decode_qr(png: &[u8]) -> String {
-    let image = image::load_from_memory_with_format(png, image::ImageFormat::Png)
-        .expect("a PNG")
-        .to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the image");
-    grids[0].decode().expect("decodes").1
 }
 
 #[sqlx::test(migrations = "../migrations")]

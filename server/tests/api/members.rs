@@ -12,7 +12,9 @@ use tuijian::referral::qrcodes::PERMANENT_QUOTA;
 use tuijian::sandbox::faults::Fault;
 use tuijian::sandbox::simulate::{self, SimReply};
 
-use crate::common::{TestApp, eventually, settle_jobs, spawn_app};
+use crate::common::{
+    TestApp, decode_qr, eventually, follow, sandbox_media, settle_jobs, spawn_app,
+};
 
 /// The member row of a simulated user: (referrer id, kind, page key, name, name chosen).
 async fn member(pool: &PgPool, user: &str) -> (i64, String, String, String, bool) {
@@ -49,32 +51,13 @@ async fn inbox(pool: &PgPool, user: &str) -> Vec<Value> {
 
 /// Decodes the QR code in a PNG served by the sandbox for `media_id`.
 async fn decode_media(app: &TestApp, media_id: &str) -> String {
-    let resp = app
-        .client
-        .get(app.url(&format!("/sandbox/media/{media_id}")))
-        .send()
-        .await
-        .expect("media");
-    assert_eq!(resp.status(), StatusCode::OK);
-    let bytes = resp.bytes().await.expect("bytes");
-    let image = image::load_from_memory(&bytes).expect("a PNG").to_luma8();
-    let mut prepared = rqrr::PreparedImage::prepare(image);
-    let grids = prepared.detect_grids();
-    assert_eq!(grids.len(), 1, "one QR code in the image");
-    grids[0].decode().expect("decodes").1
+    decode_qr(&sandbox_media(app, media_id).await)
 }
 
 async fn text(app: &TestApp, user: &str, content: &str) -> SimReply {
     simulate::text(&app.state.sim(), user, content)
         .await
         .expect("text delivered")
-}
-
-async fn follow(app: &TestApp, user: &str) {
-    let reply = simulate::follow(&app.state.sim(), user)
-        .await
-        .expect("follow delivered");
-    assert_eq!(reply.status, 200);
 }
 
 /// The member's personal page data through its server function.
