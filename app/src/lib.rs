@@ -31,11 +31,12 @@ use leptos_router::{
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    leaderboard::LeaderboardPage, login::LoginPage, member::MemberPageView, menu::CustomMenuPage,
-    not_found::NotFoundPage, overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage,
-    qrcodes::QrCodesPage, reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage,
-    referrers::ReferrersPage, review::ReviewPage, sandbox::SandboxPage, settings::SettingsPage,
-    setup::SetupPage, stats::StatsPage, webhooks::WebhooksPage,
+    campaign_detail::CampaignDetailPage, campaigns::CampaignsPage, leaderboard::LeaderboardPage,
+    login::LoginPage, member::MemberPageView, menu::CustomMenuPage, not_found::NotFoundPage,
+    overview::OverviewPage, poster::PosterPage, privacy::PrivacyPage, qrcodes::QrCodesPage,
+    reconcile::ReconcilePage, referrer_detail::ReferrerDetailPage, referrers::ReferrersPage,
+    review::ReviewPage, sandbox::SandboxPage, settings::SettingsPage, setup::SetupPage,
+    stats::StatsPage, webhooks::WebhooksPage,
 };
 
 /// Name of the CSS/JS/WASM bundle under `/pkg` (cargo-leptos `name`, wasm-bindgen `--out-name`).
@@ -95,6 +96,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/review") view=ReviewPage ssr=SsrMode::Async />
                     <Route path=path!("/privacy") view=PrivacyPage ssr=SsrMode::Async />
                     <Route path=path!("/webhooks") view=WebhooksPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns") view=CampaignsPage ssr=SsrMode::Async />
+                    <Route path=path!("/campaigns/:id") view=CampaignDetailPage ssr=SsrMode::Async />
                 </Routes>
             </Layout>
         </Router>

@@ -1,6 +1,6 @@
 import AxeBuilder from "@axe-core/playwright";
 import type { Page } from "@playwright/test";
-import { test, expect, hydrated, login, unique, type TestUser } from "./fixtures";
+import { test, expect, beijing, hydrated, login, unique, type TestUser } from "./fixtures";
 
 // The refused sign-in (401), staff opening a manager's page (403), the unknown member page (404)
 // and a refused form (422) are reported on the console; the audit covers those states too.
@@ -52,6 +52,24 @@ async function seed(page: Page): Promise<string> {
   return new URL(page.url()).pathname;
 }
 
+/** A running campaign with a coupon and a link milestone: its page's path. */
+async function seedCampaign(page: Page): Promise<string> {
+  const today = beijing(new Date()).slice(0, 10);
+  const input = {
+    name: unique("无障碍活动"),
+    keyword: unique("a11y"),
+    starts_on: today,
+    ends_on: today,
+    milestones: [
+      { goal: 2, reward_kind: "coupon", reward_name: "10 元代金券" },
+      { goal: 5, reward_kind: "link", reward_name: "电子书", link: "https://example.com/book" },
+    ],
+  };
+  const res = await page.request.post("/sfn/campaigns/create", { data: { input } });
+  expect(res.ok(), await res.text()).toBeTruthy();
+  return `/campaigns/${(await res.json()).id}`;
+}
+
 const PAGES: [string, string][] = [
   ["/", "overview"],
   ["/referrers", "referrers"],
@@ -61,6 +79,7 @@ const PAGES: [string, string][] = [
   ["/reconcile", "reconciliation"],
   ["/review", "review"],
   ["/webhooks", "webhooks"],
+  ["/campaigns", "campaigns"],
   ["/settings", "settings"],
   ["/privacy", "privacy"],
   ["/setup", "setup"],
@@ -87,6 +106,15 @@ for (const user of ["e2e-admin", "e2e-manager", "e2e-staff"] as TestUser[]) {
     await visit(page, detail, "referrer detail");
     for (const [path, what] of PAGES) {
       await visit(page, path, `${what} as ${user}`);
+    }
+    if (user !== "e2e-staff") {
+      const campaign = await seedCampaign(page);
+      await visit(page, campaign, `campaign as ${user}`);
+      await page.getByTestId("campaign-stop").click();
+      await expect(page.getByTestId("confirm-dialog")).toBeVisible();
+      await audit(page, `campaign with a dialog as ${user}`);
+      await page.getByTestId("confirm-ok").click();
+      await expect(page.getByTestId("campaign-status")).toHaveAttribute("data-status", "ended");
     }
     // States beyond the first view: a refused form and an open confirmation dialog.
     await page.goto("/referrers");

@@ -12,7 +12,7 @@ use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
 
 /// One navigation entry: path, Chinese label, English label, test id, role needed.
-const NAV: [(&str, &str, &str, &str, Role); 13] = [
+const NAV: [(&str, &str, &str, &str, Role); 14] = [
     ("/", "概览", "Overview", "nav-overview", Role::Staff),
     (
         "/referrers",
@@ -38,6 +38,13 @@ const NAV: [(&str, &str, &str, &str, Role); 13] = [
         Role::Manager,
     ),
     ("/review", "审核", "Review", "nav-review", Role::Manager),
+    (
+        "/campaigns",
+        "活动",
+        "Campaigns",
+        "nav-campaigns",
+        Role::Manager,
+    ),
     ("/settings", "设置", "Settings", "nav-settings", Role::Admin),
     ("/privacy", "隐私", "Privacy", "nav-privacy", Role::Admin),
     ("/setup", "接入", "Setup", "nav-setup", Role::Admin),

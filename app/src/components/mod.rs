@@ -2,6 +2,10 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod campaign_board;
+pub mod campaign_editor;
+pub mod campaign_form;
+pub mod campaign_poster;
 pub mod chart;
 pub mod confirm;
 pub mod form;

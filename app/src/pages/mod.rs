@@ -1,5 +1,7 @@
 //! One file per page.
 
+pub mod campaign_detail;
+pub mod campaigns;
 pub mod leaderboard;
 pub mod login;
 pub mod member;
