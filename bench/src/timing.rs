@@ -141,12 +141,29 @@ impl Reader {
                     .await?,
             );
         }
-        out.push(
-            self.time("SSR page /leaderboard", "/leaderboard", runs)
-                .await?,
-        );
+        for page in ssr_pages(referrer) {
+            out.push(self.time(&format!("SSR page {page}"), &page, runs).await?);
+        }
         Ok(out)
     }
+}
+
+/// The dashboard's pages, each rendered whole on the server (as a signed-in admin sees them).
+pub fn ssr_pages(referrer: i64) -> Vec<String> {
+    [
+        "/",
+        "/leaderboard",
+        "/stats",
+        "/referrers",
+        "/qrcodes",
+        "/review",
+        "/campaigns",
+        "/settings",
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .chain([format!("/referrers/{referrer}")])
+    .collect()
 }
 
 /// Custom ranges (CST dates, both inclusive) over the seeded year that start and end inside a
