@@ -8,6 +8,7 @@ use crate::api::campaigns::{redeem_reward, release_reward};
 use crate::campaigns::{
     Campaign, CampaignBoard, CampaignDay, MilestoneStanding, Reward, RewardKind, TopInviter,
 };
+use crate::components::chart::{ChartSeries, SeriesChart};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::ErrorBanner;
 use crate::i18n::t;
@@ -159,23 +160,38 @@ fn Standings(campaign: Campaign, rows: Vec<MilestoneStanding>) -> impl IntoView 
 
 #[component]
 fn Days(days: Vec<CampaignDay>) -> impl IntoView {
-    let rows: Vec<_> = days
-        .into_iter()
-        .map(|d| view! {
-            <tr><th scope="row">{d.day}</th><td>{d.joined}</td><td>{d.credited}</td><td>{d.taken_back}</td><td>{d.rewards}</td></tr>
-        })
-        .collect();
-    let heads: &[Label] = &[
-        ("日期", "Day"),
-        ("新参与", "Joined"),
-        ("助力", "Credited"),
-        ("取关扣除", "Taken back"),
-        ("奖励", "Rewards"),
+    let of = |f: fn(&CampaignDay) -> i64| days.iter().map(f).collect::<Vec<_>>();
+    let series = vec![
+        ChartSeries {
+            key: "joined",
+            zh: "新参与",
+            en: "Joined",
+            values: of(|d| d.joined),
+        },
+        ChartSeries {
+            key: "credited",
+            zh: "助力",
+            en: "Credited",
+            values: of(|d| d.credited),
+        },
+        ChartSeries {
+            key: "taken-back",
+            zh: "取关扣除",
+            en: "Taken back",
+            values: of(|d| d.taken_back),
+        },
+        ChartSeries {
+            key: "rewards",
+            zh: "奖励",
+            en: "Rewards",
+            values: of(|d| d.rewards),
+        },
     ];
+    let dates = days.iter().map(|d| d.day.clone()).collect();
     view! {
         <section class="card" aria-labelledby="days-title">
             <h2 id="days-title">{t("每日数据", "Day by day")} <span class="muted">{move || format!("（{}）", zone_name()())}</span></h2>
-            {table("campaign-days", heads, rows, ("还没有数据。", "No data yet."))}
+            <SeriesChart dates series id="campaign" />
         </section>
     }
 }

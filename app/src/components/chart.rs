@@ -60,36 +60,37 @@ pub fn label_days(days: usize, labels: usize) -> Vec<usize> {
     out
 }
 
-/// One series of the daily chart.
-struct Series {
-    key: &'static str,
-    zh: &'static str,
-    en: &'static str,
-    values: Vec<i64>,
+/// One series of a daily chart: its CSS key (colour and toggle), its labels and a value per
+/// day.
+pub struct ChartSeries {
+    pub key: &'static str,
+    pub zh: &'static str,
+    pub en: &'static str,
+    pub values: Vec<i64>,
 }
 
-fn series(points: &[DailyPoint]) -> [Series; 4] {
+fn series(points: &[DailyPoint]) -> Vec<ChartSeries> {
     let of = |f: fn(&DailyPoint) -> i64| points.iter().map(f).collect::<Vec<_>>();
-    [
-        Series {
+    vec![
+        ChartSeries {
             key: "scans",
             zh: "扫码",
             en: "Scans",
             values: of(|p| p.scans),
         },
-        Series {
+        ChartSeries {
             key: "follows",
             zh: "新关注",
             en: "Follows",
             values: of(|p| p.follows),
         },
-        Series {
+        ChartSeries {
             key: "unfollows",
             zh: "取关",
             en: "Unfollows",
             values: of(|p| p.unfollows),
         },
-        Series {
+        ChartSeries {
             key: "net",
             zh: "净增",
             en: "Net",
@@ -98,24 +99,42 @@ fn series(points: &[DailyPoint]) -> [Series; 4] {
     ]
 }
 
-/// Scans, follows, unfollows and net per day, with axes, a legend with toggles, each day's
-/// values on hover or focus and a data table. `id` makes the toggles' ids unique on the page.
+/// Scans, follows, unfollows and net per day (see [`SeriesChart`]). `id` makes the toggles'
+/// ids unique on the page.
 #[component]
 pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -> impl IntoView {
+    let dates = points.iter().map(|p| p.date.clone()).collect();
+    view! { <SeriesChart dates series=series(&points) id /> }
+}
+
+/// Series per day (`dates` as `YYYY-MM-DD`, each series a value per date) with axes, a legend
+/// with toggles, each day's values on hover or focus and a data table. `id` makes the
+/// toggles' ids unique on the page.
+#[component]
+pub fn SeriesChart(
+    dates: Vec<String>,
+    series: Vec<ChartSeries>,
+    #[prop(optional)] id: &'static str,
+) -> impl IntoView {
     let id = if id.is_empty() { "daily" } else { id };
+    let all = series;
     let (w, h) = (640.0_f64, 200.0_f64);
     let (left, right, top, bottom) = (44.0_f64, 12.0_f64, 12.0_f64, 36.0_f64);
-    let all = series(&points);
     let hi = all
         .iter()
         .flat_map(|s| s.values.iter().copied())
         .max()
         .unwrap_or(0);
-    let lo = all[3].values.iter().copied().min().unwrap_or(0).min(0);
+    let lo = all
+        .iter()
+        .flat_map(|s| s.values.iter().copied())
+        .min()
+        .unwrap_or(0)
+        .min(0);
     let top_value = nice_top(hi);
     let bottom_value = if lo < 0 { -nice_top(-lo) } else { 0 };
     let span = (top_value - bottom_value) as f64;
-    let n = points.len();
+    let n = dates.len();
     let x = move |i: usize| {
         if n <= 1 {
             left + (w - left - right) / 2.0
@@ -125,8 +144,8 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
     };
     let y = move |v: i64| top + (top_value - v) as f64 / span * (h - top - bottom);
     let empty = hi == 0 && lo == 0;
-    let first = points.first().map(|p| p.date.clone()).unwrap_or_default();
-    let last = points.last().map(|p| p.date.clone()).unwrap_or_default();
+    let first = dates.first().cloned().unwrap_or_default();
+    let last = dates.last().cloned().unwrap_or_default();
     let summary = format!("{first} – {last}");
     let ticks: Vec<i64> = {
         let mut v = vec![bottom_value, 0, top_value / 2, top_value];
@@ -146,10 +165,10 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
             }
         })
         .collect_view();
-    let dates = label_days(n, 7)
+    let date_labels = label_days(n, 7)
         .into_iter()
         .map(|i| {
-            let date = points[i].date.get(5..).unwrap_or_default().to_owned();
+            let date = dates[i].get(5..).unwrap_or_default().to_owned();
             view! { <text x=x(i) y=h - bottom + 16.0 text-anchor="middle" class="date">{date}</text> }
         })
         .collect_view();
@@ -181,28 +200,24 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
     } else {
         (w - left - right) / (n - 1) as f64
     };
-    let days = points
+    let days = dates
         .iter()
         .enumerate()
-        .map(|(i, p)| {
-            let text = format!(
-                "{}: {} {} · {} {} · {} {} · {} {}",
-                p.date,
-                t("扫码", "scans")(),
-                p.scans,
-                t("新关注", "follows")(),
-                p.follows,
-                t("取关", "unfollows")(),
-                p.unfollows,
-                t("净增", "net")(),
-                p.follows - p.unfollows
-            );
+        .map(|(i, date)| {
+            let values: Vec<String> = all
+                .iter()
+                .map(|s| {
+                    let v = s.values.get(i).copied().unwrap_or(0);
+                    format!("{} {v}", t(s.zh, s.en)())
+                })
+                .collect();
+            let text = format!("{date}: {}", values.join(" · "));
             let (title, aria) = (text.clone(), text.clone());
             let cx = x(i);
             // The label stays inside the chart.
             let tip_x = cx.clamp(left + 130.0, w - right - 130.0);
             view! {
-                <g class="day" tabindex="0" role="img" aria-label=aria data-testid="chart-day" data-date=p.date.clone()>
+                <g class="day" tabindex="0" role="img" aria-label=aria data-testid="chart-day" data-date=date.clone()>
                     <title>{title}</title>
                     <rect x=cx - column / 2.0 y=top width=column height=h - top - bottom class="hit" />
                     <line x1=cx y1=top x2=cx y2=h - bottom class="cursor" />
@@ -226,16 +241,22 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
             }
         })
         .collect_view();
-    let rows = points
+    let heads = all
         .iter()
-        .map(|p| {
+        .map(|s| view! { <th scope="col">{t(s.zh, s.en)}</th> })
+        .collect_view();
+    let rows = dates
+        .iter()
+        .enumerate()
+        .map(|(i, date)| {
+            let cells = all
+                .iter()
+                .map(|s| view! { <td>{s.values.get(i).copied().unwrap_or(0)}</td> })
+                .collect_view();
             view! {
                 <tr>
-                    <th scope="row">{p.date.clone()}</th>
-                    <td>{p.scans}</td>
-                    <td>{p.follows}</td>
-                    <td>{p.unfollows}</td>
-                    <td>{p.follows - p.unfollows}</td>
+                    <th scope="row">{date.clone()}</th>
+                    {cells}
                 </tr>
             }
         })
@@ -245,7 +266,7 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
             <ul class="legend" aria-label=t("显示的数据", "Series shown")>{legend}</ul>
             <svg viewBox=format!("0 0 {w} {h}") role="group" aria-label=format!("{} {summary}", t("每日趋势", "Daily series")())>
                 {grid}
-                {dates}
+                {date_labels}
                 {lines}
                 {days}
             </svg>
@@ -262,10 +283,7 @@ pub fn DailyChart(points: Vec<DailyPoint>, #[prop(optional)] id: &'static str) -
                         <thead>
                             <tr>
                                 <th scope="col">{t("日期", "Date")}</th>
-                                <th scope="col">{t("扫码", "Scans")}</th>
-                                <th scope="col">{t("新关注", "Follows")}</th>
-                                <th scope="col">{t("取关", "Unfollows")}</th>
-                                <th scope="col">{t("净增", "Net")}</th>
+                                {heads}
                             </tr>
                         </thead>
                         <tbody>{rows}</tbody>

@@ -613,17 +613,13 @@ pub async fn board(pool: &PgPool, actor: &Actor, id: i64) -> Result<CampaignBoar
             }
         })
         .collect();
-    let days = store::days(pool, account, id)
-        .await?
-        .into_iter()
-        .map(|(day, joined, credited, taken_back, rewards)| CampaignDay {
-            day: day.to_string(),
-            joined,
-            credited,
-            taken_back,
-            rewards,
-        })
-        .collect();
+    let first = NaiveDate::parse_from_str(&campaign.starts_on, "%Y-%m-%d").ok();
+    let last = NaiveDate::parse_from_str(&campaign.ends_on, "%Y-%m-%d").ok();
+    let days = day_series(
+        &store::days(pool, account, id).await?,
+        first,
+        last.map(|l| l.min(period::local_date(Utc::now()))),
+    );
     let top = store::top(pool, account, id, TOP_ROWS)
         .await?
         .into_iter()
@@ -649,6 +645,37 @@ pub async fn board(pool: &PgPool, actor: &Actor, id: i64) -> Result<CampaignBoar
         top,
         rewards,
     })
+}
+
+/// One entry per day from `first` to `last` (the campaign's days so far), the days without
+/// activity as zeros; activity outside those days (a late unfollow) gets its own entries.
+fn day_series(
+    active: &[(NaiveDate, i64, i64, i64, i64)],
+    first: Option<NaiveDate>,
+    last: Option<NaiveDate>,
+) -> Vec<CampaignDay> {
+    let mut days: Vec<NaiveDate> = match (first, last) {
+        (Some(f), Some(l)) if f <= l => f.iter_days().take_while(|d| *d <= l).collect(),
+        _ => Vec::new(),
+    };
+    days.extend(active.iter().map(|a| a.0));
+    days.sort_unstable();
+    days.dedup();
+    days.into_iter()
+        .map(|day| {
+            let (joined, credited, taken_back, rewards) = active
+                .iter()
+                .find(|a| a.0 == day)
+                .map_or((0, 0, 0, 0), |a| (a.1, a.2, a.3, a.4));
+            CampaignDay {
+                day: day.to_string(),
+                joined,
+                credited,
+                taken_back,
+                rewards,
+            }
+        })
+        .collect()
 }
 
 /// Every reward of a campaign, for the CSV export (manager).
@@ -843,6 +870,31 @@ mod tests {
         assert!(
             fields(check(&none, 750, 1334).err().expect("refused")).contains(&"milestones".into())
         );
+    }
+
+    #[test]
+    fn the_days_run_from_the_first_to_today_with_zeros_between() {
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("date");
+        let series = day_series(
+            &[(d("2026-12-02"), 1, 2, 0, 1), (d("2026-12-06"), 0, 0, 1, 0)],
+            Some(d("2026-12-01")),
+            Some(d("2026-12-04")),
+        );
+        let days: Vec<(&str, i64, i64)> = series
+            .iter()
+            .map(|c| (c.day.as_str(), c.credited, c.taken_back))
+            .collect();
+        assert_eq!(
+            days,
+            [
+                ("2026-12-01", 0, 0),
+                ("2026-12-02", 2, 0),
+                ("2026-12-03", 0, 0),
+                ("2026-12-04", 0, 0),
+                ("2026-12-06", 0, 1)
+            ]
+        );
+        assert!(day_series(&[], Some(d("2026-12-05")), Some(d("2026-12-04"))).is_empty());
     }
 
     #[test]
