@@ -92,7 +92,7 @@ impl AppError {
 }
 
 impl server_fn::error::FromServerFnError for AppError {
-    type Encoder = server_fn::codec::JsonEncoding;
+    type Encoder = crate::api::codec::JsonText;
 
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         #[cfg(feature = "ssr")]

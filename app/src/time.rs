@@ -2,7 +2,7 @@
 //! account's time zone, China Standard Time (Asia/Shanghai, UTC+8 all year), the zone in which
 //! the reports' days begin and end; the API keeps RFC 3339 in UTC.
 
-use chrono::{DateTime, FixedOffset};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDateTime, Timelike};
 
 use crate::i18n::t;
 
@@ -17,16 +17,29 @@ fn cst() -> FixedOffset {
 /// An RFC 3339 time (as the API sends it) in Beijing wall-clock time, `YYYY-MM-DD HH:MM`;
 /// text that is no RFC 3339 time (already local, or a dash) is returned as it is.
 pub fn shown(rfc3339: &str) -> String {
-    DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d %H:%M").to_string())
-        .unwrap_or_else(|_| rfc3339.to_owned())
+    beijing(rfc3339)
+        .map(|t| format!("{} {:02}:{:02}", date(&t), t.hour(), t.minute()))
+        .unwrap_or_else(|| rfc3339.to_owned())
 }
 
 /// The Beijing date of an RFC 3339 time, `YYYY-MM-DD` (as [`shown`] for other text).
 pub fn shown_date(rfc3339: &str) -> String {
+    beijing(rfc3339)
+        .map(|t| date(&t))
+        .unwrap_or_else(|| rfc3339.to_owned())
+}
+
+/// Beijing wall-clock time of an RFC 3339 time.
+fn beijing(rfc3339: &str) -> Option<NaiveDateTime> {
     DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.with_timezone(&cst()).format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|_| rfc3339.to_owned())
+        .ok()
+        .map(|t| t.with_timezone(&cst()).naive_local())
+}
+
+/// `YYYY-MM-DD`, written by hand: chrono's `format` brings its format-string parser into the
+/// WASM bundle (islands show times too).
+fn date(t: &NaiveDateTime) -> String {
+    format!("{:04}-{:02}-{:02}", t.year(), t.month(), t.day())
 }
 
 /// The zone's name for a table header or a note: "北京时间" / "Beijing time".

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::model::{AccountChoice, AccountInput, AccountView, AppError, CurrentUser};
 
 /// The accounts the signed-in user works in, with their role in each.
-#[server(prefix = "/sfn", endpoint = "accounts/mine")]
+#[server(prefix = "/sfn", endpoint = "accounts/mine", output = crate::api::codec::JsonAnswer)]
 pub async fn my_accounts() -> Result<Vec<AccountChoice>, AppError> {
     crate::api::guard::finish(
         async {
@@ -17,7 +17,7 @@ pub async fn my_accounts() -> Result<Vec<AccountChoice>, AppError> {
 }
 
 /// Opens the session in another account the user works in.
-#[server(prefix = "/sfn", endpoint = "accounts/switch")]
+#[server(prefix = "/sfn", endpoint = "accounts/switch", output = crate::api::codec::JsonAnswer)]
 pub async fn switch_account(account_id: i64) -> Result<CurrentUser, AppError> {
     crate::api::guard::finish(
         async {
@@ -30,7 +30,7 @@ pub async fn switch_account(account_id: i64) -> Result<CurrentUser, AppError> {
 }
 
 /// Adds an Official Account (admin); the creator becomes its admin.
-#[server(prefix = "/sfn", endpoint = "accounts/create")]
+#[server(prefix = "/sfn", endpoint = "accounts/create", output = crate::api::codec::JsonAnswer)]
 pub async fn create_account(input: AccountInput) -> Result<AccountView, AppError> {
     crate::api::guard::finish(
         async {
@@ -42,7 +42,7 @@ pub async fn create_account(input: AccountInput) -> Result<AccountView, AppError
 }
 
 /// Changes the current account's settings (admin); secrets left empty stay as they are.
-#[server(prefix = "/sfn", endpoint = "accounts/update")]
+#[server(prefix = "/sfn", endpoint = "accounts/update", output = crate::api::codec::JsonAnswer)]
 pub async fn update_account(input: AccountInput) -> Result<AccountView, AppError> {
     crate::api::guard::finish(
         async {

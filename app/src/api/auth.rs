@@ -8,7 +8,7 @@ use crate::model::{AppError, CurrentUser};
 pub const SESSION_SECONDS: i64 = 7 * 86_400;
 
 /// Signs in and sets the session cookie; then goes to the overview.
-#[server(prefix = "/sfn", endpoint = "login")]
+#[server(prefix = "/sfn", endpoint = "login", output = crate::api::codec::JsonAnswer)]
 pub async fn login(username: String, password: String) -> Result<CurrentUser, AppError> {
     use crate::api::guard;
     guard::finish(guard::same_origin())?;
@@ -30,7 +30,7 @@ pub async fn login(username: String, password: String) -> Result<CurrentUser, Ap
 }
 
 /// Ends the session.
-#[server(prefix = "/sfn", endpoint = "logout")]
+#[server(prefix = "/sfn", endpoint = "logout", output = crate::api::codec::JsonAnswer)]
 pub async fn logout() -> Result<(), AppError> {
     use crate::api::guard;
     guard::same_origin()?;
@@ -49,7 +49,7 @@ pub async fn logout() -> Result<(), AppError> {
 }
 
 /// The signed-in user, if any.
-#[server(prefix = "/sfn", endpoint = "me")]
+#[server(prefix = "/sfn", endpoint = "me", output = crate::api::codec::JsonAnswer)]
 pub async fn whoami() -> Result<Option<CurrentUser>, AppError> {
     use crate::api::guard;
     let service = guard::service()?;

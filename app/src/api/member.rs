@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, MemberPage};
 
-#[server(prefix = "/sfn", endpoint = "member/page")]
+#[server(prefix = "/sfn", endpoint = "member/page", output = crate::api::codec::JsonAnswer)]
 pub async fn load_member_page(token: String) -> Result<MemberPage, AppError> {
     crate::api::guard::finish(
         async {
@@ -16,7 +16,7 @@ pub async fn load_member_page(token: String) -> Result<MemberPage, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "member/name")]
+#[server(prefix = "/sfn", endpoint = "member/name", output = crate::api::codec::JsonAnswer)]
 pub async fn save_member_name(token: String, name: String) -> Result<String, AppError> {
     crate::api::guard::finish(
         async {

@@ -6,7 +6,7 @@ use crate::menu::{Menu, MenuPage};
 use crate::model::AppError;
 
 /// The live menu (`menu/get`) and the ready items.
-#[server(prefix = "/sfn", endpoint = "menu/load")]
+#[server(prefix = "/sfn", endpoint = "menu/load", output = crate::api::codec::JsonAnswer)]
 pub async fn load_menu() -> Result<MenuPage, AppError> {
     crate::api::guard::finish(
         async {
@@ -19,7 +19,7 @@ pub async fn load_menu() -> Result<MenuPage, AppError> {
 
 /// Publishes `menu` (`menu/create`); answers what is live then. The menu travels as JSON: its
 /// nesting is deeper than the form encoding reads.
-#[server(prefix = "/sfn", endpoint = "menu/publish", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "menu/publish", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn publish_menu(menu: Menu) -> Result<MenuPage, AppError> {
     crate::api::guard::finish(
         async {
@@ -31,7 +31,7 @@ pub async fn publish_menu(menu: Menu) -> Result<MenuPage, AppError> {
 }
 
 /// Removes the menu (`menu/delete`); answers what is live then.
-#[server(prefix = "/sfn", endpoint = "menu/delete")]
+#[server(prefix = "/sfn", endpoint = "menu/delete", output = crate::api::codec::JsonAnswer)]
 pub async fn delete_menu() -> Result<MenuPage, AppError> {
     crate::api::guard::finish(
         async {

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod campaigns;
+pub mod codec;
 pub mod member;
 pub mod menu;
 pub mod privacy;

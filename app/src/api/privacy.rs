@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::model::AppError;
 use crate::privacy::{ErasureReport, PrivacyData};
 
-#[server(prefix = "/sfn", endpoint = "privacy/load")]
+#[server(prefix = "/sfn", endpoint = "privacy/load", output = crate::api::codec::JsonAnswer)]
 pub async fn load_privacy() -> Result<PrivacyData, AppError> {
     crate::api::guard::finish(
         async {
@@ -16,7 +16,7 @@ pub async fn load_privacy() -> Result<PrivacyData, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "privacy/erase")]
+#[server(prefix = "/sfn", endpoint = "privacy/erase", output = crate::api::codec::JsonAnswer)]
 pub async fn erase_follower(openid: String, reason: String) -> Result<ErasureReport, AppError> {
     crate::api::guard::finish(
         async {
@@ -27,7 +27,7 @@ pub async fn erase_follower(openid: String, reason: String) -> Result<ErasureRep
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "privacy/retention")]
+#[server(prefix = "/sfn", endpoint = "privacy/retention", output = crate::api::codec::JsonAnswer)]
 pub async fn set_retention(days: i32) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {

@@ -6,7 +6,7 @@ use crate::model::{AppError, CodeEntry};
 
 /// The account's newest codes (at most 500) with their referrers' names, for choosing which
 /// images to download.
-#[server(prefix = "/sfn", endpoint = "qrcodes/all")]
+#[server(prefix = "/sfn", endpoint = "qrcodes/all", output = crate::api::codec::JsonAnswer)]
 pub async fn list_codes() -> Result<Vec<CodeEntry>, AppError> {
     crate::api::guard::finish(
         async {

@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::model::AppError;
 use crate::reconcile::{ReconcileData, ReconcileRun};
 
-#[server(prefix = "/sfn", endpoint = "reconcile/load")]
+#[server(prefix = "/sfn", endpoint = "reconcile/load", output = crate::api::codec::JsonAnswer)]
 pub async fn load_reconcile() -> Result<ReconcileData, AppError> {
     crate::api::guard::finish(
         async {
@@ -16,7 +16,7 @@ pub async fn load_reconcile() -> Result<ReconcileData, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "reconcile/start")]
+#[server(prefix = "/sfn", endpoint = "reconcile/start", output = crate::api::codec::JsonAnswer)]
 pub async fn start_reconcile(notify: bool) -> Result<ReconcileRun, AppError> {
     crate::api::guard::finish(
         async {
@@ -27,7 +27,7 @@ pub async fn start_reconcile(notify: bool) -> Result<ReconcileRun, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "reconcile/resume")]
+#[server(prefix = "/sfn", endpoint = "reconcile/resume", output = crate::api::codec::JsonAnswer)]
 pub async fn resume_reconcile(id: i64) -> Result<ReconcileRun, AppError> {
     crate::api::guard::finish(
         async {
@@ -38,7 +38,7 @@ pub async fn resume_reconcile(id: i64) -> Result<ReconcileRun, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "reconcile/cancel")]
+#[server(prefix = "/sfn", endpoint = "reconcile/cancel", output = crate::api::codec::JsonAnswer)]
 pub async fn cancel_reconcile(id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -50,7 +50,7 @@ pub async fn cancel_reconcile(id: i64) -> Result<(), AppError> {
 }
 
 /// JSON in: "no nightly run" is `null`, which form encoding cannot say.
-#[server(prefix = "/sfn", endpoint = "reconcile/schedule", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "reconcile/schedule", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn schedule_reconcile(hour: Option<u8>) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {

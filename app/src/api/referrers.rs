@@ -7,7 +7,7 @@ use crate::model::{
     ReferrerListQuery, ReferrerPatch,
 };
 
-#[server(prefix = "/sfn", endpoint = "referrers/list")]
+#[server(prefix = "/sfn", endpoint = "referrers/list", output = crate::api::codec::JsonAnswer)]
 pub async fn list_referrers(query: ReferrerListQuery) -> Result<Page<Referrer>, AppError> {
     crate::api::guard::finish(
         async {
@@ -18,7 +18,7 @@ pub async fn list_referrers(query: ReferrerListQuery) -> Result<Page<Referrer>, 
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/create")]
+#[server(prefix = "/sfn", endpoint = "referrers/create", output = crate::api::codec::JsonAnswer)]
 pub async fn create_referrer(input: NewReferrer) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
@@ -29,7 +29,7 @@ pub async fn create_referrer(input: NewReferrer) -> Result<Referrer, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/update")]
+#[server(prefix = "/sfn", endpoint = "referrers/update", output = crate::api::codec::JsonAnswer)]
 pub async fn update_referrer(id: i64, patch: ReferrerPatch) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
@@ -40,7 +40,7 @@ pub async fn update_referrer(id: i64, patch: ReferrerPatch) -> Result<Referrer, 
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/archive")]
+#[server(prefix = "/sfn", endpoint = "referrers/archive", output = crate::api::codec::JsonAnswer)]
 pub async fn archive_referrer(id: i64) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
@@ -51,7 +51,7 @@ pub async fn archive_referrer(id: i64) -> Result<Referrer, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/detail")]
+#[server(prefix = "/sfn", endpoint = "referrers/detail", output = crate::api::codec::JsonAnswer)]
 pub async fn get_referrer_detail(id: i64, page: i64) -> Result<ReferrerDetail, AppError> {
     crate::api::guard::finish(
         async {
@@ -62,7 +62,7 @@ pub async fn get_referrer_detail(id: i64, page: i64) -> Result<ReferrerDetail, A
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "qrcodes/create")]
+#[server(prefix = "/sfn", endpoint = "qrcodes/create", output = crate::api::codec::JsonAnswer)]
 pub async fn create_qrcode(referrer_id: i64, input: NewQrCode) -> Result<QrCode, AppError> {
     crate::api::guard::finish(
         async {
@@ -73,7 +73,7 @@ pub async fn create_qrcode(referrer_id: i64, input: NewQrCode) -> Result<QrCode,
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "qrcodes/quota")]
+#[server(prefix = "/sfn", endpoint = "qrcodes/quota", output = crate::api::codec::JsonAnswer)]
 pub async fn quota() -> Result<QrQuota, AppError> {
     crate::api::guard::finish(
         async {
@@ -84,7 +84,7 @@ pub async fn quota() -> Result<QrQuota, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/reset-name")]
+#[server(prefix = "/sfn", endpoint = "referrers/reset-name", output = crate::api::codec::JsonAnswer)]
 pub async fn reset_member_name(id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -97,7 +97,7 @@ pub async fn reset_member_name(id: i64) -> Result<(), AppError> {
 
 /// A one-time code (a temporary QR, ten minutes) whose scan binds the scanner's WeChat
 /// identity to the referrer.
-#[server(prefix = "/sfn", endpoint = "referrers/binding-code")]
+#[server(prefix = "/sfn", endpoint = "referrers/binding-code", output = crate::api::codec::JsonAnswer)]
 pub async fn binding_code(id: i64) -> Result<crate::model::BindingCode, AppError> {
     crate::api::guard::finish(
         async {
@@ -108,7 +108,7 @@ pub async fn binding_code(id: i64) -> Result<crate::model::BindingCode, AppError
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "referrers/restore")]
+#[server(prefix = "/sfn", endpoint = "referrers/restore", output = crate::api::codec::JsonAnswer)]
 pub async fn restore_referrer(id: i64) -> Result<Referrer, AppError> {
     crate::api::guard::finish(
         async {
@@ -120,7 +120,7 @@ pub async fn restore_referrer(id: i64) -> Result<Referrer, AppError> {
 }
 
 /// Archives the account's referrers among `ids` (at most [`crate::model::MAX_BULK_IDS`]).
-#[server(prefix = "/sfn", endpoint = "referrers/bulk-archive", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-archive", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn bulk_archive(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
     crate::api::guard::finish(
         async {
@@ -132,7 +132,7 @@ pub async fn bulk_archive(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
 }
 
 /// Restores the account's archived referrers among `ids`.
-#[server(prefix = "/sfn", endpoint = "referrers/bulk-restore", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-restore", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn bulk_restore(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
     crate::api::guard::finish(
         async {
@@ -144,7 +144,7 @@ pub async fn bulk_restore(ids: Vec<i64>) -> Result<BulkOutcome, AppError> {
 }
 
 /// Adds `tag` to the account's referrers among `ids`.
-#[server(prefix = "/sfn", endpoint = "referrers/bulk-tag", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-tag", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn bulk_tag(ids: Vec<i64>, tag: String) -> Result<BulkOutcome, AppError> {
     crate::api::guard::finish(
         async {
@@ -156,7 +156,7 @@ pub async fn bulk_tag(ids: Vec<i64>, tag: String) -> Result<BulkOutcome, AppErro
 }
 
 /// One new code (as `input` asks) for each of the account's referrers among `ids`.
-#[server(prefix = "/sfn", endpoint = "referrers/bulk-codes", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "referrers/bulk-codes", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn bulk_codes(ids: Vec<i64>, input: NewQrCode) -> Result<BulkOutcome, AppError> {
     crate::api::guard::finish(
         async {
@@ -168,7 +168,7 @@ pub async fn bulk_codes(ids: Vec<i64>, input: NewQrCode) -> Result<BulkOutcome, 
 }
 
 /// Moves a follower's credit to another referrer (admin), with a required reason.
-#[server(prefix = "/sfn", endpoint = "referrers/move-credit")]
+#[server(prefix = "/sfn", endpoint = "referrers/move-credit", output = crate::api::codec::JsonAnswer)]
 pub async fn move_credit(
     referral_id: i64,
     to_referrer_id: i64,

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, LeaderboardRow, ReportQuery, Stats};
 
-#[server(prefix = "/sfn", endpoint = "reports/leaderboard")]
+#[server(prefix = "/sfn", endpoint = "reports/leaderboard", output = crate::api::codec::JsonAnswer)]
 pub async fn get_leaderboard(query: ReportQuery) -> Result<Vec<LeaderboardRow>, AppError> {
     crate::api::guard::finish(
         async {
@@ -15,7 +15,7 @@ pub async fn get_leaderboard(query: ReportQuery) -> Result<Vec<LeaderboardRow>, 
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "reports/stats")]
+#[server(prefix = "/sfn", endpoint = "reports/stats", output = crate::api::codec::JsonAnswer)]
 pub async fn get_stats(query: ReportQuery) -> Result<Stats, AppError> {
     crate::api::guard::finish(
         async {

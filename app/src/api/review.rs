@@ -7,7 +7,7 @@ use crate::model::AppError;
 use crate::review::{AbuseThresholds, ReviewData};
 
 /// JSON in: the filters are optional (`null`: the default), which form encoding cannot say.
-#[server(prefix = "/sfn", endpoint = "review/load", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "review/load", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn load_review(
     status: Option<String>,
     kind: Option<String>,
@@ -22,7 +22,7 @@ pub async fn load_review(
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "review/confirm")]
+#[server(prefix = "/sfn", endpoint = "review/confirm", output = crate::api::codec::JsonAnswer)]
 pub async fn confirm_flags(subject: String, id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -33,7 +33,7 @@ pub async fn confirm_flags(subject: String, id: i64) -> Result<(), AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "review/void")]
+#[server(prefix = "/sfn", endpoint = "review/void", output = crate::api::codec::JsonAnswer)]
 pub async fn void_referral(referral_id: i64, reason: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -44,7 +44,7 @@ pub async fn void_referral(referral_id: i64, reason: String) -> Result<(), AppEr
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "review/restore")]
+#[server(prefix = "/sfn", endpoint = "review/restore", output = crate::api::codec::JsonAnswer)]
 pub async fn restore_referral(referral_id: i64, reason: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -55,7 +55,7 @@ pub async fn restore_referral(referral_id: i64, reason: String) -> Result<(), Ap
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "review/thresholds", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "review/thresholds", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn set_abuse_thresholds(thresholds: AbuseThresholds) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {

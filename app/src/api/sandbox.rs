@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, SandboxCode, SimAction, SimMessage, SimOutcome};
 
-#[server(prefix = "/sfn", endpoint = "sandbox/codes")]
+#[server(prefix = "/sfn", endpoint = "sandbox/codes", output = crate::api::codec::JsonAnswer)]
 pub async fn sandbox_codes() -> Result<Vec<SandboxCode>, AppError> {
     crate::api::guard::finish(
         async {
@@ -15,7 +15,7 @@ pub async fn sandbox_codes() -> Result<Vec<SandboxCode>, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "sandbox/simulate")]
+#[server(prefix = "/sfn", endpoint = "sandbox/simulate", output = crate::api::codec::JsonAnswer)]
 pub async fn simulate(
     action: SimAction,
     who: String,
@@ -36,7 +36,7 @@ pub async fn simulate(
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "sandbox/messages")]
+#[server(prefix = "/sfn", endpoint = "sandbox/messages", output = crate::api::codec::JsonAnswer)]
 pub async fn sandbox_messages(who: String) -> Result<Vec<SimMessage>, AppError> {
     crate::api::guard::finish(
         async {
@@ -48,7 +48,7 @@ pub async fn sandbox_messages(who: String) -> Result<Vec<SimMessage>, AppError> 
 }
 
 /// The simulated account's published menu, for the panel's bottom bar.
-#[server(prefix = "/sfn", endpoint = "sandbox/menu")]
+#[server(prefix = "/sfn", endpoint = "sandbox/menu", output = crate::api::codec::JsonAnswer)]
 pub async fn sandbox_menu() -> Result<Option<crate::menu::Menu>, AppError> {
     crate::api::guard::finish(
         async {
@@ -60,7 +60,7 @@ pub async fn sandbox_menu() -> Result<Option<crate::menu::Menu>, AppError> {
 }
 
 /// The names of the WeChat user tags a simulated user carries (sandbox mode only).
-#[server(prefix = "/sfn", endpoint = "sandbox/user-tags")]
+#[server(prefix = "/sfn", endpoint = "sandbox/user-tags", output = crate::api::codec::JsonAnswer)]
 pub async fn sandbox_user_tags(who: String) -> Result<Vec<String>, AppError> {
     crate::api::guard::finish(
         async {

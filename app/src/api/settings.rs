@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, Role, SettingsData};
 
-#[server(prefix = "/sfn", endpoint = "settings/load")]
+#[server(prefix = "/sfn", endpoint = "settings/load", output = crate::api::codec::JsonAnswer)]
 pub async fn load_settings() -> Result<SettingsData, AppError> {
     crate::api::guard::finish(
         async {
@@ -15,7 +15,7 @@ pub async fn load_settings() -> Result<SettingsData, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/greeting")]
+#[server(prefix = "/sfn", endpoint = "settings/greeting", output = crate::api::codec::JsonAnswer)]
 pub async fn save_greeting(variant: String, template: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -27,7 +27,7 @@ pub async fn save_greeting(variant: String, template: String) -> Result<(), AppE
 }
 
 /// JSON in: an empty list of keys is no value at all in form encoding.
-#[server(prefix = "/sfn", endpoint = "settings/notify-template", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "settings/notify-template", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn save_notify_template(
     template_id: String,
     fields: Vec<crate::notice::FieldMapping>,
@@ -43,7 +43,7 @@ pub async fn save_notify_template(
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/add-user")]
+#[server(prefix = "/sfn", endpoint = "settings/add-user", output = crate::api::codec::JsonAnswer)]
 pub async fn add_user(username: String, password: String, role: Role) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -54,7 +54,7 @@ pub async fn add_user(username: String, password: String, role: Role) -> Result<
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/mint-token")]
+#[server(prefix = "/sfn", endpoint = "settings/mint-token", output = crate::api::codec::JsonAnswer)]
 pub async fn mint_token(
     name: String,
     role: Role,
@@ -71,7 +71,7 @@ pub async fn mint_token(
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/tokens")]
+#[server(prefix = "/sfn", endpoint = "settings/tokens", output = crate::api::codec::JsonAnswer)]
 pub async fn list_tokens() -> Result<Vec<crate::model::TokenSummary>, AppError> {
     crate::api::guard::finish(
         async {
@@ -82,7 +82,7 @@ pub async fn list_tokens() -> Result<Vec<crate::model::TokenSummary>, AppError> 
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/revoke-token")]
+#[server(prefix = "/sfn", endpoint = "settings/revoke-token", output = crate::api::codec::JsonAnswer)]
 pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -93,7 +93,7 @@ pub async fn revoke_token(id: i64) -> Result<(), AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "settings/member")]
+#[server(prefix = "/sfn", endpoint = "settings/member", output = crate::api::codec::JsonAnswer)]
 pub async fn save_member_settings(keywords: Vec<String>, menu_key: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {

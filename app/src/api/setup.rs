@@ -6,7 +6,7 @@ use crate::model::AppError;
 use crate::setup::SetupReport;
 
 /// The current account's setup report; runs the live checks (one call to WeChat).
-#[server(prefix = "/sfn", endpoint = "setup/load")]
+#[server(prefix = "/sfn", endpoint = "setup/load", output = crate::api::codec::JsonAnswer)]
 pub async fn load_setup() -> Result<SetupReport, AppError> {
     crate::api::guard::finish(
         async {

@@ -4,7 +4,7 @@ use leptos::prelude::*;
 
 use crate::model::{AppError, ManagedUser, Role};
 
-#[server(prefix = "/sfn", endpoint = "users/list")]
+#[server(prefix = "/sfn", endpoint = "users/list", output = crate::api::codec::JsonAnswer)]
 pub async fn list_users() -> Result<Vec<ManagedUser>, AppError> {
     crate::api::guard::finish(
         async {
@@ -15,7 +15,7 @@ pub async fn list_users() -> Result<Vec<ManagedUser>, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "users/role")]
+#[server(prefix = "/sfn", endpoint = "users/role", output = crate::api::codec::JsonAnswer)]
 pub async fn set_user_role(user_id: i64, role: Role) -> Result<ManagedUser, AppError> {
     crate::api::guard::finish(
         async {
@@ -27,7 +27,7 @@ pub async fn set_user_role(user_id: i64, role: Role) -> Result<ManagedUser, AppE
 }
 
 /// Disables (`active=false`) or enables a user in the account.
-#[server(prefix = "/sfn", endpoint = "users/active")]
+#[server(prefix = "/sfn", endpoint = "users/active", output = crate::api::codec::JsonAnswer)]
 pub async fn set_user_active(user_id: i64, active: bool) -> Result<ManagedUser, AppError> {
     crate::api::guard::finish(
         async {
@@ -38,7 +38,7 @@ pub async fn set_user_active(user_id: i64, active: bool) -> Result<ManagedUser, 
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "users/password")]
+#[server(prefix = "/sfn", endpoint = "users/password", output = crate::api::codec::JsonAnswer)]
 pub async fn reset_user_password(user_id: i64, password: String) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {

@@ -7,7 +7,7 @@ use crate::webhooks::{
     QueuedEvent, WebhookDelivery, WebhookEndpoint, WebhookInput, WebhookWithSecret,
 };
 
-#[server(prefix = "/sfn", endpoint = "webhooks/list")]
+#[server(prefix = "/sfn", endpoint = "webhooks/list", output = crate::api::codec::JsonAnswer)]
 pub async fn list_webhooks() -> Result<Vec<WebhookEndpoint>, AppError> {
     crate::api::guard::finish(
         async {
@@ -19,7 +19,7 @@ pub async fn list_webhooks() -> Result<Vec<WebhookEndpoint>, AppError> {
 }
 
 /// JSON in: an empty list of events is no value at all in form encoding.
-#[server(prefix = "/sfn", endpoint = "webhooks/create", input = server_fn::codec::Json)]
+#[server(prefix = "/sfn", endpoint = "webhooks/create", input = server_fn::codec::Json, output = crate::api::codec::JsonAnswer)]
 pub async fn create_webhook(input: WebhookInput) -> Result<WebhookWithSecret, AppError> {
     crate::api::guard::finish(
         async {
@@ -30,7 +30,7 @@ pub async fn create_webhook(input: WebhookInput) -> Result<WebhookWithSecret, Ap
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/enabled")]
+#[server(prefix = "/sfn", endpoint = "webhooks/enabled", output = crate::api::codec::JsonAnswer)]
 pub async fn set_webhook_enabled(id: i64, enabled: bool) -> Result<WebhookEndpoint, AppError> {
     crate::api::guard::finish(
         async {
@@ -41,7 +41,7 @@ pub async fn set_webhook_enabled(id: i64, enabled: bool) -> Result<WebhookEndpoi
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/rotate")]
+#[server(prefix = "/sfn", endpoint = "webhooks/rotate", output = crate::api::codec::JsonAnswer)]
 pub async fn rotate_webhook_secret(id: i64) -> Result<WebhookWithSecret, AppError> {
     crate::api::guard::finish(
         async {
@@ -52,7 +52,7 @@ pub async fn rotate_webhook_secret(id: i64) -> Result<WebhookWithSecret, AppErro
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/delete")]
+#[server(prefix = "/sfn", endpoint = "webhooks/delete", output = crate::api::codec::JsonAnswer)]
 pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
     crate::api::guard::finish(
         async {
@@ -63,7 +63,7 @@ pub async fn delete_webhook(id: i64) -> Result<(), AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/test")]
+#[server(prefix = "/sfn", endpoint = "webhooks/test", output = crate::api::codec::JsonAnswer)]
 pub async fn test_webhook(id: i64) -> Result<QueuedEvent, AppError> {
     crate::api::guard::finish(
         async {
@@ -74,7 +74,7 @@ pub async fn test_webhook(id: i64) -> Result<QueuedEvent, AppError> {
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/deliveries")]
+#[server(prefix = "/sfn", endpoint = "webhooks/deliveries", output = crate::api::codec::JsonAnswer)]
 pub async fn webhook_deliveries(id: i64) -> Result<Vec<WebhookDelivery>, AppError> {
     crate::api::guard::finish(
         async {
@@ -85,7 +85,7 @@ pub async fn webhook_deliveries(id: i64) -> Result<Vec<WebhookDelivery>, AppErro
     )
 }
 
-#[server(prefix = "/sfn", endpoint = "webhooks/redeliver")]
+#[server(prefix = "/sfn", endpoint = "webhooks/redeliver", output = crate::api::codec::JsonAnswer)]
 pub async fn redeliver_webhook(id: i64, event_id: String) -> Result<QueuedEvent, AppError> {
     crate::api::guard::finish(
         async {

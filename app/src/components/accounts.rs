@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::accounts::{create_account, switch_account, update_account};
+use crate::components::call::{Call, effect};
 use crate::components::form::ErrorBanner;
 use crate::i18n::t;
 use crate::model::{AccountChoice, AccountInput, AccountView, AppError, WechatMode};
@@ -37,12 +38,12 @@ fn AccountSwitch(accounts: Vec<AccountChoice>) -> impl IntoView {
         .map(|a| a.id.to_string())
         .unwrap_or_default();
     let chosen = RwSignal::new(current.clone());
-    let switch = Action::new(|id: &i64| {
+    let switch = Call::new(|id: &i64| {
         let id = *id;
         async move { switch_account(id).await }
     });
     let error = move || switch.value().get().and_then(Result::err);
-    Effect::new(move |_| match switch.value().get() {
+    effect(move || match switch.value().get() {
         Some(Ok(_)) => crate::browser::go("/"),
         // The session stays where it was: so does the choice.
         Some(Err(_)) => chosen.set(current.clone()),
@@ -77,11 +78,11 @@ fn AccountSwitch(accounts: Vec<AccountChoice>) -> impl IntoView {
                     })
                     .collect_view()}
             </select>
-            <Show when=move || error().is_some()>
+            {move || error().is_some().then(|| view! {
                 <span class="error" role="alert" data-testid="account-switch-error">
                     {move || error().map(|e| e.message)}
                 </span>
-            </Show>
+            })}
         </span>
     }
 }
@@ -201,12 +202,12 @@ fn EditAccount(account: AccountView) -> impl IntoView {
     let mode = RwSignal::new(mode_code(account.mode).to_owned());
     // What is stored, for the secrets' placeholders (updated by each save).
     let stored = RwSignal::new(account);
-    let save = Action::new(|input: &AccountInput| {
+    let save = Call::new(|input: &AccountInput| {
         let input = input.clone();
         async move { update_account(input).await }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(saved)) = save.value().get() {
             for s in [token, aes_key, appsecret] {
                 s.set(String::new());
@@ -249,19 +250,15 @@ fn EditAccount(account: AccountView) -> impl IntoView {
         <form class="form-grid" on:submit=submit data-testid="account-edit-form">
             <h3>{t("编辑当前公众号", "Edit this account")}</h3>
             <AccountField form field="name" label=t("名称", "Name") value=name error=error />
-            <Show
-                when=move || !env
-                fallback=|| {
-                    view! {
-                        <p class="muted" data-testid="account-env-note">
-                            {t(
-                                "此公众号的微信设置来自服务器的 WECHAT_* 环境变量，这里只能修改名称。",
-                                "This account's WeChat settings follow the server's WECHAT_* variables; only its name can be changed here.",
-                            )}
-                        </p>
-                    }
-                }
-            >
+            {env.then(|| view! {
+                <p class="muted" data-testid="account-env-note">
+                    {t(
+                        "此公众号的微信设置来自服务器的 WECHAT_* 环境变量，这里只能修改名称。",
+                        "This account's WeChat settings follow the server's WECHAT_* variables; only its name can be changed here.",
+                    )}
+                </p>
+            })}
+            {(!env).then(|| view! {
                 <ModeField form mode=mode error=error />
                 <AccountField form field="appid" label=t("AppID", "AppID") value=appid error=error />
                 <AccountField
@@ -289,7 +286,7 @@ fn EditAccount(account: AccountView) -> impl IntoView {
                     secret=true
                     placeholder=secret_hint(move || stored.get().safe_mode)
                 />
-                <Show when=move || stored.get().safe_mode>
+                {move || stored.get().safe_mode.then(|| view! {
                     <label class="inline">
                         <input
                             type="checkbox"
@@ -302,7 +299,7 @@ fn EditAccount(account: AccountView) -> impl IntoView {
                             "Clear the EncodingAESKey (plaintext mode)",
                         )}
                     </label>
-                </Show>
+                })}
                 <AccountField
                     form
                     field="appsecret"
@@ -312,7 +309,7 @@ fn EditAccount(account: AccountView) -> impl IntoView {
                     secret=true
                     placeholder=secret_hint(move || stored.get().appsecret_set)
                 />
-            </Show>
+            })}
             <ErrorBanner error=Signal::derive(move || {
                 error.get().filter(|e: &AppError| e.fields.is_empty())
             }) />
@@ -325,11 +322,11 @@ fn EditAccount(account: AccountView) -> impl IntoView {
                 >
                     {t("保存", "Save")}
                 </button>
-                <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
+                {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! {
                     <span class="ok" role="status" data-testid="account-saved">
                         {t("已保存", "Saved")}
                     </span>
-                </Show>
+                })}
             </div>
         </form>
     }
@@ -346,13 +343,13 @@ fn AddAccount(public_url: String) -> impl IntoView {
     let aes_key = RwSignal::new(String::new());
     let appsecret = RwSignal::new(String::new());
     let mode = RwSignal::new("sandbox".to_owned());
-    let create = Action::new(|input: &AccountInput| {
+    let create = Call::new(|input: &AccountInput| {
         let input = input.clone();
         async move { create_account(input).await }
     });
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
     let created = move || create.value().get().and_then(Result::ok);
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = create.value().get() {
             for s in [name, appid, original_id, token, aes_key, appsecret] {
                 s.set(String::new());
@@ -489,11 +486,11 @@ fn AccountField(
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
-            <Show when=move || message().is_some()>
+            {move || message().is_some().then(|| view! {
                 <p class="field-error" data-testid=error_testid.clone() role="alert">
                     {message}
                 </p>
-            </Show>
+            })}
         </div>
     }
 }
@@ -527,11 +524,11 @@ fn ModeField(
                     {t("真实（连接微信）", "Live (real WeChat)")}
                 </option>
             </select>
-            <Show when=move || message().is_some()>
+            {move || message().is_some().then(|| view! {
                 <p class="field-error" data-testid=error_testid.clone() role="alert">
                     {message}
                 </p>
-            </Show>
+            })}
         </div>
     }
 }

@@ -10,6 +10,7 @@
 use leptos::prelude::*;
 
 use crate::api::referrers::{bulk_archive, bulk_codes, bulk_restore, bulk_tag, restore_referrer};
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::ErrorBanner;
 use crate::i18n::{Lang, t, use_lang};
@@ -84,7 +85,7 @@ pub fn summary(lang: Lang, kind: BulkKind, tag: &str, o: &BulkOutcome) -> String
 #[island]
 pub fn ListActions(bulk: bool) -> impl IntoView {
     let selected = RwSignal::new(Vec::<Picked>::new());
-    let restore_one = Action::new(move |id: &i64| restore_referrer(*id));
+    let restore_one = Call::new(move |id: &i64| restore_referrer(*id));
     #[cfg(feature = "hydrate")]
     dom::watch(selected, restore_one);
     let restored = move || {
@@ -96,7 +97,7 @@ pub fn ListActions(bulk: bool) -> impl IntoView {
             Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
         })
     };
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = restore_one.value().get() {
             crate::browser::refresh();
         }
@@ -115,7 +116,7 @@ fn BulkBar(selected: RwSignal<Vec<Picked>>) -> impl IntoView {
     let lang = use_lang();
     let tag = RwSignal::new(String::new());
     let confirm = RwSignal::new(false);
-    let run = Action::new(move |(kind, ids, tag): &(BulkKind, Vec<i64>, String)| {
+    let run = Call::new(move |(kind, ids, tag): &(BulkKind, Vec<i64>, String)| {
         let (kind, ids, tag) = (*kind, ids.clone(), tag.clone());
         async move {
             let outcome = match kind {
@@ -136,7 +137,7 @@ fn BulkBar(selected: RwSignal<Vec<Picked>>) -> impl IntoView {
             outcome.map(|o| (kind, tag, o))
         }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok((kind, ..))) = run.value().get() {
             if kind == BulkKind::Tag {
                 tag.set(String::new());
@@ -193,12 +194,12 @@ fn BulkBar(selected: RwSignal<Vec<Picked>>) -> impl IntoView {
                 on:click=move |_| confirm.set(true)>
                 {t("归档", "Archive")}
             </button>
-            <Show when=move || { archived() > 0 }>
+            {move || (archived() > 0).then(|| view! {
                 <button type="button" data-testid="bulk-restore" disabled=move || busy.get()
                     on:click=move |_| { run.dispatch((BulkKind::Restore, ids(), String::new())); }>
                     {t("恢复", "Restore")}
                 </button>
-            </Show>
+            })}
             <span class="bulk-tag" class:invalid=move || tag_error().is_some()>
                 <input
                     data-testid="bulk-tag-input"
@@ -218,9 +219,9 @@ fn BulkBar(selected: RwSignal<Vec<Picked>>) -> impl IntoView {
                 on:click=move |_| { run.dispatch((BulkKind::Codes, ids(), String::new())); }>
                 {t("各生成一个二维码", "Create a code for each")}
             </button>
-            <Show when=move || busy.get()>
+            {move || busy.get().then(|| view! {
                 <span class="muted" role="status">{t("处理中…", "Working…")}</span>
-            </Show>
+            })}
             {move || tag_error().map(|m| view! {
                 <p class="field-error" role="alert" id="bulk-tag-error" data-testid="bulk-tag-error">{m}</p>
             })}
@@ -248,6 +249,7 @@ mod dom {
     use web_sys::HtmlInputElement;
 
     use super::Picked;
+    use crate::components::call::Call;
     use crate::model::{AppError, Referrer};
 
     #[wasm_bindgen]
@@ -304,10 +306,7 @@ mod dom {
     }
 
     /// Follows the checkboxes and restore buttons of the rows, and the refreshes of the rows.
-    pub fn watch(
-        selected: RwSignal<Vec<Picked>>,
-        restore: Action<i64, Result<Referrer, AppError>>,
-    ) {
+    pub fn watch(selected: RwSignal<Vec<Picked>>, restore: Call<i64, Result<Referrer, AppError>>) {
         let changes = window_event_listener(leptos::ev::change, move |ev| {
             let Some(input) = ev
                 .target()

@@ -43,7 +43,7 @@ pub fn ConfirmDialog(
         }
     };
     view! {
-        <Show when=move || open.get()>
+        {move || open.get().then(|| view! {
             <div class="modal-backdrop" on:click=beside>
                 <div
                     class="modal card"
@@ -74,7 +74,7 @@ pub fn ConfirmDialog(
                     </div>
                 </div>
             </div>
-        </Show>
+        })}
     }
 }
 
@@ -95,7 +95,7 @@ mod focus {
             let opener = StoredValue::new_local(None::<web_sys::HtmlElement>);
             // Once the dialog is in the page: note what had the focus, then focus the dialog's
             // first field, else its first button (Cancel).
-            Effect::new(move |_| {
+            crate::components::call::effect(move || {
                 let Some(dialog) = dialog.get() else {
                     return;
                 };

@@ -35,11 +35,11 @@ pub fn TextField(
                 prop:value=move || value.get()
                 on:input=move |ev| value.set(event_target_value(&ev))
             />
-            <Show when=move || message().is_some()>
+            {move || message().is_some().then(|| view! {
                 <p class="field-error" data-testid=format!("error-{key}") role="alert">
                     {message}
                 </p>
-            </Show>
+            })}
         </div>
     }
 }
@@ -48,11 +48,11 @@ pub fn TextField(
 #[component]
 pub fn ErrorBanner(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
     view! {
-        <Show when=move || error.get().is_some()>
+        {move || error.get().is_some().then(|| view! {
             <p class="error banner" role="alert" data-testid="error-banner">
                 {move || error.get().map(|e| e.message)}
             </p>
-        </Show>
+        })}
     }
 }
 

@@ -7,6 +7,7 @@ use crate::api::accounts::my_accounts;
 use crate::api::auth::{logout, whoami};
 use crate::api::system::get_status;
 use crate::components::accounts::AccountHeader;
+use crate::components::call::{Call, effect};
 use crate::components::status_badge::ModeBadge;
 use crate::i18n::{set_lang, t, use_lang};
 use crate::model::{AccountChoice, CurrentUser, Role, WechatMode};
@@ -175,8 +176,8 @@ fn NavMenu(children: Children) -> impl IntoView {
 /// Ends the session and goes to the login page.
 #[island]
 fn LogoutButton() -> impl IntoView {
-    let sign_out = Action::new(|_: &()| logout());
-    Effect::new(move |_| {
+    let sign_out = Call::new(|_: &()| logout());
+    effect(move || {
         if let Some(Ok(())) = sign_out.value().get() {
             crate::browser::go("/login");
         }

@@ -65,7 +65,7 @@ fn Cell(
     let subs = button.sub_buttons.clone();
     view! {
         <div class="wx-cell">
-            <Show when=shown>
+            {move || shown().then(|| view! {
                 <ul class="wx-submenu">
                     {subs
                         .clone()
@@ -73,7 +73,7 @@ fn Cell(
                         .map(|s| view! { <li>{item(s, "wx-sub-item", on_pick)}</li> })
                         .collect_view()}
                 </ul>
-            </Show>
+            })}
             {if played {
                 view! {
                     <button

@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod bulk;
+pub mod call;
 pub mod campaign_board;
 pub mod campaign_editor;
 pub mod campaign_form;

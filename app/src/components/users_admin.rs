@@ -6,6 +6,7 @@ use leptos::prelude::*;
 
 use crate::api::settings::add_user;
 use crate::api::users::{list_users, reset_user_password, set_user_active, set_user_role};
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::ErrorBanner;
 use crate::components::layout::role_label;
@@ -30,10 +31,9 @@ pub fn UsersAdmin(users: Vec<ManagedUser>) -> impl IntoView {
             }
         })
     };
-    let change_role = Action::new(move |(id, role): &(i64, Role)| set_user_role(*id, *role));
-    let change_active =
-        Action::new(move |(id, active): &(i64, bool)| set_user_active(*id, *active));
-    Effect::new(move |_| match change_role.value().get() {
+    let change_role = Call::new(move |(id, role): &(i64, Role)| set_user_role(*id, *role));
+    let change_active = Call::new(move |(id, active): &(i64, bool)| set_user_active(*id, *active));
+    effect(move || match change_role.value().get() {
         Some(Ok(u)) => {
             notice.set(Some(match lang.get_untracked() {
                 Lang::Zh => format!(
@@ -53,7 +53,7 @@ pub fn UsersAdmin(users: Vec<ManagedUser>) -> impl IntoView {
         }
         None => {}
     });
-    Effect::new(move |_| match change_active.value().get() {
+    effect(move || match change_active.value().get() {
         Some(Ok(u)) => {
             notice.set(Some(match (lang.get_untracked(), u.active) {
                 (Lang::Zh, true) => format!("已启用 {}", u.username),
@@ -110,8 +110,8 @@ pub fn UsersAdmin(users: Vec<ManagedUser>) -> impl IntoView {
             />
         }
     };
-    let reload = Action::new(|_: &()| list_users());
-    Effect::new(move |_| {
+    let reload = Call::new(|_: &()| list_users());
+    effect(move || {
         if let Some(Ok(list)) = reload.value().get() {
             users.set(list);
         }
@@ -246,7 +246,7 @@ struct ResetDialog {
     target: RwSignal<Option<ManagedUser>>,
     open: RwSignal<bool>,
     password: RwSignal<String>,
-    action: Action<(i64, String), Result<(), AppError>>,
+    action: Call<(i64, String), Result<(), AppError>>,
     notice: RwSignal<Option<String>>,
 }
 
@@ -256,11 +256,11 @@ impl ResetDialog {
             target: RwSignal::new(None),
             open: RwSignal::new(false),
             password: RwSignal::new(String::new()),
-            action: Action::new(move |(id, p): &(i64, String)| reset_user_password(*id, p.clone())),
+            action: Call::new(move |(id, p): &(i64, String)| reset_user_password(*id, p.clone())),
             notice,
         };
         let lang = use_lang();
-        Effect::new(move |_| {
+        effect(move || {
             if let Some(Ok(())) = d.action.value().get() {
                 let name = d
                     .target
@@ -348,11 +348,11 @@ fn AddUser(added: Callback<()>) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
     let role = RwSignal::new("staff".to_owned());
-    let add = Action::new(move |(n, p, r): &(String, String, String)| {
+    let add = Call::new(move |(n, p, r): &(String, String, String)| {
         let (n, p, r) = (n.clone(), p.clone(), Role::parse(r).unwrap_or(Role::Staff));
         async move { add_user(n, p, r).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(())) = add.value().get() {
             name.set(String::new());
             password.set(String::new());
@@ -371,9 +371,9 @@ fn AddUser(added: Callback<()>) -> impl IntoView {
                 <option value="admin">{t("管理员", "Admin")}</option>
             </select>
             <button type="button" data-testid="add-user" disabled=move || add.pending().get() on:click=move |_| { add.dispatch((name.get_untracked(), password.get_untracked(), role.get_untracked())); }>{t("添加用户", "Add user")}</button>
-            <Show when=move || matches!(add.value().get(), Some(Ok(())))>
+            {move || matches!(add.value().get(), Some(Ok(()))).then(|| view! {
                 <span class="ok" data-testid="user-added">{t("已添加", "Added")}</span>
-            </Show>
+            })}
         </div>
         <ErrorBanner error=Signal::derive(move || error.get().map(|e: AppError| AppError {
             message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),

@@ -6,6 +6,7 @@
 use leptos::prelude::*;
 
 use crate::api::webhooks::{redeliver_webhook, webhook_deliveries};
+use crate::components::call::{Call, effect};
 use crate::components::form::{ErrorBanner, Loading};
 use crate::i18n::t;
 use crate::model::AppError;
@@ -50,11 +51,11 @@ pub fn DeliveryLog(id: i64) -> impl IntoView {
             }
         });
     }
-    let redeliver = Action::new(move |event_id: &String| {
+    let redeliver = Call::new(move |event_id: &String| {
         let event_id = event_id.clone();
         async move { redeliver_webhook(id, event_id).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = redeliver.value().get() {
             load();
         }

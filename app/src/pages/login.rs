@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 
 use crate::api::auth::login;
+use crate::components::call::{Call, effect};
 use crate::components::form::{ErrorBanner, TextField};
 use crate::i18n::t;
 use crate::model::AppError;
@@ -23,12 +24,12 @@ pub fn LoginPage() -> impl IntoView {
 fn LoginForm() -> impl IntoView {
     let username = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
-    let submit = Action::new(move |(u, p): &(String, String)| {
+    let submit = Call::new(move |(u, p): &(String, String)| {
         let (u, p) = (u.clone(), p.clone());
         async move { login(u, p).await }
     });
     let error = Signal::derive(move || submit.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = submit.value().get() {
             crate::browser::go("/");
         }

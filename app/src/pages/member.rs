@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::member::{load_member_page, save_member_name};
 use crate::campaigns::MemberCampaign;
+use crate::components::call::{Call, effect};
 use crate::components::form::TextField;
 use crate::model::MemberPage;
 
@@ -158,13 +159,13 @@ fn MemberCampaignCard(campaign: MemberCampaign) -> impl IntoView {
 #[island]
 fn MemberNameForm(token: String, name: String) -> impl IntoView {
     let name = RwSignal::new(name);
-    let save = Action::new(move |name: &String| {
+    let save = Call::new(move |name: &String| {
         let (token, name) = (token.clone(), name.clone());
         async move { save_member_name(token, name).await }
     });
     let error = Signal::derive(move || save.value().get().and_then(Result::err));
     let saved = move || matches!(save.value().get(), Some(Ok(_)));
-    Effect::new(move |_| {
+    effect(move || {
         if saved() {
             crate::browser::refresh();
         }
@@ -178,12 +179,12 @@ fn MemberNameForm(token: String, name: String) -> impl IntoView {
             <button type="submit" data-testid="member-save" disabled=move || save.pending().get()>
                 {move || if save.pending().get() { "保存中…" } else { "保存" }}
             </button>
-            <Show when=saved>
+            {move || saved().then(|| view! {
                 <p class="ok" role="status" data-testid="member-saved">"已保存"</p>
-            </Show>
-            <Show when=move || error.get().is_some_and(|e| e.fields.is_empty())>
+            })}
+            {move || error.get().is_some_and(|e| e.fields.is_empty()).then(|| view! {
                 <p class="error" role="alert">{move || error.get().map(|e| e.message)}</p>
-            </Show>
+            })}
         </form>
     }
 }

@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 
 use crate::api::menu::{delete_menu, load_menu, publish_menu};
+use crate::components::call::{Call, effect};
 use crate::components::form::ErrorBanner;
 use crate::components::menu_bar::MenuBar;
 use crate::components::menu_editor::ButtonRows;
@@ -82,7 +83,7 @@ enum Done {
 #[island]
 fn MenuEditor(draft: Menu, ready: ReadyItems) -> impl IntoView {
     let menu = RwSignal::new(draft);
-    let act = Action::new(move |publish: &bool| {
+    let act = Call::new(move |publish: &bool| {
         let publish = *publish;
         let draft = menu.get_untracked();
         async move {
@@ -93,7 +94,7 @@ fn MenuEditor(draft: Menu, ready: ReadyItems) -> impl IntoView {
             }
         }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = act.value().get() {
             crate::browser::refresh();
         }
@@ -127,11 +128,11 @@ fn MenuEditor(draft: Menu, ready: ReadyItems) -> impl IntoView {
                 <span class="muted" data-testid="menu-count">{move || format!("{}/{MAX_BUTTONS}", menu.with(|m| m.buttons.len()))}</span>
             </div>
             <ReadyNote ready=ready.clone() />
-            <Show when=move || menu.with(|m| m.buttons.is_empty())>
+            {move || menu.with(|m| m.buttons.is_empty()).then(|| view! {
                 <p class="empty" data-testid="menu-draft-empty">
                     {t("还没有按钮：添加现成的菜单项或新按钮。发布空菜单前请用“清除”。", "No buttons yet: add a ready item or a new button. To remove the live menu, use Clear.")}
                 </p>
-            </Show>
+            })}
             <ButtonRows menu error />
             <h3>{t("预览", "Preview")}</h3>
             <div class="wx-frame"><MenuBar menu=Signal::derive(move || menu.get()) testid="menu-preview" /></div>
@@ -145,9 +146,9 @@ fn MenuEditor(draft: Menu, ready: ReadyItems) -> impl IntoView {
                     on:click=move |_| { act.dispatch(false); }>
                     {t("清除微信上的菜单", "Clear the live menu")}
                 </button>
-                <Show when=move || act.pending().get()>
+                {move || act.pending().get().then(|| view! {
                     <span class="muted" data-testid="menu-pending">{t("正在提交…", "Sending…")}</span>
-                </Show>
+                })}
                 {move || done().map(|d| view! {
                     <span class="ok" data-testid="menu-done">
                         {if d == Done::Published { t("已发布：关注者重新进入对话时会看到新菜单。", "Published: followers see it when they next open the chat.")() }

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use crate::api::privacy::{erase_follower, load_privacy, set_retention};
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, TextField};
 use crate::i18n::t;
@@ -62,12 +63,12 @@ fn Erase() -> impl IntoView {
     let openid = RwSignal::new(String::new());
     let reason = RwSignal::new(String::new());
     let confirm = RwSignal::new(false);
-    let erase = Action::new(move |(o, r): &(String, String)| {
+    let erase = Call::new(move |(o, r): &(String, String)| {
         let (o, r) = (o.clone(), r.clone());
         async move { erase_follower(o, r).await }
     });
     let error = Signal::derive(move || erase.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if erase.value().get().is_some() {
             confirm.set(false);
         }
@@ -133,7 +134,7 @@ fn Erase() -> impl IntoView {
 #[island]
 fn Retention(days: i32) -> impl IntoView {
     let value = RwSignal::new(days.to_string());
-    let save = Action::new(move |d: &String| {
+    let save = Call::new(move |d: &String| {
         let d = d.trim().parse::<i32>().unwrap_or(0);
         async move { set_retention(d).await }
     });
@@ -161,9 +162,9 @@ fn Retention(days: i32) -> impl IntoView {
             <button type="submit" data-testid="retention-save" disabled=move || save.pending().get()>
                 {t("保存", "Save")}
             </button>
-            <Show when=move || matches!(save.value().get(), Some(Ok(())))>
+            {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
                 <span class="ok" role="status" data-testid="retention-saved">{t("已保存", "Saved")}</span>
-            </Show>
+            })}
         </form>
     }
 }

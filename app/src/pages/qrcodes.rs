@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::api::qrcodes::list_codes;
 use crate::api::referrers::{create_qrcode, list_referrers, quota};
+use crate::components::call::Call;
 use crate::i18n::t;
 use crate::model::{CodeEntry, CodeKind, NewQrCode, ReferrerListQuery};
 
@@ -140,9 +141,9 @@ fn CodeZip(codes: Vec<CodeEntry>) -> impl IntoView {
         })
     };
     view! {
-        <Show when=move || codes.with(Vec::is_empty)>
+        {move || codes.with(Vec::is_empty).then(|| view! {
             <p class="empty" data-testid="zip-empty">{t("还没有二维码。", "No QR codes yet.")}</p>
-        </Show>
+        })}
         <div class="actions" class:hidden=move || codes.with(Vec::is_empty)>
             <button type="button" data-testid="zip-select-all"
                 on:click=move |_| {
@@ -208,7 +209,7 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
     let done = RwSignal::new(0usize);
     let total = RwSignal::new(0usize);
     let failures = RwSignal::new(Vec::<String>::new());
-    let batch = Action::new(move |(ids, kind): &(Vec<i64>, CodeKind)| {
+    let batch = Call::new(move |(ids, kind): &(Vec<i64>, CodeKind)| {
         let (ids, kind) = (ids.clone(), *kind);
         async move {
             total.set(ids.len());
@@ -265,10 +266,10 @@ fn BatchCreate(choices: Vec<(i64, String)>) -> impl IntoView {
                 {move || format!("{} ({})", t("生成", "Create")(), selected.get().len())}
             </button>
         </div>
-        <Show when=move || { total.get() > 0 }>
+        {move || (total.get() > 0).then(|| view! {
             <progress data-testid="batch-progress" max=move || total.get() value=move || done.get()></progress>
             <p data-testid="batch-status">{move || format!("{} / {}", done.get(), total.get())}</p>
             {move || failures.get().into_iter().map(|f| view! { <p class="error">{f}</p> }).collect_view()}
-        </Show>
+        })}
     }
 }

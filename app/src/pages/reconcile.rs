@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use crate::api::reconcile::{
     cancel_reconcile, load_reconcile, resume_reconcile, schedule_reconcile, start_reconcile,
 };
+use crate::components::call::Call;
 use crate::components::form::ErrorBanner;
 use crate::i18n::t;
 use crate::model::AppError;
@@ -370,16 +371,16 @@ fn Controls() -> impl IntoView {
             >
                 {t("开始对账", "Start")}
             </button>
-            <Show when=move || status() == "failed">
+            {move || (status() == "failed").then(|| view! {
                 <button class="secondary" data-testid="reconcile-resume" disabled=move || busy.get() on:click=resume>
                     {t("继续", "Resume")}
                 </button>
-            </Show>
-            <Show when=move || { let s = status(); s == "active" || s == "failed" }>
+            })}
+            {move || { let s = status(); s == "active" || s == "failed" }.then(|| view! {
                 <button class="secondary" data-testid="reconcile-cancel" disabled=move || busy.get() on:click=cancel>
                     {t("取消", "Cancel")}
                 </button>
-            </Show>
+            })}
         </div>
         <ErrorBanner error=Signal::derive(move || error.get()) />
         <p class="sr-only" role="status" aria-live="polite">
@@ -397,7 +398,7 @@ fn Controls() -> impl IntoView {
 #[island]
 fn Schedule(hour: i32, live: bool) -> impl IntoView {
     let chosen = RwSignal::new(hour);
-    let save = Action::new(move |h: &i32| {
+    let save = Call::new(move |h: &i32| {
         let h = *h;
         async move { schedule_reconcile(u8::try_from(h).ok()).await }
     });
@@ -437,9 +438,9 @@ fn Schedule(hour: i32, live: bool) -> impl IntoView {
                 </button>
             </form>
             <ErrorBanner error=error />
-            <Show when=saved>
+            {move || saved().then(|| view! {
                 <p class="ok" role="status" data-testid="reconcile-schedule-saved">{t("已保存。", "Saved.")}</p>
-            </Show>
+            })}
         </section>
     }
 }

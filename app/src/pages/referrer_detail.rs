@@ -7,6 +7,7 @@ use crate::api::referrers::{
     archive_referrer, binding_code, create_qrcode, get_referrer_detail, move_credit,
     reset_member_name, restore_referrer, update_referrer,
 };
+use crate::components::call::{Call, effect};
 use crate::components::chart::DailyChart;
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Pager, TextField, page_param};
@@ -181,12 +182,12 @@ fn MoveCredit(referrals: Vec<(i64, String)>, targets: Vec<(i64, String)>) -> imp
     let confirm = RwSignal::new(false);
     let names = StoredValue::new(targets.clone());
     let openids = StoredValue::new(referrals.clone());
-    let go = Action::new(move |(r, to, why): &(i64, i64, String)| {
+    let go = Call::new(move |(r, to, why): &(i64, i64, String)| {
         let (r, to, why) = (*r, *to, why.clone());
         async move { move_credit(r, to, why).await }
     });
     let error = Signal::derive(move || go.value().get().and_then(Result::err));
-    Effect::new(move |_| match go.value().get() {
+    effect(move || match go.value().get() {
         Some(Ok(_)) => {
             confirm.set(false);
             #[cfg(feature = "hydrate")]
@@ -283,7 +284,7 @@ fn VoidCredit(referrals: Vec<(i64, String, bool)>) -> impl IntoView {
                 .any(|(id, _, voided)| *id == referral.get() && *voided)
         })
     };
-    let go = Action::new(move |(r, restore, why): &(i64, bool, String)| {
+    let go = Call::new(move |(r, restore, why): &(i64, bool, String)| {
         let (r, restore, why) = (*r, *restore, why.clone());
         async move {
             if restore {
@@ -306,7 +307,7 @@ fn VoidCredit(referrals: Vec<(i64, String, bool)>) -> impl IntoView {
             e
         })
     });
-    Effect::new(move |_| match go.value().get() {
+    effect(move || match go.value().get() {
         Some(Ok(())) => {
             confirm.set(false);
             #[cfg(feature = "hydrate")]
@@ -389,7 +390,7 @@ fn VoidCredit(referrals: Vec<(i64, String, bool)>) -> impl IntoView {
 /// with their own WeChat.
 #[island]
 fn BindByScan(referrer_id: i64, bound: bool) -> impl IntoView {
-    let make = Action::new(move |_: &()| binding_code(referrer_id));
+    let make = Call::new(move |_: &()| binding_code(referrer_id));
     let error = Signal::derive(move || make.value().get().and_then(Result::err));
     view! {
         <section class="card" data-testid="bind-by-scan">
@@ -492,8 +493,8 @@ fn MemberNote(id: i64, name_chosen: bool) -> impl IntoView {
 /// Resets a member's chosen name; the page loads again to show the fallback.
 #[island]
 fn ResetMemberName(id: i64) -> impl IntoView {
-    let reset = Action::new(move |_: &()| reset_member_name(id));
-    Effect::new(move |_| {
+    let reset = Call::new(move |_: &()| reset_member_name(id));
+    effect(move || {
         if matches!(reset.value().get(), Some(Ok(()))) {
             crate::browser::reload();
         }
@@ -531,12 +532,12 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
     let openid = RwSignal::new(r.openid.unwrap_or_default());
     let tags = RwSignal::new(r.tags.join(", "));
     let wechat_tag = RwSignal::new(r.wechat_tag.unwrap_or_default());
-    let save = Action::new(move |patch: &ReferrerPatch| {
+    let save = Call::new(move |patch: &ReferrerPatch| {
         let patch = patch.clone();
         async move { update_referrer(id, patch).await }
     });
-    let archive = Action::new(move |_: &()| archive_referrer(id));
-    let restore = Action::new(move |_: &()| restore_referrer(id));
+    let archive = Call::new(move |_: &()| archive_referrer(id));
+    let restore = Call::new(move |_: &()| restore_referrer(id));
     let confirm = RwSignal::new(false);
     let error = Signal::derive(move || {
         save.value()
@@ -545,12 +546,12 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
             .or_else(|| archive.value().get().and_then(Result::err))
             .or_else(|| restore.value().get().and_then(Result::err))
     });
-    Effect::new(move |_| {
+    effect(move || {
         if matches!(save.value().get(), Some(Ok(_))) {
             crate::browser::refresh();
         }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if matches!(archive.value().get(), Some(Ok(_)))
             || matches!(restore.value().get(), Some(Ok(_)))
         {
@@ -607,22 +608,20 @@ fn EditForm(referrer: Referrer) -> impl IntoView {
                 <button type="submit" class="primary" data-testid="save-referrer" disabled=move || save.pending().get()>
                     {t("保存", "Save")}
                 </button>
-                <Show when=move || matches!(save.value().get(), Some(Ok(_)))>
+                {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! {
                     <span class="ok" data-testid="saved-ok">{t("已保存", "Saved")}</span>
-                </Show>
-                <Show
-                    when=move || !archived
-                    fallback=move || view! {
-                        <button type="button" data-testid="restore-referrer" disabled=move || restore.pending().get()
-                            on:click=move |_| { restore.dispatch(()); }>
-                            {t("恢复", "Restore")}
-                        </button>
-                    }
-                >
+                })}
+                {archived.then(|| view! {
+                    <button type="button" data-testid="restore-referrer" disabled=move || restore.pending().get()
+                        on:click=move |_| { restore.dispatch(()); }>
+                        {t("恢复", "Restore")}
+                    </button>
+                })}
+                {(!archived).then(|| view! {
                     <button type="button" class="danger" data-testid="archive-referrer" on:click=move |_| confirm.set(true)>
                         {t("归档", "Archive")}
                     </button>
-                </Show>
+                })}
             </div>
             <ConfirmDialog
                 open=confirm
@@ -645,12 +644,12 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     let label = RwSignal::new(String::new());
     let wechat_tag = RwSignal::new(String::new());
     let scene_type = RwSignal::new("string".to_owned());
-    let create = Action::new(move |input: &NewQrCode| {
+    let create = Call::new(move |input: &NewQrCode| {
         let input = input.clone();
         async move { create_qrcode(referrer_id, input).await }
     });
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = create.value().get() {
             label.set(String::new());
             wechat_tag.set(String::new());
@@ -678,10 +677,8 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
     view! {
         <form class="card" on:submit=submit data-testid="new-code-form">
             <h2>{t("生成二维码", "New QR code")}</h2>
-            <Show
-                when=move || !archived
-                fallback=|| view! { <p class="muted">{t("已归档的推荐人不能生成新二维码。", "Archived referrers get no new codes.")}</p> }
-            >
+            {archived.then(|| view! { <p class="muted">{t("已归档的推荐人不能生成新二维码。", "Archived referrers get no new codes.")}</p> })}
+            {(!archived).then(|| view! {
                 <div class="field">
                     <label for="f-kind">{t("类型", "Kind")}</label>
                     <select id="f-kind" data-testid="input-kind" on:change=move |ev| kind.set(CodeKind::parse(&event_target_value(&ev)).unwrap_or(CodeKind::Permanent))>
@@ -689,9 +686,9 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
                         <option value=CodeKind::Temporary.as_str()>{t("临时（最长 30 天）", "Temporary (up to 30 days)")}</option>
                     </select>
                 </div>
-                <Show when=move || kind.get() == CodeKind::Temporary>
+                {move || (kind.get() == CodeKind::Temporary).then(|| view! {
                     <TextField label=t("有效天数", "Valid for (days)") field="expire_seconds" value=days error=error />
-                </Show>
+                })}
                 <div class="field">
                     <label for="f-scene-type">{t("场景值", "Scene")}</label>
                     <select id="f-scene-type" data-testid="input-scene-type" on:change=move |ev| scene_type.set(event_target_value(&ev))>
@@ -705,7 +702,7 @@ fn NewCodeForm(referrer_id: i64, archived: bool) -> impl IntoView {
                 <button type="submit" class="primary" data-testid="create-code" disabled=move || create.pending().get()>
                     {move || if create.pending().get() { t("生成中…", "Creating…")() } else { t("生成", "Create")() }}
                 </button>
-            </Show>
+            })}
         </form>
     }
 }

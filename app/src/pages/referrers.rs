@@ -6,6 +6,7 @@ use leptos_router::components::A;
 use crate::api::auth::whoami;
 use crate::api::referrers::{create_referrer, list_referrers};
 use crate::components::bulk::ListActions;
+use crate::components::call::{Call, effect};
 use crate::components::form::{ErrorBanner, Pager, TextField, choice, page_param, query_param};
 use crate::components::live::LiveFilter;
 use crate::i18n::t;
@@ -207,12 +208,12 @@ fn NewReferrerForm() -> impl IntoView {
     let openid = RwSignal::new(String::new());
     let tags = RwSignal::new(String::new());
     let wechat_tag = RwSignal::new(String::new());
-    let create = Action::new(|input: &NewReferrer| {
+    let create = Call::new(|input: &NewReferrer| {
         let input = input.clone();
         async move { create_referrer(input).await }
     });
     let error = Signal::derive(move || create.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = create.value().get() {
             for s in [name, phone, note, openid, tags, wechat_tag] {
                 s.set(String::new());
@@ -247,14 +248,14 @@ fn NewReferrerForm() -> impl IntoView {
             <TextField label=t("标签，用逗号分隔", "Tags, comma separated") field="tags" value=tags error=error />
             <TextField label=t("微信用户标签（可选，给带来的粉丝打上）", "WeChat user tag (optional, put on the followers they bring)") field="wechat_tag" value=wechat_tag error=error />
             <ErrorBanner error=Signal::derive(move || error.get().filter(|e: &AppError| e.fields.is_empty())) />
-            <Show when=move || matches!(create.value().get(), Some(Ok(_)))>
+            {move || matches!(create.value().get(), Some(Ok(_))).then(|| view! {
                 <p class="ok" data-testid="created-ok">
                     {t("已创建：", "Created: ")}
                     {move || create.value().get().and_then(Result::ok).map(|r| view! {
                         <a href=format!("/referrers/{}", r.id)>{r.name}</a>
                     })}
                 </p>
-            </Show>
+            })}
             <button type="submit" class="primary" data-testid="create-referrer" disabled=move || create.pending().get()>
                 {t("创建", "Create")}
             </button>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use crate::api::review::{
     confirm_flags, load_review, restore_referral, set_abuse_thresholds, void_referral,
 };
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Pager, TextField, choice, page_param, query_param};
 use crate::i18n::t;
@@ -225,10 +226,10 @@ fn Decide(subject: String, id: i64, state: String) -> impl IntoView {
     let open = state == "open";
     let voided = state == "voided";
     let subject = StoredValue::new(subject);
-    let confirm = Action::new(move |_: &()| confirm_flags(subject.get_value(), id));
+    let confirm = Call::new(move |_: &()| confirm_flags(subject.get_value(), id));
     let reason = RwSignal::new(String::new());
     let asking = RwSignal::new(false);
-    let decide = Action::new(move |(void, why): &(bool, String)| {
+    let decide = Call::new(move |(void, why): &(bool, String)| {
         let (void, why) = (*void, why.clone());
         async move {
             if void {
@@ -245,7 +246,7 @@ fn Decide(subject: String, id: i64, state: String) -> impl IntoView {
             .and_then(Result::err)
             .or_else(|| confirm.value().get().and_then(Result::err))
     });
-    Effect::new(move |_| {
+    effect(move || {
         let done = matches!(decide.value().get(), Some(Ok(())))
             || matches!(confirm.value().get(), Some(Ok(())));
         if done {
@@ -328,7 +329,7 @@ fn Thresholds(current: AbuseThresholds) -> impl IntoView {
     let cycles = RwSignal::new(current.cycle_follows.to_string());
     let burst = RwSignal::new(current.burst_follows.to_string());
     let minutes = RwSignal::new(current.burst_minutes.to_string());
-    let save = Action::new(move |t: &AbuseThresholds| {
+    let save = Call::new(move |t: &AbuseThresholds| {
         let t = *t;
         async move { set_abuse_thresholds(t).await }
     });
@@ -361,9 +362,9 @@ fn Thresholds(current: AbuseThresholds) -> impl IntoView {
             <button type="submit" data-testid="thresholds-save" disabled=move || save.pending().get()>
                 {t("保存", "Save")}
             </button>
-            <Show when=move || matches!(save.value().get(), Some(Ok(())))>
+            {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
                 <span class="ok" role="status" data-testid="thresholds-saved">{t("已保存", "Saved")}</span>
-            </Show>
+            })}
         </form>
     }
 }

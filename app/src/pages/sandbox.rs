@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use crate::api::sandbox::{
     sandbox_codes, sandbox_menu, sandbox_messages, sandbox_user_tags, simulate,
 };
+use crate::components::call::{Call, effect};
 use crate::components::menu_bar::MenuBar;
 use crate::i18n::t;
 use crate::menu::{ButtonKind, Menu, MenuButton};
@@ -65,7 +66,7 @@ fn Simulator(
     let text = RwSignal::new("你好".to_owned());
     let lost = RwSignal::new(false);
     let chat = RwSignal::new(Vec::<Bubble>::new());
-    let run = Action::new(
+    let run = Call::new(
         move |(action, code, text): &(SimAction, Option<i64>, Option<String>)| {
             let (action, code, text) = (*action, *code, text.clone());
             let user = who.get_untracked();
@@ -74,7 +75,7 @@ fn Simulator(
         },
     );
     let error = Signal::derive(move || run.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(outcome)) = run.value().get() {
             chat.update(|c| push_outcome(c, &outcome));
         }
@@ -98,7 +99,7 @@ fn Simulator(
             }
         });
         let latest = StoredValue::new(0u64);
-        Effect::new(move |_| {
+        effect(move || {
             let (user, _, _) = (who.get(), run.version().get(), tick.get());
             latest.update_value(|n| *n += 1);
             let asked = latest.get_value();
@@ -176,15 +177,15 @@ fn Simulator(
                         {t("以模拟用户身份打开个人页（模拟网页授权）", "Open a member page as a simulated user (simulated web authorization)")}
                     </a>
                 </p>
-                <Show when=move || error.get().is_some()>
+                {move || error.get().is_some().then(|| view! {
                     <p class="error" role="alert" data-testid="sim-error">{move || error.get().map(|e: AppError| e.message)}</p>
-                </Show>
+                })}
             </section>
             <section class="phone" data-testid="sim-chat" aria-live="polite">
                 <header>{t("微信 · 公众号", "WeChat · Official Account")}</header>
-                <Show when=move || run.pending().get()>
+                {move || run.pending().get().then(|| view! {
                     <p class="muted">{t("发送中…", "Sending…")}</p>
-                </Show>
+                })}
                 {move || chat.get().into_iter().map(|b| view! {
                     <p class=if b.from_user { "bubble mine" } else { "bubble theirs" } data-testid=if b.from_user { "bubble-user" } else { "bubble-reply" }>
                         {b.text}

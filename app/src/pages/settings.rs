@@ -10,6 +10,7 @@ use crate::api::settings::{
 };
 use crate::api::users::list_users;
 use crate::components::accounts::AccountsSection;
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, TextField};
 use crate::components::users_admin::UsersAdmin;
@@ -123,11 +124,11 @@ fn variant_label(v: &str) -> impl Fn() -> &'static str + Copy + use<> {
 fn GreetingEditor(greeting: GreetingSetting) -> impl IntoView {
     let variant = greeting.variant.clone();
     let text = RwSignal::new(greeting.template.clone());
-    let save = Action::new(move |(v, t): &(String, String)| {
+    let save = Call::new(move |(v, t): &(String, String)| {
         let (v, t) = (v.clone(), t.clone());
         async move { save_greeting(v, t).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(())) = save.value().get() {
             // An empty template restores the default, which the server knows.
             if text.get_untracked().trim().is_empty() {
@@ -157,9 +158,9 @@ fn GreetingEditor(greeting: GreetingSetting) -> impl IntoView {
                     text.set(String::new());
                     save.dispatch((v2.clone(), String::new()));
                 }>{t("恢复默认", "Restore default")}</button>
-                <Show when=move || matches!(save.value().get(), Some(Ok(())))>
+                {move || matches!(save.value().get(), Some(Ok(()))).then(|| view! {
                     <span class="ok" data-testid="greeting-saved">{t("已保存", "Saved")}</span>
-                </Show>
+                })}
             </div>
         </div>
     }
@@ -204,11 +205,11 @@ fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
             .map(|(i, f)| MappingRow::new(i, f.key, f.source))
             .collect::<Vec<_>>(),
     );
-    let save = Action::new(move |(v, f): &(String, Vec<FieldMapping>)| {
+    let save = Call::new(move |(v, f): &(String, Vec<FieldMapping>)| {
         let (v, f) = (v.clone(), f.clone());
         async move { save_notify_template(v, f).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(())) = save.value().get() {
             crate::browser::refresh();
         }
@@ -336,7 +337,7 @@ fn NotifyTemplate(current: String, fields: Vec<FieldMapping>) -> impl IntoView {
 fn MemberCodes(keywords: Vec<String>, menu_key: String) -> impl IntoView {
     let words = RwSignal::new(keywords.join("，"));
     let key = RwSignal::new(menu_key);
-    let save = Action::new(move |(w, k): &(String, String)| {
+    let save = Call::new(move |(w, k): &(String, String)| {
         let keywords: Vec<String> = w
             .split([',', '，', '、', '\n'])
             .map(|s| s.trim().to_owned())
@@ -345,7 +346,7 @@ fn MemberCodes(keywords: Vec<String>, menu_key: String) -> impl IntoView {
         let k = k.clone();
         async move { save_member_settings(keywords, k).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(())) = save.value().get() {
             crate::browser::refresh();
         }
@@ -406,11 +407,11 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
             }
         });
     };
-    let mint = Action::new(move |(n, r, d): &(String, String, String)| {
+    let mint = Call::new(move |(n, r, d): &(String, String, String)| {
         let (n, r, d) = (n.clone(), role_from(r), d.trim().parse::<i64>().ok());
         async move { mint_token(n, r, d).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(token)) = mint.value().get() {
             mint.value().set(None);
             minted.set(Some(token));
@@ -422,12 +423,12 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
     // Revoking: which token the dialog is about.
     let target = RwSignal::new(None::<(i64, String)>);
     let confirm = RwSignal::new(false);
-    let revoke = Action::new(move |id: &i64| {
+    let revoke = Call::new(move |id: &i64| {
         let id = *id;
         async move { revoke_token(id).await }
     });
     let revoke_error = Signal::derive(move || revoke.value().get().and_then(Result::err));
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(result) = revoke.value().get() {
             confirm.set(false);
             if result.is_ok() {
@@ -487,7 +488,7 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
                                     <td>{k.expires_at.as_deref().map_or_else(|| t("永不", "never")().to_owned(), crate::time::shown)}</td>
                                     <td>{state}</td>
                                     <td>
-                                        <Show when=move || live>
+                                        {live.then(|| view! {
                                             <button
                                                 type="button"
                                                 class="danger"
@@ -503,7 +504,7 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
                                             >
                                                 {t("吊销", "Revoke")}
                                             </button>
-                                        </Show>
+                                        })}
                                     </td>
                                 </tr>
                             }
@@ -532,12 +533,12 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
             message: e.fields.first().map(|f| f.message.clone()).unwrap_or(e.message),
             ..e
         })) />
-        <Show when=move || minted.get().is_some()>
+        {move || minted.get().is_some().then(|| view! {
             <p class="banner ok" data-testid="token-value">
                 {t("请立即复制，此令牌只显示一次：", "Copy it now, it is shown only once: ")}
                 <code>{move || minted.get().unwrap_or_default()}</code>
             </p>
-        </Show>
+        })}
         <ConfirmDialog
             open=confirm
             id="token-revoke-confirm"
@@ -554,8 +555,8 @@ fn Tokens(tokens: Vec<TokenSummary>) -> impl IntoView {
 #[component]
 fn Saved(#[prop(into)] when: Signal<bool>) -> impl IntoView {
     view! {
-        <Show when=move || when.get()>
+        {move || when.get().then(|| view! {
             <span class="ok" data-testid="saved-ok">{t("已保存", "Saved")}</span>
-        </Show>
+        })}
     }
 }

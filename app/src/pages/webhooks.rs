@@ -8,6 +8,7 @@ use crate::api::webhooks::{
     create_webhook, delete_webhook, list_webhooks, rotate_webhook_secret, set_webhook_enabled,
     test_webhook,
 };
+use crate::components::call::{Call, effect};
 use crate::components::confirm::ConfirmDialog;
 use crate::components::form::{ErrorBanner, Loading};
 use crate::components::webhook_log::DeliveryLog;
@@ -73,7 +74,7 @@ fn Webhooks(endpoints: Vec<WebhookEndpoint>) -> impl IntoView {
     view! {
         <DisabledBanner list=list />
         <CreateForm reload=reload secret=secret count=Signal::derive(move || list.with(Vec::len)) />
-        <Show when=move || secret.get().is_some()>
+        {move || secret.get().is_some().then(|| view! {
             <p class="banner ok" role="status" data-testid="webhook-secret">
                 {t("签名密钥（请立即复制，只显示这一次）：", "Signing secret (copy it now, it is shown only once): ")}
                 <code data-testid="webhook-secret-value">{move || secret.get().map(|(_, s)| s).unwrap_or_default()}</code>
@@ -82,12 +83,12 @@ fn Webhooks(endpoints: Vec<WebhookEndpoint>) -> impl IntoView {
                     {t("我已保存", "I have saved it")}
                 </button>
             </p>
-        </Show>
+        })}
         <section class="card" aria-labelledby="webhook-list-title">
             <h2 id="webhook-list-title">{t("端点", "Endpoints")}</h2>
-            <Show when=move || list.with(Vec::is_empty)>
+            {move || list.with(Vec::is_empty).then(|| view! {
                 <p class="muted" data-testid="webhooks-empty">{t("还没有 Webhook。在上方添加一个。", "No webhooks yet. Add one above.")}</p>
-            </Show>
+            })}
             <For each=ids key=|id| *id let:id>
                 <EndpointCard id=id list=list reload=reload secret=secret rotating=rotating deleting=deleting />
             </For>
@@ -108,12 +109,12 @@ fn DisabledBanner(list: RwSignal<Vec<WebhookEndpoint>>) -> impl IntoView {
         })
     };
     view! {
-        <Show when=move || !disabled().is_empty()>
+        {move || (!disabled().is_empty()).then(|| view! {
             <p class="error banner" role="alert" data-testid="webhook-disabled-banner">
                 {t("以下 Webhook 因连续投递失败已自动停用，修复接收端后请重新启用：", "These webhooks were disabled after repeated failed deliveries; fix the receiver, then enable them again: ")}
                 {move || disabled().join("，")}
             </p>
-        </Show>
+        })}
     }
 }
 
@@ -127,11 +128,11 @@ fn CreateForm(
     let url = RwSignal::new(String::new());
     let chosen = RwSignal::new(Vec::<String>::new());
     let allow_private = RwSignal::new(false);
-    let create = Action::new(move |input: &WebhookInput| {
+    let create = Call::new(move |input: &WebhookInput| {
         let input = input.clone();
         async move { create_webhook(input).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(made)) = create.value().get() {
             create.value().set(None);
             secret.set(Some((made.endpoint.id, made.secret)));
@@ -218,17 +219,17 @@ fn EndpointCard(
     };
     let enabled = move || endpoint().is_some_and(|e| e.enabled);
     let show_log = RwSignal::new(false);
-    let toggle = Action::new(move |on: &bool| {
+    let toggle = Call::new(move |on: &bool| {
         let on = *on;
         async move { set_webhook_enabled(id, on).await }
     });
-    let test = Action::new(move |_: &()| async move { test_webhook(id).await });
-    Effect::new(move |_| {
+    let test = Call::new(move |_: &()| async move { test_webhook(id).await });
+    effect(move || {
         if let Some(Ok(_)) = toggle.value().get() {
             reload.run(());
         }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(_)) = test.value().get() {
             show_log.set(true);
         }
@@ -282,9 +283,9 @@ fn EndpointCard(
             {move || test.value().get().and_then(Result::ok).map(|q| view! {
                 <p class="ok" role="status" data-testid="webhook-test-queued">{t("测试事件已排队：", "Test event queued: ")} <code>{q.event_id}</code></p>
             })}
-            <Show when=move || show_log.get()>
+            {move || show_log.get().then(|| view! {
                 <DeliveryLog id=id />
-            </Show>
+            })}
         </article>
     }
 }
@@ -298,15 +299,15 @@ fn Dialogs(
     deleting: Confirm,
 ) -> impl IntoView {
     let (rotate_open, delete_open) = (rotating.open, deleting.open);
-    let rotate = Action::new(move |id: &i64| {
+    let rotate = Call::new(move |id: &i64| {
         let id = *id;
         async move { rotate_webhook_secret(id).await }
     });
-    let delete = Action::new(move |id: &i64| {
+    let delete = Call::new(move |id: &i64| {
         let id = *id;
         async move { delete_webhook(id).await }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(made)) = rotate.value().get() {
             rotate.value().set(None);
             rotate_open.set(false);
@@ -314,7 +315,7 @@ fn Dialogs(
             reload.run(());
         }
     });
-    Effect::new(move |_| {
+    effect(move || {
         if let Some(Ok(())) = delete.value().get() {
             delete.value().set(None);
             delete_open.set(false);
