@@ -148,7 +148,7 @@ impl Reader {
     }
 }
 
-/// The dashboard's pages, each rendered whole on the server (as a signed-in admin sees them).
+/// The dashboard's pages a manager (the bench's user) sees, each rendered whole on the server.
 pub fn ssr_pages(referrer: i64) -> Vec<String> {
     [
         "/",
@@ -158,7 +158,6 @@ pub fn ssr_pages(referrer: i64) -> Vec<String> {
         "/qrcodes",
         "/review",
         "/campaigns",
-        "/settings",
     ]
     .into_iter()
     .map(str::to_owned)
