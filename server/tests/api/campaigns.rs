@@ -14,7 +14,7 @@ use tuijian::referral::campaigns;
 use tuijian::sandbox::simulate;
 
 use crate::common::{
-    TestApp, decode_qr, eventually, follow, sandbox_media, settle_jobs, spawn_app,
+    TestApp, decode_qr, eventually, follow, inbox, sandbox_media, settle_jobs, spawn_app,
 };
 
 /// Beijing's date `days` from today, `YYYY-MM-DD`.
@@ -63,16 +63,6 @@ async fn campaign(app: &TestApp, goal: i32, codes: &[String]) -> (i64, i64) {
         assert_eq!(added, (codes.len() as u64, 0));
     }
     (made.id, milestone)
-}
-
-/// What the account sent a simulated user through the API.
-async fn inbox(pool: &PgPool, user: &str) -> Vec<Value> {
-    sim_store::messages_to(pool, 1, &format!("oSBX_{user}"))
-        .await
-        .expect("messages")
-        .into_iter()
-        .map(|m| m.body)
-        .collect()
 }
 
 /// The texts sent to a user, oldest first.

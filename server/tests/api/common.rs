@@ -174,3 +174,13 @@ pub async fn follow(app: &TestApp, user: &str) {
         .expect("follow delivered");
     assert_eq!(reply.status, 200);
 }
+
+/// The message bodies the account sent a simulated user through the API (first account).
+pub async fn inbox(pool: &PgPool, user: &str) -> Vec<serde_json::Value> {
+    tuijian::db::sandbox::messages_to(pool, 1, &format!("oSBX_{user}"))
+        .await
+        .expect("messages")
+        .into_iter()
+        .map(|m| m.body)
+        .collect()
+}

@@ -6,14 +6,13 @@
 use reqwest::StatusCode;
 use serde_json::Value;
 use sqlx::PgPool;
-use tuijian::db::sandbox as sim_store;
 use tuijian::referral::members::{PERMANENT_RESERVE, plausible_token};
 use tuijian::referral::qrcodes::PERMANENT_QUOTA;
 use tuijian::sandbox::faults::Fault;
 use tuijian::sandbox::simulate::{self, SimReply};
 
 use crate::common::{
-    TestApp, decode_qr, eventually, follow, sandbox_media, settle_jobs, spawn_app,
+    TestApp, decode_qr, eventually, follow, inbox, sandbox_media, settle_jobs, spawn_app,
 };
 
 /// The member row of a simulated user: (referrer id, kind, page key, name, name chosen).
@@ -37,16 +36,6 @@ async fn codes(pool: &PgPool, referrer_id: i64) -> Vec<(i64, String, String, Opt
     .fetch_all(pool)
     .await
     .expect("codes")
-}
-
-/// What the account sent a simulated user through the API: (kind, body).
-async fn inbox(pool: &PgPool, user: &str) -> Vec<Value> {
-    sim_store::messages_to(pool, 1, &format!("oSBX_{user}"))
-        .await
-        .expect("messages")
-        .into_iter()
-        .map(|m| m.body)
-        .collect()
 }
 
 /// Decodes the QR code in a PNG served by the sandbox for `media_id`.
